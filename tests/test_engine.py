@@ -1,0 +1,193 @@
+"""Engine behaviour on a small fixture route: forms, timers, messages, serialization, errors."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.engine_fixture import FIXTURE, FixturePlazos
+from tests.route.driver import Driver
+from workflows import (
+    EngineError,
+    FormValidationError,
+    RouteEngine,
+    StateFormatError,
+    TaskNotReadyError,
+    load_library,
+)
+
+T0 = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
+START = {
+    "jurisdiccion": "07",
+    "fecha_deteccion": "2026-03-02T10:00:00Z",
+    "fecha_nacimiento": "2010-05-01",
+}
+
+
+@pytest.fixture(scope="module")
+def engine() -> RouteEngine:
+    return RouteEngine(load_library(FIXTURE / "bpmn", FIXTURE / "forms", FixturePlazos()))
+
+
+def drive(engine: RouteEngine, **kw) -> Driver:
+    return Driver(start_data=dict(START), now=T0, engine=engine, **kw)
+
+
+def test_ready_task_has_lane_form_due_date_and_legal_source(engine):
+    d = drive(engine)
+    [task] = d.ready_tasks()
+    assert task.bpmn_id == "registrar_deteccion"
+    assert task.lane == "INM"
+    assert task.name_en == "Record detection"
+    assert task.form["required"] == ["riesgo", "lugar"]
+    assert task.due_at == T0 + timedelta(hours=24)
+    assert task.deadline_id == "D1"
+    assert "24 horas" in task.legal_source
+
+
+def test_start_form_is_validated(engine):
+    with pytest.raises(FormValidationError) as err:
+        engine.start_case({"jurisdiccion": "Chiapas"}, T0)
+    paths = {e["path"] for e in err.value.errors}
+    assert paths == {"$.jurisdiccion", "$.fecha_deteccion"}
+
+
+def test_invalid_form_lists_every_error_with_path_and_changes_nothing(engine):
+    d = drive(engine)
+    case = d.case()
+    before = case.dump()
+    task = case.ready_tasks()[0]
+    bad = {"riesgo": "sí", "extra": 1, "personas": [{"rol": "tío"}, {}], "_x": 1}
+    with pytest.raises(FormValidationError) as err:
+        case.complete_task(task.task_id, bad, T0)
+    paths = sorted(e["path"] for e in err.value.errors)
+    assert "$.lugar" in paths
+    assert "$.riesgo" in paths
+    assert "$.personas[0].rol" in paths
+    assert "$.personas[1].rol" in paths
+    assert "$._x" in paths
+    assert any("extra" in e["message"] for e in err.value.errors)
+    assert case.dump() == before
+
+
+def test_form_data_cannot_overwrite_case_variables_or_gateway_inputs(engine):
+    d = drive(engine)
+    d.complete("registrar_deteccion", {"riesgo": False, "lugar": "Tapachula"})
+    assert d.variables["riesgo_inminente"] is False
+    assert d.ready() == ["revision"]
+    case = d.case()
+    [task] = case.workflow.get_tasks(spec_name="registrar_deteccion")
+    assert task.data["formularios"]["registrar_deteccion"] == {
+        "riesgo": False,
+        "lugar": "Tapachula",
+    }
+    assert "riesgo" not in task.data
+
+
+def test_gateway_branch_on_form_value(engine):
+    d = drive(engine)
+    events = d.complete("registrar_deteccion", {"riesgo": True, "lugar": "Tapachula"})
+    assert [e.kind for e in events] == ["task_completed", "case_variable_set"]
+    assert d.ready() == ["atender_riesgo"]
+    assert d.task("atender_riesgo").rol == "supervisor"
+
+
+def test_deadline_escalates_level_by_level_and_never_beyond_the_last(engine):
+    d = drive(engine)
+    assert d.advance(timedelta(hours=23, minutes=59)) == []
+    first = d.advance(timedelta(minutes=2))
+    assert [(e.kind, e.data["level"]) for e in first] == [("deadline_escalated", 1)]
+    assert first[0].data["due_at"] == (T0 + timedelta(hours=24)).isoformat()
+    assert first[0].data["task_bpmn_id"] == "registrar_deteccion"
+    later = d.advance(timedelta(days=3))
+    assert [e.data["level"] for e in later] == [2, 3]
+    assert d.advance(timedelta(days=30)) == []
+    assert d.ready() == ["registrar_deteccion"]  # non-interrupting: the duty remains
+
+
+def test_completing_on_time_cancels_the_deadline(engine):
+    d = drive(engine)
+    d.complete("registrar_deteccion", {"riesgo": False, "lugar": "x"})
+    assert [e for e in d.advance(timedelta(days=5)) if e.kind == "deadline_escalated"] == []
+
+
+def test_late_completion_still_reports_missed_levels_once(engine):
+    d = drive(engine)
+    d.now += timedelta(hours=30)
+    events = d.complete("registrar_deteccion", {"riesgo": False, "lugar": "x"})
+    assert [e.data["level"] for e in events if e.kind == "deadline_escalated"] == [1, 2, 3]
+
+
+def test_message_interrupts_and_loop_reenters(engine):
+    d = drive(engine)
+    d.complete("registrar_deteccion", {"riesgo": False, "lugar": "x"})
+    d.send("nna_salio_colocacion")
+    assert d.ready() == ["buscar"]
+    d.complete("buscar", {"localizado": True})
+    assert d.ready() == ["revision"]
+    d.send("nna_salio_colocacion")
+    d.complete("buscar", {"localizado": False})
+    assert d.completed and d.end_state == "fin_no_localizado"
+
+
+def test_message_not_awaited_is_refused(engine):
+    d = drive(engine)
+    with pytest.raises(TaskNotReadyError):
+        d.send("nna_salio_colocacion")
+
+
+def test_eighteenth_birthday_timer_follows_injected_clock(engine):
+    d = drive(engine)
+    d.complete("registrar_deteccion", {"riesgo": False, "lugar": "x"})
+    assert d.case().next_due_at() == datetime(2028, 5, 1, tzinfo=timezone.utc)
+    d.now = datetime(2028, 4, 30, 23, tzinfo=timezone.utc)
+    assert d.advance(timedelta(0)) == []
+    fired = d.advance(timedelta(hours=2))
+    assert [(e.kind, e.data["bpmn_id"]) for e in fired] == [("timer_fired", "cumple18")]
+    assert d.ready() == ["transicion"]
+    d.complete("transicion", {})
+    assert d.end_state == "fin_mayoria"
+
+
+def test_completing_a_task_twice_or_unknown_task_is_refused(engine):
+    d = drive(engine)
+    case = d.case()
+    task = case.ready_tasks()[0]
+    case.complete_task(task.task_id, {"riesgo": False, "lugar": "x"}, T0)
+    with pytest.raises(TaskNotReadyError):
+        case.complete_task(task.task_id, {"riesgo": False, "lugar": "x"}, T0)
+    with pytest.raises(TaskNotReadyError):
+        case.complete_task("not-a-uuid", {}, T0)
+
+
+def test_naive_datetime_is_refused(engine):
+    with pytest.raises(ValueError, match="timezone-aware"):
+        engine.start_case(dict(START), datetime(2026, 3, 2, 10))
+
+
+def test_state_excludes_the_process_definition_and_has_a_format_version(engine):
+    d = drive(engine)
+    envelope = json.loads(d.state)
+    assert envelope["format"] == "careroute-case/1"
+    assert envelope["spec_version"] == engine.library.version
+    assert "spec" not in envelope["state"] and "subprocess_specs" not in envelope["state"]
+    assert "registrar_deteccion" not in json.dumps(envelope["state"]).split('"task_spec"')[0]
+
+
+def test_restore_refuses_other_versions_and_garbage(engine):
+    d = drive(engine)
+    envelope = json.loads(d.state)
+    envelope["spec_version"] = "0000"
+    with pytest.raises(StateFormatError, match="migrate"):
+        engine.restore(json.dumps(envelope))
+    with pytest.raises(StateFormatError):
+        engine.restore("{not json")
+    with pytest.raises(StateFormatError):
+        engine.restore(json.dumps({"format": "other"}))
+
+
+def test_unknown_process_is_refused(engine):
+    with pytest.raises(EngineError, match="unknown process"):
+        engine.start_case(None, T0, process_id="nope")

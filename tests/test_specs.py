@@ -1,0 +1,139 @@
+"""Loading refuses a broken route with an error that names the file and the element."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.engine_fixture import FIXTURE, FixturePlazos
+from workflows import SpecError, load_library
+
+MAIN = "ruta_proteccion_nna.bpmn"
+
+
+@pytest.fixture
+def route(tmp_path: Path) -> Path:
+    shutil.copytree(FIXTURE, tmp_path / "route")
+    return tmp_path / "route"
+
+
+def load(route: Path):
+    return load_library(route / "bpmn", route / "forms", FixturePlazos())
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def test_fixture_loads(route):
+    lib = load(route)
+    assert set(lib.tasks) == {
+        "registrar_deteccion",
+        "atender_riesgo",
+        "buscar",
+        "revision",
+        "transicion",
+    }
+    assert lib.tasks["revision"].process_id == "sub_revision"
+
+
+def test_invalid_bpmn_element_names_file_and_line(route):
+    edit(route / "bpmn" / MAIN, "<bpmn:scriptTask", "<bpmn:notATask")
+    edit(route / "bpmn" / MAIN, "</bpmn:scriptTask>", "</bpmn:notATask>")
+    with pytest.raises(SpecError) as err:
+        load(route)
+    assert err.value.file.endswith(MAIN)
+    assert "line" in str(err.value)
+
+
+def test_malformed_xml(route):
+    (route / "bpmn" / MAIN).write_text("<bpmn:definitions")
+    with pytest.raises(SpecError, match=MAIN):
+        load(route)
+
+
+def test_user_task_without_form(route):
+    edit(route / "bpmn" / MAIN, 'value="buscar.schema.json"', 'value="no_existe.schema.json"')
+    with pytest.raises(SpecError) as err:
+        load(route)
+    assert err.value.element == "buscar"
+    assert "no_existe.schema.json" in str(err.value)
+
+
+def test_user_task_without_form_property(route):
+    edit(
+        route / "bpmn" / MAIN,
+        'name="formJsonSchemaFilename" value="buscar.schema.json"',
+        'name="x" value="y"',
+    )
+    with pytest.raises(SpecError, match="no formJsonSchemaFilename") as err:
+        load(route)
+    assert err.value.element == "buscar"
+
+
+def test_form_that_is_not_json_schema(route):
+    (route / "forms" / "buscar.schema.json").write_text(
+        '{"type": "object", "properties": {"x": {"type": "texto"}}}'
+    )
+    with pytest.raises(SpecError, match="2020-12") as err:
+        load(route)
+    assert err.value.file.endswith("buscar.schema.json")
+
+
+def test_form_that_is_not_json(route):
+    (route / "forms" / "buscar.schema.json").write_text("{")
+    with pytest.raises(SpecError, match="not valid JSON"):
+        load(route)
+
+
+def test_lane_that_names_no_authority(route):
+    edit(route / "bpmn" / MAIN, 'name="PROCURADURIA"', 'name="Procuraduría de Chiapas"')
+    with pytest.raises(SpecError, match="not a known authority type") as err:
+        load(route)
+    assert err.value.element == "lane_PROCURADURIA"
+
+
+def test_condition_that_does_not_parse(route):
+    edit(
+        route / "bpmn" / MAIN,
+        'caso["riesgo_inminente"]</bpmn',
+        'caso["riesgo_inminente"] == = 1</bpmn',
+    )
+    with pytest.raises(SpecError) as err:
+        load(route)
+    assert err.value.element == "f_si" or "gw_riesgo" in str(err.value)
+
+
+def test_condition_with_dunder_is_refused_at_load(route):
+    edit(route / "bpmn" / MAIN, 'caso["riesgo_inminente"]</bpmn', "().__class__</bpmn")
+    with pytest.raises(SpecError, match="__class__"):
+        load(route)
+
+
+def test_undeclared_case_variable(route):
+    edit(route / "bpmn" / MAIN, 'marcar("riesgo_inminente"', 'marcar("riesgo_raro"')
+    with pytest.raises(SpecError, match="riesgo_raro") as err:
+        load(route)
+    assert err.value.element == "clasificar"
+
+
+def test_unknown_deadline(route):
+    edit(route / "bpmn" / MAIN, 'plazo_ciclo("D1")', 'plazo_ciclo("D99")')
+    with pytest.raises(SpecError, match="D99"):
+        load(route)
+
+
+def test_valor_of_unknown_task(route):
+    edit(route / "bpmn" / MAIN, 'valor("buscar.localizado")', 'valor("buscarr.localizado")')
+    with pytest.raises(SpecError, match="buscarr"):
+        load(route)
+
+
+def test_missing_called_process(route):
+    (route / "bpmn" / "sub_revision.bpmn").unlink()
+    with pytest.raises(SpecError, match="sub_revision"):
+        load(route)

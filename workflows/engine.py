@@ -1,0 +1,418 @@
+"""The engine API: start cases, list ready tasks, complete them, fire timers, serialize.
+
+Callers pass ``now`` to every state change; SpiffWorkflow's timers read the injected clock
+(`clock.py`). Form data is validated against the task's JSON Schema before the workflow is touched
+and stored under ``formularios[<task id>]``, so a form cannot overwrite what gateways read.
+Case-level variables (``caso``) live in the envelope's meta, shared by every branch.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+from .clock import engine_clock, require_aware
+from .errors import EngineError, ExpressionError, FormValidationError, TaskNotReadyError
+from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment
+from .serialization import CaseSerializer
+from .specs import MAIN_PROCESS, START_FORM, RouteLibrary, TaskInfo
+
+if TYPE_CHECKING:
+    from .calendario import CalendarioLaboral
+
+#: Start-form fields copied into the case variables every branch can read.
+_START_VARIABLES = ("jurisdiccion", "fecha_nacimiento", "nacionalidad", "fecha_deteccion")
+#: Upper bound on engine passes per call: each pass fires at most one cycle of each timer.
+_MAX_PASSES = 64
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    """A user task waiting for a person of the authority named by ``lane``."""
+
+    task_id: str
+    bpmn_id: str
+    name: str
+    name_en: str
+    process_id: str
+    lane: str
+    rol: str
+    form_name: str
+    form: dict[str, Any]
+    documentation: str
+    due_at: datetime | None
+    deadline_id: str | None
+    legal_source: str | None
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class EngineEvent:
+    """Something that happened inside the engine, for the audit trail and notifications."""
+
+    kind: str
+    at: datetime
+    data: dict[str, Any]
+
+
+class RouteEngine:
+    """Stateless service over a loaded route library; cases are restored per command."""
+
+    def __init__(self, library: RouteLibrary, calendario: CalendarioLaboral | None = None):
+        self.library = library
+        self.calendario = calendario or library.plazos.calendario_desde_config()
+        self.deadlines = DeadlineCalculator(library.plazos, self.calendario)
+        self.serializer = CaseSerializer(library.specs, library.version)
+
+    def start_case(
+        self,
+        data: dict[str, Any] | None,
+        now: datetime,
+        process_id: str = MAIN_PROCESS,
+        variables: dict[str, Any] | None = None,
+    ) -> Case:
+        """Validate the case-opening form, create the workflow and run it to its first wait."""
+        now = require_aware(now)
+        if process_id not in self.library.specs:
+            raise EngineError(f"unknown process {process_id!r}")
+        start = (
+            self.library.forms.validate(START_FORM, data)
+            if (data is not None or process_id == MAIN_PROCESS)
+            else {}
+        )
+        case_vars = {k: start.get(k) for k in _START_VARIABLES if k in start}
+        case_vars.setdefault("jurisdiccion", "00")
+        case_vars.update(copy.deepcopy(variables or {}))
+        spec, subprocess_specs = self.library.specs[process_id]
+        case = Case(
+            self,
+            BpmnWorkflow(spec, subprocess_specs),
+            process_id,
+            {"caso": case_vars, "timers": {}},
+        )
+        with engine_clock(now):
+            first = case.workflow.get_next_task(state=TaskState.READY, spec_name="Start")
+            first.data.update(
+                {"formularios": {"inicio_caso": start}} if start else {"formularios": {}}
+            )
+            case._settle(now)
+        case.events.insert(0, EngineEvent("case_started", now, {"process_id": process_id}))
+        return case
+
+    def restore(self, state_json: str | bytes) -> Case:
+        """Rebuild a case from ``Case.dump()``; the process spec comes from the library."""
+        workflow, process_id, meta = self.serializer.load(state_json)
+        meta.setdefault("caso", {})
+        meta.setdefault("timers", {})
+        return Case(self, workflow, process_id, meta)
+
+
+def _is_timer(task: Any) -> bool:
+    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+
+
+class Case:
+    """One child's case: a restored workflow plus its case-level variables."""
+
+    def __init__(
+        self, engine: RouteEngine, workflow: BpmnWorkflow, process_id: str, meta: dict[str, Any]
+    ):
+        self.engine = engine
+        self.workflow = workflow
+        self.process_id = process_id
+        self.meta = meta
+        self.events: list[EngineEvent] = []
+        self._ctx = CaseContext(meta["caso"], engine.deadlines)
+        workflow.script_engine = PythonScriptEngine(environment=RestrictedEnvironment(self._ctx))
+
+    # ----------------------------------------------------------------- reading
+    @property
+    def variables(self) -> dict[str, Any]:
+        return dict(self.meta["caso"])
+
+    @property
+    def is_completed(self) -> bool:
+        return self.workflow.is_completed()
+
+    @property
+    def end_state(self) -> str | None:
+        """Id of the end event the main process finished on, if it has finished."""
+        if not self.workflow.is_completed():
+            return None
+        ends = [
+            t
+            for t in self.workflow.tasks.values()
+            if t.state == TaskState.COMPLETED and type(t.task_spec).__name__ == "EndEvent"
+        ]
+        ends.sort(key=lambda t: t.last_state_change)
+        return ends[-1].task_spec.bpmn_id if ends else None
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        """User tasks waiting for a person, with lane, form and legal due date."""
+        out = []
+        for task in self.workflow.get_tasks(state=TaskState.READY, manual=True):
+            info = self.engine.library.tasks.get(task.task_spec.bpmn_id)
+            if info is None:
+                continue
+            out.append(self._ready(task, info))
+        return out
+
+    def _ready(self, task: Any, info: TaskInfo) -> ReadyTask:
+        due_at, deadline_id, source = None, None, None
+        for record in self.meta["timers"].values():
+            if record.get("task_id") == str(task.id) and record.get("plazo_id"):
+                due_at = datetime.fromisoformat(record["due"])
+                deadline_id, source = record["plazo_id"], record.get("legal_source")
+        return ReadyTask(
+            task_id=str(task.id),
+            bpmn_id=info.bpmn_id,
+            name=info.name,
+            name_en=info.name_en,
+            process_id=info.process_id,
+            lane=info.lane,
+            rol=info.rol,
+            form_name=info.form,
+            form=self.engine.library.forms.schemas[info.form],
+            documentation=info.documentation,
+            due_at=due_at,
+            deadline_id=deadline_id,
+            legal_source=source,
+            context={k: v for k, v in task.data.items() if k in ("medida", "miembro")},
+        )
+
+    def next_due_at(self) -> datetime | None:
+        """Earliest instant at which a timer of this case fires (for the deadline worker)."""
+        instants = [datetime.fromisoformat(v) for v in self._timer_instants().values()]
+        return min(instants, default=None)
+
+    def dump(self) -> str:
+        return self.engine.serializer.dump(self.workflow, self.process_id, self.meta)
+
+    # ----------------------------------------------------------------- commands
+    def complete_task(self, task_id: str, data: dict[str, Any], now: datetime) -> list[EngineEvent]:
+        """Validate ``data`` against the task's form, then complete it and run to the next wait."""
+        now = require_aware(now)
+        task = self._ready_task(task_id)
+        info = self.engine.library.tasks[task.task_spec.bpmn_id]
+        clean = self.engine.library.forms.validate(info.form, data)
+        start = len(self.events)
+        with engine_clock(now):
+            # Deadlines that passed before this completion are reported first, as missed.
+            self._settle(now)
+            task = self._ready_task(task_id)
+            forms = dict(task.data.get("formularios") or {})
+            forms[info.bpmn_id] = clean
+            task.data["formularios"] = forms
+            self._guard(lambda: task.run())
+            self.events.append(
+                EngineEvent(
+                    "task_completed",
+                    now,
+                    {"task_id": task_id, "bpmn_id": info.bpmn_id, "lane": info.lane},
+                )
+            )
+            self._settle(now)
+        return self.events[start:]
+
+    def fire_timers(self, now: datetime) -> list[EngineEvent]:
+        """Fire every timer due at ``now`` (deadline escalations, waits, 18th birthday)."""
+        now = require_aware(now)
+        start = len(self.events)
+        with engine_clock(now):
+            self._settle(now)
+        return self.events[start:]
+
+    def send_message(
+        self, name: str, payload: dict[str, Any] | None, now: datetime
+    ) -> list[EngineEvent]:
+        """Deliver a message (e.g. ``nna_salio_colocacion``) to the case."""
+        now = require_aware(now)
+        start = len(self.events)
+        waiting = {e.name for e in self.workflow.waiting_events()}
+        if name not in waiting:
+            raise TaskNotReadyError(f"the case is not waiting for message {name!r}")
+        with engine_clock(now):
+            event = BpmnEvent(MessageEventDefinition(name), payload=copy.deepcopy(payload or {}))
+            self._guard(lambda: self.workflow.send_event(event))
+            self.events.append(EngineEvent("message_received", now, {"name": name}))
+            self._settle(now)
+        return self.events[start:]
+
+    def relocate(self, jurisdiccion: str, now: datetime) -> list[EngineEvent]:
+        """The child moved: working-day deadlines armed from now on use the new jurisdiction."""
+        now = require_aware(now)
+        start = len(self.events)
+        self._ctx.set_variable("jurisdiccion", str(jurisdiccion))
+        self._flush_variable_changes(now)
+        return self.events[start:]
+
+    # ----------------------------------------------------------------- internals
+    def _ready_task(self, task_id: str) -> Any:
+        try:
+            task = self.workflow.get_task_from_id(UUID(str(task_id)))
+        except (ValueError, TaskNotFoundException) as exc:
+            raise TaskNotReadyError(f"task {task_id} does not exist in this case") from exc
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise TaskNotReadyError(f"task {task_id} is not waiting for a person")
+        if task.task_spec.bpmn_id not in self.engine.library.tasks:
+            raise TaskNotReadyError(f"task {task_id} is not a user task of the route")
+        return task
+
+    def _guard(self, action: Any) -> None:
+        try:
+            action()
+        except SpiffWorkflowException as exc:
+            cause = exc.__cause__ or getattr(exc, "exception", None)
+            if isinstance(cause, ExpressionError | FormValidationError):
+                raise EngineError(f"{exc}: {cause}") from exc
+            raise EngineError(str(exc)) from exc
+
+    def _settle(self, now: datetime) -> None:
+        """Run the engine until nothing more is due at ``now``, recording what fired."""
+        for _ in range(_MAX_PASSES):
+            self._guard(self.workflow.do_engine_steps)
+            fired = self._track_timers(now)
+            self._flush_variable_changes(now)
+            if not fired and not self._due_timers(now):
+                break
+            self._guard(self.workflow.refresh_timers)
+        if self.workflow.is_completed() and not self.meta.get("completed"):
+            self.meta["completed"] = True
+            self.events.append(EngineEvent("case_completed", now, {"end_state": self.end_state}))
+
+    def _all_tasks(self) -> list[Any]:
+        tasks = list(self.workflow.tasks.values())
+        for sub in self.workflow.subprocesses.values():
+            tasks.extend(sub.tasks.values())
+        return tasks
+
+    def _timer_instants(self) -> dict[str, str]:
+        """Waiting timer task id -> next firing instant (ISO)."""
+        out = {}
+        for task in self._all_tasks():
+            if task.state != TaskState.WAITING:
+                continue
+            value = task.internal_data.get("event_value")
+            if isinstance(value, dict) and value.get("cycles", 0) != 0:
+                out[str(task.id)] = value["next"]
+            elif isinstance(value, str) and _is_timer(task):
+                out[str(task.id)] = value if "T" in value else value + "T00:00:00+00:00"
+        return out
+
+    def _due_timers(self, now: datetime) -> bool:
+        return any(datetime.fromisoformat(v) < now for v in self._timer_instants().values())
+
+    def _track_timers(self, now: datetime) -> bool:
+        """Compare each timer with what we saw last time; report escalations and firings."""
+        fired = False
+        records = self.meta["timers"]
+        for task in self._all_tasks():
+            if not _is_timer(task):
+                continue
+            key = str(task.id)
+            value = task.internal_data.get("event_value")
+            record = records.get(key)
+            if record is None:
+                if task.state != TaskState.WAITING or value is None:
+                    continue
+                record = records[key] = self._new_timer_record(task, value)
+            fired |= self._report_firings(task, value, record, now)
+            if task.state in (TaskState.COMPLETED, TaskState.CANCELLED) or (
+                task.state != TaskState.WAITING and record.get("done")
+            ):
+                records.pop(key, None)
+        return fired
+
+    def _new_timer_record(self, task: Any, value: Any) -> dict[str, Any]:
+        deadline = self.engine.library.deadlines.get(task.task_spec.bpmn_id)
+        attached = self._attached_task(task)
+        record: dict[str, Any] = {"bpmn_id": task.task_spec.bpmn_id}
+        if isinstance(value, dict):
+            record.update(
+                due=value["next"],
+                cycles=value["cycles"],
+                levels=value["cycles"],
+                interval=value["duration"],
+            )
+        else:
+            record.update(due=str(value), cycles=1, levels=1, interval=0)
+        if deadline is not None:
+            record.update(
+                plazo_id=deadline.plazo_id,
+                legal_source=deadline.legal_source,
+                attached_bpmn_id=deadline.attached_to,
+            )
+        if attached is not None:
+            record["task_id"] = str(attached.id)
+        return record
+
+    def _attached_task(self, boundary: Any) -> Any:
+        """The activity a boundary event sits on: a sibling under the BoundaryEventSplit."""
+        parent = boundary.parent
+        if parent is None or "BoundaryEventSplit" not in type(parent.task_spec).__name__:
+            return None
+        for sibling in parent.children:
+            if (
+                sibling is not boundary
+                and getattr(sibling.task_spec, "event_definition", None) is None
+            ):
+                return sibling
+        return None
+
+    def _report_firings(self, task: Any, value: Any, record: dict[str, Any], now: datetime) -> bool:
+        if isinstance(value, dict):
+            remaining = value.get("cycles", 0)
+        elif task.internal_data.get("event_fired") or task.state == TaskState.COMPLETED:
+            remaining = 0
+        else:
+            remaining = record["cycles"]
+        if value is None and task.internal_data.get("event_fired"):
+            remaining = 0
+        fired = False
+        while record["cycles"] > remaining and record["cycles"] > 0:
+            level = record["levels"] - record["cycles"] + 1
+            record["cycles"] -= 1
+            fired = True
+            self.events.append(self._firing_event(record, level, now))
+        record["done"] = record["cycles"] == 0
+        return fired
+
+    def _firing_event(self, record: dict[str, Any], level: int, now: datetime) -> EngineEvent:
+        due = datetime.fromisoformat(record["due"])
+        if record.get("plazo_id"):
+            return EngineEvent(
+                "deadline_escalated",
+                now,
+                {
+                    "plazo_id": record["plazo_id"],
+                    "level": level,
+                    "due_at": record["due"],
+                    "level_due_at": (
+                        due + timedelta(seconds=record["interval"] * (level - 1))
+                    ).isoformat(),
+                    "task_id": record.get("task_id"),
+                    "task_bpmn_id": record.get("attached_bpmn_id"),
+                    "boundary_id": record["bpmn_id"],
+                    "legal_source": record.get("legal_source"),
+                },
+            )
+        return EngineEvent(
+            "timer_fired", now, {"bpmn_id": record["bpmn_id"], "due_at": record["due"]}
+        )
+
+    def _flush_variable_changes(self, now: datetime) -> None:
+        for name, old, new in self._ctx.changes:
+            self.events.append(
+                EngineEvent("case_variable_set", now, {"name": name, "old": old, "new": new})
+            )
+        self._ctx.changes.clear()

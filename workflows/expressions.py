@@ -1,0 +1,308 @@
+"""Restricted evaluator for gateway conditions, scripts and timer expressions.
+
+SpiffWorkflow's default environment hands BPMN expressions to ``eval``/``exec``; even its documented
+``safe_globals`` recipe can be escaped through ``().__class__.__subclasses__()``. Here every
+expression is compiled with RestrictedPython (no dunder attributes, no imports, guarded item and
+attribute access) and evaluated against an explicit namespace: task data, the read-only case
+variables ``caso`` and a short list of route functions. Task data keys that start with ``_`` or
+shadow a function never reach the namespace, so submitted data cannot replace builtins.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from functools import lru_cache
+from types import CodeType, MappingProxyType
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec
+from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
+from RestrictedPython.Guards import (
+    full_write_guard,
+    guarded_iter_unpack_sequence,
+    guarded_unpack_sequence,
+    safer_getattr,
+)
+from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment
+
+from .clock import current_now
+from .errors import ExpressionError
+
+#: Case-level variables scripts may set with ``marcar`` (docs/architecture.md).
+CASE_VARIABLES: frozenset[str] = frozenset(
+    {
+        "jurisdiccion",
+        "fecha_nacimiento",
+        "nacionalidad",
+        "fecha_deteccion",
+        "presuncion_minoria_edad",
+        "riesgo_inminente",
+        "situacion_acompanamiento",
+        "nacionalidad_mexicana",
+        "indicadores_proteccion_internacional",
+        "indicadores_delito",
+        "necesidades_salud",
+        "asilo_pendiente",
+        "contacto_consular_bloqueado",
+        "estatus_proteccion",
+        "nivel_riesgo",
+        "requiere_bid",
+        "decision_bid",
+        "solucion_duradera",
+        "retorno_en_interes_superior",
+        "nna_no_localizado",
+        "motivo_cierre",
+    }
+)
+
+#: Used when the date of birth is unknown: the 18th-birthday timer then never fires on its own.
+FECHA_MAYORIA_DESCONOCIDA = "2999-12-31T00:00:00+00:00"
+
+_SAFE_BUILTINS: dict[str, Any] = {
+    "len": len,
+    "min": min,
+    "max": max,
+    "any": any,
+    "all": all,
+    "sorted": sorted,
+    "sum": sum,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "abs": abs,
+    "round": round,
+    "list": list,
+    "dict": dict,
+    "True": True,
+    "False": False,
+    "None": None,
+}
+
+ROUTE_FUNCTIONS: frozenset[str] = frozenset(
+    {"valor", "marcar", "plazo", "plazo_ciclo", "fecha_mayoria_edad", "caso"}
+)
+
+_MAX_SCALAR_LEN = 2000
+
+
+@lru_cache(maxsize=4096)
+def compile_expression(source: str) -> CodeType:
+    """Compile a condition or timer expression; cached because gateways are evaluated often."""
+    result = compile_restricted_eval(source.strip(), "<condición>")
+    if result.errors or result.code is None:
+        raise ExpressionError(f"expression {source!r} refused: {'; '.join(result.errors)}")
+    return result.code
+
+
+@lru_cache(maxsize=1024)
+def compile_script(source: str) -> CodeType:
+    """Compile a script task or pre/post script."""
+    result = compile_restricted_exec(source, "<script>")
+    if result.errors or result.code is None:
+        raise ExpressionError(f"script {source!r} refused: {'; '.join(result.errors)}")
+    return result.code
+
+
+def marcar_calls(source: str, mode: str = "exec") -> list[str]:
+    """Names passed to ``marcar(...)`` in a script, for the load-time check of case variables."""
+    names: list[str] = []
+    for node in ast.walk(ast.parse(source, mode=mode)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "marcar" and node.args:
+            first = node.args[0]
+            names.append(first.value if isinstance(first, ast.Constant) else "<no literal>")
+    return names
+
+
+def string_args(source: str, function: str, mode: str = "eval") -> list[str]:
+    """First literal argument of every call to ``function`` (deadline ids, form paths)."""
+    found: list[str] = []
+    for node in ast.walk(ast.parse(source.strip(), mode=mode)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == function and node.args:
+            first = node.args[0]
+            found.append(first.value if isinstance(first, ast.Constant) else "<no literal>")
+    return found
+
+
+class DeadlineCalculator:
+    """What ``plazo``/``plazo_ciclo`` need: the deadline catalogue and the working-day calendar."""
+
+    def __init__(self, catalogo: Any, calendario: Any):
+        self.catalogo = catalogo
+        self.calendario = calendario
+
+    def due(self, plazo_id: str, desde: datetime, jurisdiccion: str, nivel: str | None) -> datetime:
+        return self.catalogo.vencimiento(plazo_id, desde, self.calendario, jurisdiccion, nivel)
+
+    def cycle(self, plazo_id: str, desde: datetime, jurisdiccion: str, nivel: str | None) -> str:
+        return self.catalogo.ciclo(plazo_id, desde, self.calendario, jurisdiccion, nivel)
+
+
+@dataclass
+class CaseContext:
+    """Case-level state shared by every branch and subprocess of one case."""
+
+    variables: dict[str, Any]
+    deadlines: DeadlineCalculator
+    changes: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+    def set_variable(self, name: str, value: Any) -> None:
+        if name not in CASE_VARIABLES:
+            raise ExpressionError(f"marcar: {name!r} is not a declared case variable")
+        _check_simple(value, name)
+        old = self.variables.get(name)
+        if old != value:
+            self.variables[name] = value
+            self.changes.append((name, old, value))
+
+
+def _check_simple(value: Any, name: str) -> None:
+    """Case variables hold small JSON values only: they are audited and shown to officers."""
+    if value is None or isinstance(value, bool | int | float):
+        return
+    if isinstance(value, str):
+        if len(value) > _MAX_SCALAR_LEN:
+            raise ExpressionError(f"marcar: value of {name!r} is too long")
+        return
+    raise ExpressionError(f"marcar: {name!r} must be a string, number, boolean or null")
+
+
+def _read_path(data: Mapping[str, Any], path: str, default: Any) -> Any:
+    current: Any = data.get("formularios", {})
+    for part in path.split("."):
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
+            current = current[int(part)]
+        else:
+            return default
+    return current
+
+
+def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
+    def valor(path: str, defecto: Any = None) -> Any:
+        """Read a submitted form field: ``valor("registrar_deteccion.duda_edad")``."""
+        return _read_path(data, str(path), defecto)
+
+    def marcar(nombre: str, valor_: Any) -> Any:
+        ctx.set_variable(str(nombre), valor_)
+        return valor_
+
+    def _jurisdiccion() -> str:
+        return str(ctx.variables.get("jurisdiccion") or "00")
+
+    def plazo(plazo_id: str, nivel: str | None = None) -> str:
+        due = ctx.deadlines.due(plazo_id, current_now(), _jurisdiccion(), nivel)
+        return due.astimezone(timezone.utc).isoformat()
+
+    def plazo_ciclo(plazo_id: str, nivel: str | None = None) -> str:
+        return ctx.deadlines.cycle(plazo_id, current_now(), _jurisdiccion(), nivel)
+
+    def fecha_mayoria_edad() -> str:
+        born = ctx.variables.get("fecha_nacimiento")
+        if not born:
+            return FECHA_MAYORIA_DESCONOCIDA
+        d = date.fromisoformat(str(born)[:10])
+        try:
+            birthday = d.replace(year=d.year + 18)
+        except ValueError:  # born on 29 February
+            birthday = d.replace(year=d.year + 18, day=28) + timedelta(days=1)
+        return datetime(
+            birthday.year, birthday.month, birthday.day, tzinfo=timezone.utc
+        ).isoformat()
+
+    return {
+        "valor": valor,
+        "marcar": marcar,
+        "plazo": plazo,
+        "plazo_ciclo": plazo_ciclo,
+        "fecha_mayoria_edad": fecha_mayoria_edad,
+    }
+
+
+def _globals(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Any]:
+    g: dict[str, Any] = {
+        "__builtins__": dict(_SAFE_BUILTINS),
+        "_getattr_": safer_getattr,
+        "_getitem_": default_guarded_getitem,
+        "_getiter_": default_guarded_getiter,
+        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+        "_unpack_sequence_": guarded_unpack_sequence,
+        "_write_": full_write_guard,
+        "_inplacevar_": _inplacevar,
+        "caso": MappingProxyType(ctx.variables),
+    }
+    g.update(_route_functions(ctx, data))
+    return g
+
+
+def _inplacevar(op: str, x: Any, y: Any) -> Any:
+    ops: dict[str, Callable[[Any, Any], Any]] = {
+        "+=": lambda a, b: a + b,
+        "-=": lambda a, b: a - b,
+        "*=": lambda a, b: a * b,
+    }
+    if op not in ops:
+        raise ExpressionError(f"operator {op} is not allowed")
+    return ops[op](x, y)
+
+
+def _visible_data(data: Mapping[str, Any], reserved: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        k: v
+        for k, v in data.items()
+        if not k.startswith("_") and k not in reserved and k not in _SAFE_BUILTINS
+    }
+
+
+def evaluate(ctx: CaseContext, expression: str, data: Mapping[str, Any]) -> Any:
+    """Evaluate one expression against task data and the case context."""
+    code = compile_expression(expression)
+    g = _globals(ctx, data)
+    g.update(_visible_data(data, g))
+    try:
+        return eval(code, g)  # noqa: S307 - compiled by RestrictedPython with guarded globals
+    except ExpressionError:
+        raise
+    except Exception as exc:  # a bad expression must surface with its text
+        raise ExpressionError(f"expression {expression!r} failed: {exc}") from exc
+
+
+def execute(ctx: CaseContext, script: str, data: dict[str, Any]) -> None:
+    """Run a script; plain assignments land in task data, ``marcar`` in case variables."""
+    code = compile_script(script)
+    g = _globals(ctx, data)
+    local = _visible_data(data, g)
+    before = dict(local)
+    try:
+        exec(code, g, local)  # noqa: S102 - compiled by RestrictedPython with guarded globals
+    except ExpressionError:
+        raise
+    except Exception as exc:
+        raise ExpressionError(f"script {script!r} failed: {exc}") from exc
+    for key, value in local.items():
+        if key.startswith("_") or callable(value):
+            continue
+        if key not in before or before[key] is not value:
+            data[key] = value
+
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """SpiffWorkflow script environment bound to one case's context."""
+
+    def __init__(self, ctx: CaseContext):
+        super().__init__({})
+        self.ctx = ctx
+
+    def evaluate(self, expression, context, external_context=None):  # noqa: D102
+        return evaluate(self.ctx, expression, context)
+
+    def execute(self, script, context, external_context=None):  # noqa: D102
+        execute(self.ctx, script, context)
+        return True
+
+    def call_service(self, context, **kwargs):  # noqa: D102
+        raise ExpressionError("service tasks are not enabled in careroute")

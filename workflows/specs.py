@@ -1,0 +1,364 @@
+"""Load and check the route: BPMN files, forms and deadlines, once, before any case starts.
+
+A route with a broken file must not start at all: a typo in a gateway condition would otherwise
+surface only when a child's case reaches that gateway. Every check raises SpecError naming the file
+and element.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+
+from .errors import ExpressionError, SpecError
+from .expressions import (
+    CASE_VARIABLES,
+    compile_expression,
+    compile_script,
+    marcar_calls,
+    string_args,
+)
+from .forms import FORM_SUFFIX, FormRegistry
+
+if TYPE_CHECKING:
+    from .plazos import CatalogoPlazos
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+MAIN_PROCESS = "ruta_proteccion_nna"
+START_FORM = "inicio_caso" + FORM_SUFFIX
+
+#: Lane names are authority types: the app routes tasks by them (docs/architecture.md).
+AUTHORITY_TYPES: frozenset[str] = frozenset(
+    {"INM", "PROCURADURIA", "DIF_CAS", "COMAR", "FISCALIA", "JUZGADO", "SRE_CONSULADO", "IFDP"}
+)
+ROLES: frozenset[str] = frozenset({"officer", "supervisor", "head"})
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """Static facts about one user task, read from its BPMN element."""
+
+    bpmn_id: str
+    process_id: str
+    name: str
+    name_en: str
+    lane: str
+    rol: str
+    form: str
+    documentation: str
+    file: str
+
+
+@dataclass(frozen=True)
+class DeadlineInfo:
+    """A legal deadline bound to a task by a boundary timer."""
+
+    boundary_id: str
+    plazo_id: str
+    attached_to: str
+    legal_source: str
+    interrupting: bool
+
+
+@dataclass
+class RouteLibrary:
+    """Everything the engine needs, parsed and checked once per process."""
+
+    specs: dict[str, tuple[Any, dict[str, Any]]]
+    forms: FormRegistry
+    plazos: CatalogoPlazos
+    tasks: dict[str, TaskInfo]
+    deadlines: dict[str, DeadlineInfo]
+    version: str
+    files: list[str] = field(default_factory=list)
+
+    @property
+    def start_form(self) -> dict[str, Any]:
+        return self.forms.schemas[START_FORM]
+
+    def deadlines_for(self, task_bpmn_id: str) -> list[DeadlineInfo]:
+        return [d for d in self.deadlines.values() if d.attached_to == task_bpmn_id]
+
+
+def default_dirs() -> tuple[Path, Path]:
+    """bpmn/ and forms/ beside the package, overridable for tests and deployments."""
+    bpmn = Path(os.environ.get("CAREROUTE_BPMN_DIR", REPO_ROOT / "bpmn"))
+    forms = Path(os.environ.get("CAREROUTE_FORMS_DIR", REPO_ROOT / "forms"))
+    return bpmn, forms
+
+
+def load_library(
+    bpmn_dir: Path | None = None,
+    forms_dir: Path | None = None,
+    plazos: CatalogoPlazos | None = None,
+) -> RouteLibrary:
+    """Parse, validate and cross-check the whole route; raise SpecError on the first problem."""
+    default_bpmn, default_forms = default_dirs()
+    bpmn_dir = Path(bpmn_dir or default_bpmn)
+    forms_dir = Path(forms_dir or default_forms)
+    files = sorted(bpmn_dir.glob("*.bpmn"))
+    if not files:
+        raise SpecError("no .bpmn files found", file=str(bpmn_dir))
+    forms = FormRegistry.load(forms_dir)
+    if START_FORM not in forms:
+        raise SpecError("the case-opening form is missing", file=str(forms_dir / START_FORM))
+    if plazos is None:
+        from .plazos import CatalogoPlazos
+
+        plazos = CatalogoPlazos.cargar()
+    catalogo = plazos
+    parser = _parse(files)
+    specs = _build_specs(parser)
+    tasks, deadlines = {}, {}
+    for path in files:
+        t, d = _check_file(path, forms, catalogo)
+        _merge_unique(tasks, t, path)
+        _merge_unique(deadlines, d, path)
+    for process_id, (spec, subs) in specs.items():
+        for s in [spec, *subs.values()]:
+            _check_expressions(s, catalogo, tasks, _file_of(parser, s.name) or process_id)
+    return RouteLibrary(
+        specs=specs,
+        forms=forms,
+        plazos=catalogo,
+        tasks=tasks,
+        deadlines=deadlines,
+        version=_version(files, forms_dir, catalogo),
+        files=[p.name for p in files],
+    )
+
+
+def _parse(files: list[Path]) -> SpiffBpmnParser:
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    for path in files:
+        try:
+            parser.add_bpmn_file(str(path))
+        except ValidationException as exc:
+            raise SpecError(_vmsg(exc), file=str(path), element=exc.id or None) from exc
+        except etree.XMLSyntaxError as exc:
+            raise SpecError(f"not well-formed XML: {exc}", file=str(path)) from exc
+    return parser
+
+
+def _vmsg(exc: ValidationException) -> str:
+    line = f" (line {exc.line_number})" if getattr(exc, "line_number", "") else ""
+    return f"{exc.args[0] if exc.args else exc}{line}"
+
+
+def _build_specs(parser: SpiffBpmnParser) -> dict[str, tuple[Any, dict[str, Any]]]:
+    specs = {}
+    for process_id in parser.get_process_ids():
+        try:
+            specs[process_id] = (
+                parser.get_spec(process_id),
+                parser.get_subprocess_specs(process_id),
+            )
+        except ValidationException as exc:
+            raise SpecError(
+                _vmsg(exc), file=exc.file_name or None, element=exc.id or process_id
+            ) from exc
+    if MAIN_PROCESS not in specs:
+        raise SpecError(f"main process {MAIN_PROCESS!r} not found among {sorted(specs)}")
+    return specs
+
+
+def _file_of(parser: SpiffBpmnParser, process_id: str) -> str | None:
+    proc = parser.process_parsers.get(process_id)
+    return getattr(proc, "filename", None) if proc else None
+
+
+def _merge_unique(target: dict[str, Any], new: dict[str, Any], path: Path) -> None:
+    for key, value in new.items():
+        if key in target:
+            raise SpecError("id is used in more than one place", file=str(path), element=key)
+        target[key] = value
+
+
+def _text(el: etree._Element | None) -> str:
+    return (el.text or "").strip() if el is not None else ""
+
+
+def _check_file(
+    path: Path, forms: FormRegistry, catalogo: CatalogoPlazos
+) -> tuple[dict[str, TaskInfo], dict[str, DeadlineInfo]]:
+    """Static checks that need the XML itself: lanes, forms, roles, deadline timers."""
+    tree = etree.parse(str(path))
+    tasks: dict[str, TaskInfo] = {}
+    deadlines: dict[str, DeadlineInfo] = {}
+    for process in tree.iterfind("bpmn:process", NS):
+        pid = process.get("id")
+        lanes = _lanes(process, path)
+        for task in process.iterfind(".//bpmn:userTask", NS):
+            info = _task_info(task, pid, lanes, forms, path)
+            tasks[info.bpmn_id] = info
+        for boundary in process.iterfind(".//bpmn:boundaryEvent", NS):
+            timer = boundary.find("bpmn:timerEventDefinition", NS)
+            cycle = timer.find("bpmn:timeCycle", NS) if timer is not None else None
+            if cycle is None:
+                continue
+            ids = string_args(_text(cycle), "plazo_ciclo")
+            if not ids:
+                continue
+            _check_plazo_ids(ids, catalogo, path, boundary.get("id"))
+            deadlines[boundary.get("id")] = DeadlineInfo(
+                boundary_id=boundary.get("id"),
+                plazo_id=ids[0],
+                attached_to=boundary.get("attachedToRef"),
+                legal_source=_text(boundary.find("bpmn:documentation", NS))
+                or catalogo[ids[0]].fuente_legal,
+                interrupting=boundary.get("cancelActivity", "true") != "false",
+            )
+    return tasks, deadlines
+
+
+def _lanes(process: etree._Element, path: Path) -> dict[str, str]:
+    """Map flow node id -> lane name, refusing lanes that name no authority type."""
+    owner: dict[str, str] = {}
+    for lane in process.iterfind(".//bpmn:lane", NS):
+        name = (lane.get("name") or "").strip()
+        if name not in AUTHORITY_TYPES:
+            raise SpecError(
+                f"lane name {name!r} is not a known authority type {sorted(AUTHORITY_TYPES)}",
+                file=str(path),
+                element=lane.get("id"),
+            )
+        for ref in lane.iterfind("bpmn:flowNodeRef", NS):
+            owner[_text(ref)] = name
+    return owner
+
+
+def _task_info(
+    task: etree._Element, pid: str, lanes: dict[str, str], forms: FormRegistry, path: Path
+) -> TaskInfo:
+    tid = task.get("id")
+    props = {
+        p.get("name"): p.get("value")
+        for p in task.iterfind(
+            "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS
+        )
+    }
+    form = props.get("formJsonSchemaFilename")
+    if not form:
+        raise SpecError(
+            "user task has no formJsonSchemaFilename property", file=str(path), element=tid
+        )
+    if form not in forms:
+        raise SpecError(f"form {form!r} does not exist in forms/", file=str(path), element=tid)
+    lane = lanes.get(tid) or _lane_of_ancestor(task, lanes)
+    if not lane:
+        raise SpecError(
+            "user task is in no lane (lanes name the competent authority)",
+            file=str(path),
+            element=tid,
+        )
+    rol = props.get("rol", "officer")
+    if rol not in ROLES:
+        raise SpecError(f"rol {rol!r} is not one of {sorted(ROLES)}", file=str(path), element=tid)
+    return TaskInfo(
+        bpmn_id=tid,
+        process_id=pid,
+        name=task.get("name") or tid,
+        name_en=props.get("nombre_en") or task.get("name") or tid,
+        lane=lane,
+        rol=rol,
+        form=form,
+        documentation=_text(task.find("bpmn:documentation", NS)),
+        file=path.name,
+    )
+
+
+def _lane_of_ancestor(el: etree._Element, lanes: dict[str, str]) -> str | None:
+    """Tasks inside an embedded subprocess inherit the subprocess's lane."""
+    parent = el.getparent()
+    while parent is not None:
+        if parent.get("id") in lanes:
+            return lanes[parent.get("id")]
+        parent = parent.getparent()
+    return None
+
+
+def _check_plazo_ids(
+    ids: list[str], catalogo: CatalogoPlazos, path: Path, element: str | None
+) -> None:
+    known = set(catalogo.ids())
+    for pid in ids:
+        if pid not in known:
+            raise SpecError(
+                f"deadline {pid!r} is not in config/plazos.toml", file=str(path), element=element
+            )
+
+
+def _check_expressions(
+    spec: Any, catalogo: CatalogoPlazos, tasks: dict[str, TaskInfo], file: str
+) -> None:
+    """Compile every condition, script and timer expression of one process spec."""
+    known_forms = set(tasks) | {"inicio_caso"}
+    for ts in spec.task_specs.values():
+        element = getattr(ts, "bpmn_id", None) or ts.name
+        for source, mode in _expressions_of(ts):
+            try:
+                if mode == "eval":
+                    compile_expression(source)
+                else:
+                    compile_script(source)
+                names = marcar_calls(source, mode)
+                for path in string_args(source, "valor", mode):
+                    if path.split(".")[0] not in known_forms:
+                        raise ExpressionError(f"valor({path!r}) names no user task")
+                for fn in ("plazo", "plazo_ciclo"):
+                    for pid in string_args(source, fn, mode):
+                        if pid not in set(catalogo.ids()):
+                            raise ExpressionError(f"{fn}({pid!r}) is not in config/plazos.toml")
+            except (ExpressionError, SyntaxError) as exc:
+                raise SpecError(str(exc), file=file, element=element) from exc
+            for name in names:
+                if name not in CASE_VARIABLES:
+                    raise SpecError(
+                        f"marcar({name!r}): not a declared case variable",
+                        file=file,
+                        element=element,
+                    )
+
+
+def _expressions_of(ts: Any) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for cond, _target in getattr(ts, "cond_task_specs", []) or []:
+        source = cond.args[0] if hasattr(cond, "args") and cond.args else cond
+        if isinstance(source, str) and source.strip():
+            found.append((source, "eval"))
+    for attr in ("script", "prescript", "postscript"):
+        value = getattr(ts, attr, None)
+        if isinstance(value, str) and value.strip():
+            found.append((value, "exec"))
+    condition = getattr(ts, "condition", None)
+    if isinstance(condition, str) and condition.strip():
+        found.append((condition, "eval"))
+    event = getattr(ts, "event_definition", None)
+    expression = getattr(event, "expression", None)
+    if isinstance(expression, str) and expression.strip():
+        found.append((expression, "eval"))
+    return found
+
+
+def _version(files: list[Path], forms_dir: Path, catalogo: CatalogoPlazos) -> str:
+    """Content hash of the route: cases record which definition they run on."""
+    h = hashlib.sha256()
+    for path in [*files, *sorted(forms_dir.glob(f"*{FORM_SUFFIX}"))]:
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
+    source = getattr(catalogo, "ruta", None)
+    if source is not None and Path(source).exists():
+        h.update(Path(source).read_bytes())
+    return h.hexdigest()[:16]
