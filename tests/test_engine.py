@@ -191,3 +191,41 @@ def test_restore_refuses_other_versions_and_garbage(engine):
 def test_unknown_process_is_refused(engine):
     with pytest.raises(EngineError, match="unknown process"):
         engine.start_case(None, T0, process_id="nope")
+
+
+def test_suspension_of_terms_recomputes_pending_working_day_deadline(tmp_path):
+    """45 working days (D13) re-armed when a suspension is added for the child's state."""
+    import shutil
+    from datetime import date
+
+    from workflows.calendario import Suspension
+    from workflows.plazos import CatalogoPlazos
+
+    route = tmp_path / "route"
+    shutil.copytree(FIXTURE, route)
+    main = route / "bpmn" / "ruta_proteccion_nna.bpmn"
+    main.write_text(
+        main.read_text().replace('plazo_ciclo("D1")', 'plazo_ciclo("D13_resolucion_comar")')
+    )
+    catalogo = CatalogoPlazos.cargar()
+    engine = RouteEngine(load_library(route / "bpmn", route / "forms", catalogo))
+    filed = datetime(2026, 10, 26, 18, tzinfo=timezone.utc)  # Monday 26 Oct 2026, 12:00 Chiapas
+    case = engine.start_case(dict(START, jurisdiccion="07"), filed)
+    # 45 working days from the next day skip 16 Nov (LFT art. 74) and 25 Dec: Wed 30 Dec 2026,
+    # ending 23:59:59.999999 Mexico City time = 31 Dec 05:59:59.999999 UTC.
+    assert case.ready_tasks()[0].due_at.isoformat() == "2026-12-31T05:59:59.999999+00:00"
+    calendario = catalogo.calendario_desde_config().con_suspension(
+        Suspension("07", date(2026, 11, 9), date(2026, 11, 13), "prueba", "acuerdo de prueba")
+    )
+    case = engine.restore(case.dump())
+    events = case.recompute_deadlines(calendario, filed + timedelta(days=10))
+    assert [e.kind for e in events] == ["deadline_recomputed"]
+    # The five suspended working days push the end to Thu 7 Jan 2027.
+    assert events[0].data["due_at"] == "2027-01-08T05:59:59.999999+00:00"
+    case = engine.restore(case.dump())
+    assert case.ready_tasks()[0].due_at.isoformat() == "2027-01-08T05:59:59.999999+00:00"
+    assert case.fire_timers(datetime(2027, 1, 2, tzinfo=timezone.utc)) == []
+    fired = case.fire_timers(datetime(2027, 1, 8, 6, tzinfo=timezone.utc))
+    assert [(e.kind, e.data["level"]) for e in fired] == [("deadline_escalated", 1)]
+    other_state = engine.start_case(dict(START, jurisdiccion="27"), filed)
+    assert other_state.recompute_deadlines(calendario, filed) == []

@@ -21,7 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from .clock import engine_clock, require_aware
+from .clock import current_now, engine_clock, require_aware
 from .errors import EngineError, ExpressionError, FormValidationError, TaskNotReadyError
 from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment
 from .serialization import CaseSerializer
@@ -256,6 +256,59 @@ class Case:
         self._flush_variable_changes(now)
         return self.events[start:]
 
+    def recompute_deadlines(
+        self, calendario: CalendarioLaboral, now: datetime
+    ) -> list[EngineEvent]:
+        """Re-arm working-day deadlines after the calendar changed (e.g. a suspension of terms).
+
+        Each pending deadline whose first level has not fired is recomputed from the instant it was
+        armed, with the new calendar; deadlines already escalated keep their history.
+        """
+        now = require_aware(now)
+        start = len(self.events)
+        calculator = DeadlineCalculator(self.engine.library.plazos, calendario)
+        previous, self._ctx.deadlines = self._ctx.deadlines, calculator
+        try:
+            for task in self._all_tasks():
+                record = self.meta["timers"].get(str(task.id))
+                if not record or not record.get("plazo_id") or task.state != TaskState.WAITING:
+                    continue
+                if record["cycles"] != record["levels"]:
+                    continue
+                plazo = self.engine.library.plazos[record["plazo_id"]]
+                if getattr(plazo, "calendario", "") != "dias_habiles":
+                    continue
+                with engine_clock(datetime.fromisoformat(record["armed_at"])):
+                    expression = task.task_spec.event_definition.expression
+                    cycle = self.workflow.script_engine.evaluate(task, expression)
+                cycles, due, interval = TimerEventDefinition.parse_iso_recurring_interval(cycle)
+                if due.isoformat() == record["due"]:
+                    continue
+                old_due = record["due"]
+                task.internal_data["event_value"] = {
+                    "cycles": cycles,
+                    "next": due.isoformat(),
+                    "duration": interval.total_seconds(),
+                }
+                record["due"] = due.isoformat()
+                self.events.append(
+                    EngineEvent(
+                        "deadline_recomputed",
+                        now,
+                        {
+                            "plazo_id": record["plazo_id"],
+                            "task_id": record.get("task_id"),
+                            "old_due_at": old_due,
+                            "due_at": record["due"],
+                        },
+                    )
+                )
+        finally:
+            self._ctx.deadlines = previous
+        with engine_clock(now):
+            self._settle(now)
+        return self.events[start:]
+
     # ----------------------------------------------------------------- internals
     def _ready_task(self, task_id: str) -> Any:
         try:
@@ -336,7 +389,10 @@ class Case:
     def _new_timer_record(self, task: Any, value: Any) -> dict[str, Any]:
         deadline = self.engine.library.deadlines.get(task.task_spec.bpmn_id)
         attached = self._attached_task(task)
-        record: dict[str, Any] = {"bpmn_id": task.task_spec.bpmn_id}
+        record: dict[str, Any] = {
+            "bpmn_id": task.task_spec.bpmn_id,
+            "armed_at": current_now().isoformat(),
+        }
         if isinstance(value, dict):
             record.update(
                 due=value["next"],

@@ -194,12 +194,19 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
     def _jurisdiccion() -> str:
         return str(ctx.variables.get("jurisdiccion") or "00")
 
-    def plazo(plazo_id: str, nivel: str | None = None) -> str:
-        due = ctx.deadlines.due(plazo_id, current_now(), _jurisdiccion(), nivel)
+    def _desde(desde: str | None) -> datetime:
+        """Deadlines count from now unless the law counts from an earlier fact (e.g. entry)."""
+        if not desde:
+            return current_now()
+        start = datetime.fromisoformat(str(desde).replace("Z", "+00:00"))
+        return start if start.tzinfo else start.replace(tzinfo=timezone.utc)
+
+    def plazo(plazo_id: str, nivel: str | None = None, desde: str | None = None) -> str:
+        due = ctx.deadlines.due(plazo_id, _desde(desde), _jurisdiccion(), nivel)
         return due.astimezone(timezone.utc).isoformat()
 
-    def plazo_ciclo(plazo_id: str, nivel: str | None = None) -> str:
-        return ctx.deadlines.cycle(plazo_id, current_now(), _jurisdiccion(), nivel)
+    def plazo_ciclo(plazo_id: str, nivel: str | None = None, desde: str | None = None) -> str:
+        return ctx.deadlines.cycle(plazo_id, _desde(desde), _jurisdiccion(), nivel)
 
     def fecha_mayoria_edad() -> str:
         born = ctx.variables.get("fecha_nacimiento")
