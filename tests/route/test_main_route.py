@@ -1,0 +1,316 @@
+"""ruta_proteccion_nna end to end: detection, channelling, protection branches, boundaries, closure.
+
+Every walk goes through the real route (all 13 processes); tasks of the other subprocesses are
+completed with their form examples unless a test says otherwise, and follow-up waits are fired by
+moving the clock.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from tests.route.driver import Driver, form_example, route_engine
+
+ASILO = {
+    "indicadores_proteccion_internacional": True,
+    "motivos_proteccion": ["violencia_pandillas_reclutamiento"],
+    "expresa_deseo_solicitar_asilo": True,
+}
+ACOMPANADO = {
+    "situacion": "acompanado",
+    "relacion_adulto": "madre",
+    "evidencias": ["documentos_parentesco"],
+}
+SEPARADO = {"situacion": "separado", "relacion_adulto": "otro_familiar"}
+RIESGO = {
+    "riesgo_inminente": True,
+    "descripcion_riesgo": "Adulto no familiar la obliga a trabajar.",
+}
+BID = {"requiere_bid": True, "direccion_bid": "soluciones_duraderas_no_acompanada"}
+
+
+def start(**inicio: Any) -> Driver:
+    data = form_example(route_engine(), "inicio_caso.schema.json")
+    data.update(inicio)
+    return Driver(start_data=data)
+
+
+def walk(
+    d: Driver,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    stop: str | None = None,
+    max_steps: int = 120,
+) -> list[str]:
+    """Complete ready tasks (form example + overrides) and fire waits.
+
+    Stops when the case ends or ``stop`` is ready; returns the ids of the tasks completed, in order.
+    """
+    overrides = overrides or {}
+    done: list[str] = []
+    for _ in range(max_steps):
+        if d.completed:
+            return done
+        ready = d.ready()
+        if stop is not None and stop in ready:
+            return done
+        if not ready:
+            due = d.case().next_due_at()
+            assert due is not None, f"case is stuck after {done}"
+            d.advance(max(due - d.now, timedelta(0)) + timedelta(seconds=1))
+            continue
+        task = ready[0]
+        d.complete(task, **overrides.get(task, {}))
+        done.append(task)
+    raise AssertionError(f"no end after {max_steps} steps: {done}")
+
+
+def escalation_levels(d: Driver, plazo_id: str) -> list[int]:
+    return [
+        e.data["level"] for e in d.events_of("deadline_escalated") if e.data["plazo_id"] == plazo_id
+    ]
+
+
+# ------------------------------------------------------------------ detection and channelling
+def test_detection_notice_and_channelling_by_inm():
+    d = start()
+    assert d.ready() == ["registrar_deteccion"]
+    assert d.task("registrar_deteccion").lane == "INM"
+    d.complete("registrar_deteccion")
+    notice = d.task("notificar_procuraduria")
+    assert notice.lane == "INM"
+    assert notice.deadline_id == "D1_notificacion_procuraduria"
+    assert notice.due_at == datetime.fromisoformat("2026-03-03T17:00:00+00:00")
+    assert "112" in notice.legal_source
+    d.complete("notificar_procuraduria")
+    acta = d.task("emitir_acta_canalizacion")
+    assert acta.deadline_id == "D2_acta_canalizacion"
+    d.complete("emitir_acta_canalizacion")
+    assert d.ready() == ["determinar_acompanamiento"]
+    assert d.variables["riesgo_inminente"] is False
+    assert d.variables["nacionalidad_mexicana"] is False
+
+
+@pytest.mark.parametrize(
+    ("deteccion", "presumida"),
+    [
+        ({"duda_edad": True, "motivo_duda_edad": "Sin documentos; aparenta 17 o 18 años"}, True),
+        ({}, False),
+    ],
+)
+def test_age_doubt_presumes_a_child(deteccion, presumida):
+    d = start()
+    d.complete("registrar_deteccion", **deteccion)
+    assert d.variables["presuncion_minoria_edad"] is presumida
+    # the child is channelled to protection either way, never detained
+    assert d.ready() == ["notificar_procuraduria"]
+
+
+def test_missed_notice_deadline_escalates_three_levels_and_never_a_fourth():
+    d = start()
+    d.complete("registrar_deteccion")
+    # due 24 h after detection; then one level per hour (supervisor, head, oversight)
+    d.advance(timedelta(hours=25))
+    assert escalation_levels(d, "D1_notificacion_procuraduria") == [1]
+    [event] = d.events_of("deadline_escalated")
+    assert event.data["task_bpmn_id"] == "notificar_procuraduria"
+    assert event.data["due_at"] == "2026-03-03T17:00:00+00:00"
+    d.advance(timedelta(minutes=30))
+    assert escalation_levels(d, "D1_notificacion_procuraduria") == [1, 2]
+    d.advance(timedelta(hours=1))
+    assert escalation_levels(d, "D1_notificacion_procuraduria") == [1, 2, 3]
+    d.advance(timedelta(hours=48))
+    assert escalation_levels(d, "D1_notificacion_procuraduria") == [1, 2, 3]
+    d.complete("notificar_procuraduria")
+    assert d.ready() == ["emitir_acta_canalizacion"]
+
+
+# ------------------------------------------------------------------ end-to-end walks
+def test_unaccompanied_child_with_asylum_indicators():
+    d = start()
+    walk(d, stop="detectar_necesidades")
+    d.complete("detectar_necesidades", **ASILO)
+    assert d.variables["indicadores_proteccion_internacional"] is True
+    assert d.variables["contacto_consular_bloqueado"] is True
+    ready = d.ready()
+    assert "apoyar_solicitud_asilo" in ready
+    assert "obtener_consentimiento_localizacion" in ready
+    done = walk(d)
+    assert "localizar_via_consular" not in done
+    assert {
+        "entrevista_elegibilidad",
+        "resolver_solicitud",
+        "consolidar_bia",
+        "proponer_cierre",
+    } <= set(done)
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_accompanied_family_stays_together_and_is_not_traced():
+    d = start(acompanamiento_declarado="acompanado")
+    done = walk(d, {"determinar_acompanamiento": ACOMPANADO}, stop="alojar_familia_junta")
+    assert "emitir_medida_proteccion" not in d.ready()
+    assert d.variables["situacion_acompanamiento"] == "acompanado"
+    done += walk(d)
+    assert "alojar_familia_junta" in done
+    assert "emitir_medida_proteccion" not in done
+    assert "obtener_consentimiento_localizacion" not in done
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_separated_child_relative_is_assessed_then_kinship_care_and_tracing():
+    d = start(acompanamiento_declarado="separado")
+    walk(d, {"determinar_acompanamiento": SEPARADO}, stop="valorar_idoneidad_familiar")
+    assert d.variables["situacion_acompanamiento"] == "separado"
+    d.complete("valorar_idoneidad_familiar")
+    assert d.ready() == ["emitir_medida_proteccion"]
+    d.complete("emitir_medida_proteccion", opcion_cuidado="familia_extensa")
+    assert d.ready() == ["formalizar_acogimiento_familiar"]
+    done = walk(d)
+    assert "obtener_consentimiento_localizacion" in done
+    assert "admitir_en_cas" not in done
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_mexican_returnee_goes_to_dif_tracing_without_comar_or_consulate():
+    d = start(nacionalidad="MEX", canal_ingreso="repatriacion_eua")
+    overrides = {
+        "registrar_deteccion": {"canal_deteccion": "repatriacion_mexicana"},
+        "emitir_acta_canalizacion": {"tvrh": "no_aplica_nacionalidad_mexicana"},
+    }
+    walk(d, overrides, stop="detectar_necesidades")
+    assert d.variables["nacionalidad_mexicana"] is True
+    # even if fear of return is recorded, a Mexican child is not referred to COMAR
+    d.complete("detectar_necesidades", nna_mexicana_retornada=True, **ASILO)
+    assert d.variables["indicadores_proteccion_internacional"] is False
+    assert d.variables["contacto_consular_bloqueado"] is False
+    assert "apoyar_solicitud_asilo" not in d.ready()
+    done = walk(d)
+    assert "localizar_familia_mexico" in done
+    assert "localizar_via_consular" not in done
+    assert "apoyar_solicitud_asilo" not in done
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_crime_and_health_needs_go_to_prosecutor_and_health_services():
+    d = start()
+    walk(d, stop="detectar_necesidades")
+    d.complete(
+        "detectar_necesidades",
+        indicadores_delito=True,
+        tipos_delito=["explotacion_laboral"],
+        necesidades_salud=True,
+        condiciones_salud=["embarazo"],
+    )
+    ready = d.ready()
+    assert {
+        "notificar_ministerio_publico",
+        "canalizar_salud",
+        "obtener_consentimiento_localizacion",
+    } <= set(ready)
+    assert "apoyar_solicitud_asilo" not in ready
+    assert d.task("notificar_ministerio_publico").deadline_id == "notificacion_mp_delito"
+    d.complete("notificar_ministerio_publico")
+    assert d.task("iniciar_investigacion").lane == "FISCALIA"
+    done = walk(d)
+    assert {"iniciar_investigacion", "canalizar_salud"} <= set(done)
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_imminent_risk_runs_urgent_measures_in_parallel_and_judge_cancels():
+    d = start()
+    d.complete("registrar_deteccion", **RIESGO)
+    assert d.variables["riesgo_inminente"] is True
+    d.complete("notificar_procuraduria")
+    d.complete("emitir_acta_canalizacion")
+    assert d.ready() == ["determinar_acompanamiento", "ordenar_medida_urgente"]
+    d.complete("ordenar_medida_urgente")
+    d.complete("decretar_medida_urgente")
+    d.complete("resolver_medida_urgente", resolucion="cancelada")
+    assert d.ready() == ["determinar_acompanamiento", "reevaluar_medida_urgente"]
+    d.complete("reevaluar_medida_urgente", decision="sin_nueva_medida", riesgo_persiste=False)
+    assert d.ready() == ["determinar_acompanamiento"]
+    walk(d)
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_without_imminent_risk_there_are_no_urgent_measures():
+    d = start()
+    done = walk(d)
+    assert "ordenar_medida_urgente" not in done
+    assert d.end_state == "fin_caso_cerrado"
+
+
+# ------------------------------------------------------------------ boundaries of proteccion
+def test_child_leaves_placement_and_is_located_then_protection_restarts():
+    d = start()
+    walk(d, stop="detectar_necesidades")
+    d.send("nna_salio_colocacion")
+    assert d.ready() == ["reportar_salida_colocacion"]
+    walk(d, stop="determinar_acompanamiento")
+    assert d.variables["nna_no_localizado"] is False
+    assert d.ready() == ["determinar_acompanamiento"]
+    walk(d)
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_child_leaves_placement_and_is_not_located_then_case_is_closed():
+    d = start()
+    walk(d, stop="consolidar_bia")
+    d.send("nna_salio_colocacion")
+    done = walk(d, {"resultado_busqueda": {"localizado": False}})
+    assert d.variables["nna_no_localizado"] is True
+    assert "proponer_cierre" in done
+    assert "consolidar_bia" not in done
+    assert d.end_state == "fin_nna_no_localizada"
+
+
+def test_turning_18_mid_route_moves_to_transition_then_closure():
+    d = start(fecha_nacimiento="2008-03-10")
+    walk(d, stop="detectar_necesidades")
+    d.advance(datetime.fromisoformat("2026-03-10T01:00:00+00:00") - d.now)
+    assert "detectar_necesidades" not in d.ready()
+    assert any(t.process_id == "transicion_vida_adulta" for t in d.ready_tasks())
+    done = walk(d)
+    assert "proponer_cierre" in done
+    assert d.end_state == "fin_mayoria_edad"
+
+
+# ------------------------------------------------------------------ BID
+def test_bid_deferred_then_approved_before_the_restitution_plan():
+    d = start()
+    walk(d, {"consolidar_bia": BID}, stop="compilar_informe_bid")
+    assert d.variables["requiere_bid"] is True
+    d.complete("compilar_informe_bid")
+    d.complete("verificar_preparacion_bid")
+    d.complete("convocar_panel")
+    for _ in range(3):
+        d.complete("votar_panel_bid")
+    d.complete("registrar_decision_bid", decision="diferir", informacion_solicitada="Localización")
+    assert d.variables["decision_bid"] == "diferir"
+    assert d.ready() == ["compilar_informe_bid"]
+    walk(d, stop="elaborar_plan_restitucion")
+    assert d.variables["decision_bid"] == "aprobar"
+    walk(d)
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_new_information_reopens_the_bid_during_the_plan():
+    d = start()
+    walk(d, {"consolidar_bia": BID}, stop="elaborar_plan_restitucion")
+    assert d.variables["decision_bid"] == "aprobar"
+    d.send("nueva_informacion_bid")
+    assert d.ready() == ["compilar_informe_bid"]
+    walk(d, {"registrar_decision_bid": {"decision": "rechazar"}}, stop="elaborar_plan_restitucion")
+    assert d.variables["decision_bid"] == "rechazar"
+    walk(d)
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_no_bid_when_the_assessment_does_not_require_it():
+    d = start()
+    done = walk(d, stop="elaborar_plan_restitucion")
+    assert d.variables["requiere_bid"] is False
+    assert "compilar_informe_bid" not in done
