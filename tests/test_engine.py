@@ -79,7 +79,7 @@ def test_form_data_cannot_overwrite_case_variables_or_gateway_inputs(engine):
     assert d.ready() == ["revision"]
     case = d.case()
     [task] = case.workflow.get_tasks(spec_name="registrar_deteccion")
-    assert task.data["formularios"]["registrar_deteccion"] == {
+    assert task.data["form:registrar_deteccion"] == {
         "riesgo": False,
         "lugar": "Tapachula",
     }

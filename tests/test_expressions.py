@@ -18,7 +18,7 @@ def ctx(**variables) -> CaseContext:
     return CaseContext(dict(variables), DeadlineCalculator(FixturePlazos(), None))
 
 
-DATA = {"formularios": {"registrar_deteccion": {"riesgo": True, "adultos": [{"rol": "madre"}]}}}
+DATA = {"form:registrar_deteccion": {"riesgo": True, "adultos": [{"rol": "madre"}]}, "medidas": [1]}
 
 
 @pytest.mark.parametrize(
@@ -29,7 +29,8 @@ DATA = {"formularios": {"registrar_deteccion": {"riesgo": True, "adultos": [{"ro
         ('valor("registrar_deteccion.falta", "def")', "def"),
         ('valor("otra_tarea.campo") is None', True),
         ('caso["jurisdiccion"] == "07"', True),
-        ("len(formularios) == 1", True),
+        ("len(medidas) == 1", True),
+        ('valor("registrar_deteccion")["riesgo"]', True),
         ('[a["rol"] for a in valor("registrar_deteccion.adultos")]', ["madre"]),
         ('caso.get("nivel_riesgo", "medio")', "medio"),
     ],
@@ -80,23 +81,29 @@ def test_escapes_are_refused(expression):
         "import os",
         "x = ().__class__.__mro__",
         "caso['asilo_pendiente'] = True",
-        "formularios.__class__ = 1",
+        "medidas.__class__ = 1",
         "exec('import os')",
     ],
 )
 def test_script_escapes_are_refused(script):
     with pytest.raises(ExpressionError):
-        execute(ctx(), script, {"formularios": {}})
+        execute(ctx(), script, {"medidas": []})
 
 
 def test_task_data_cannot_shadow_builtins_or_functions():
-    hostile = {"__builtins__": {}, "len": "no", "valor": "no", "_getattr_": None, "formularios": {}}
-    assert evaluate(ctx(), 'len("abc") + len(valor("x.y", ""))', hostile) == 3
+    hostile = {
+        "__builtins__": {},
+        "len": "no",
+        "valor": "no",
+        "_getattr_": None,
+        "form:x": {"y": "ab"},
+    }
+    assert evaluate(ctx(), 'len("abc") + len(valor("x.y", ""))', hostile) == 5
 
 
 def test_scripts_set_task_data_and_declared_case_variables_only():
     c = ctx()
-    data = {"formularios": {"plan": {"medidas": [1, 2]}}}
+    data = {"form:plan": {"medidas": [1, 2]}}
     execute(
         c, 'medidas = valor("plan.medidas", [])\nmarcar("requiere_bid", len(medidas) > 1)', data
     )

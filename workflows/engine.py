@@ -2,7 +2,7 @@
 
 Callers pass ``now`` to every state change; SpiffWorkflow's timers read the injected clock
 (`clock.py`). Form data is validated against the task's JSON Schema before the workflow is touched
-and stored under ``formularios[<task id>]``, so a form cannot overwrite what gateways read.
+and stored under its own key ``form:<task id>``, so a form cannot overwrite what gateways read.
 Case-level variables (``caso``) live in the envelope's meta, shared by every branch.
 """
 
@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .clock import current_now, engine_clock, require_aware
 from .errors import EngineError, ExpressionError, FormValidationError, TaskNotReadyError
-from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment
+from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment, form_key
 from .serialization import CaseSerializer
 from .specs import MAIN_PROCESS, START_FORM, RouteLibrary, TaskInfo
 
@@ -102,9 +102,8 @@ class RouteEngine:
         )
         with engine_clock(now):
             first = case.workflow.get_next_task(state=TaskState.READY, spec_name="Start")
-            first.data.update(
-                {"formularios": {"inicio_caso": start}} if start else {"formularios": {}}
-            )
+            if start:
+                first.data[form_key("inicio_caso")] = start
             case._settle(now)
         case.events.insert(0, EngineEvent("case_started", now, {"process_id": process_id}))
         return case
@@ -210,9 +209,7 @@ class Case:
             # Deadlines that passed before this completion are reported first, as missed.
             self._settle(now)
             task = self._ready_task(task_id)
-            forms = dict(task.data.get("formularios") or {})
-            forms[info.bpmn_id] = clean
-            task.data["formularios"] = forms
+            task.data[form_key(info.bpmn_id)] = clean
             self._guard(lambda: task.run())
             self.events.append(
                 EngineEvent(
@@ -339,9 +336,25 @@ class Case:
             if not fired and not self._due_timers(now):
                 break
             self._guard(self.workflow.refresh_timers)
+        self._prune_finished_subprocesses()
         if self.workflow.is_completed() and not self.meta.get("completed"):
             self.meta["completed"] = True
             self.events.append(EngineEvent("case_completed", now, {"end_state": self.end_state}))
+
+    def _prune_finished_subprocesses(self) -> None:
+        """Drop the task trees of finished call activities and subprocesses.
+
+        Their results already live in the calling task's data and every step was reported to the
+        audit trail, so keeping them would only make each later restore and save slower (the state
+        grew to 1 MB over the longest path without this).
+        """
+        finished = (TaskState.COMPLETED, TaskState.CANCELLED)
+        for task_id in list(self.workflow.subprocesses):
+            if task_id not in self.workflow.subprocesses:
+                continue  # removed with its parent
+            owner = self.workflow.get_task_from_id(task_id)
+            if owner is not None and owner.state in finished:
+                self.workflow.delete_subprocess(owner)
 
     def _all_tasks(self) -> list[Any]:
         tasks = list(self.workflow.tasks.values())

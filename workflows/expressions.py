@@ -170,9 +170,24 @@ def _check_simple(value: Any, name: str) -> None:
     raise ExpressionError(f"marcar: {name!r} must be a string, number, boolean or null")
 
 
+#: Each form's data sits under its own task-data key. A separate key per form (not one nested
+#: dict) keeps SpiffWorkflow's per-task deltas small, and the colon keeps scripts from writing it.
+FORM_KEY_PREFIX = "form:"
+
+
+def form_key(task_id: str) -> str:
+    """Task-data key of a task's submitted form."""
+    return f"{FORM_KEY_PREFIX}{task_id}"
+
+
 def _read_path(data: Mapping[str, Any], path: str, default: Any) -> Any:
-    current: Any = data.get("formularios", {})
-    for part in path.split("."):
+    task_id, _, rest = path.partition(".")
+    current: Any = data.get(form_key(task_id))
+    if current is None:
+        return default
+    if not rest:
+        return current
+    for part in rest.split("."):
         if isinstance(current, Mapping) and part in current:
             current = current[part]
         elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
@@ -261,7 +276,10 @@ def _visible_data(data: Mapping[str, Any], reserved: Mapping[str, Any]) -> dict[
     return {
         k: v
         for k, v in data.items()
-        if not k.startswith("_") and k not in reserved and k not in _SAFE_BUILTINS
+        if k.isidentifier()
+        and not k.startswith("_")
+        and k not in reserved
+        and k not in _SAFE_BUILTINS
     }
 
 
