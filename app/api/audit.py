@@ -1,0 +1,69 @@
+"""Audit trail for oversight: filtered pages, exports (audited), verification."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from litestar import Controller, get
+from litestar.params import FromQuery
+from litestar.response import Stream
+
+from app.api.deps import AppRequest, clamp
+from app.services import audit_read
+from app.services.audit_read import AuditFilter
+
+
+def _filter(case, actor, authority, action, since, until) -> AuditFilter:  # noqa: ANN001
+    return AuditFilter(case, actor, authority, action, since, until)
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ["audit"]
+
+    @get("/")
+    async def events(
+        self,
+        request: AppRequest,
+        case: FromQuery[str | None] = None,
+        actor: FromQuery[str | None] = None,
+        authority: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 100,
+    ) -> dict[str, Any]:
+        """Newest first. ``case`` is a folio, ``actor`` a user name, ``authority`` the actor's
+        authority code, ``action`` exact or a prefix ending in a dot (``task.``)."""
+        flt = _filter(case, actor, authority, action, since, until)
+        return await audit_read.page(request.user, flt, cursor, clamp(limit))
+
+    @get("/export")
+    async def export(
+        self,
+        request: AppRequest,
+        format: FromQuery[str] = "jsonl",  # noqa: A002
+        case: FromQuery[str | None] = None,
+        actor: FromQuery[str | None] = None,
+        authority: FromQuery[str | None] = None,
+        action: FromQuery[str | None] = None,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+    ) -> Stream:
+        """CSV or JSON Lines, oldest first, streamed; the export itself is audited."""
+        flt = _filter(case, actor, authority, action, since, until)
+        await audit_read.start_export(request.user, flt, format)
+        media = "text/csv" if format == "csv" else "application/x-ndjson"
+        name = f"careroute-audit.{'csv' if format == 'csv' else 'jsonl'}"
+        return Stream(
+            audit_read.export_rows(flt, format),
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @get("/verify")
+    async def verify(self, request: AppRequest) -> dict[str, Any]:
+        """Recompute the hash chain; names the first bad event."""
+        return await audit_read.verify(request.user)

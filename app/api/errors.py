@@ -1,0 +1,68 @@
+"""One error shape for every 4xx: ``{"status_code", "detail", "errors": [{"path", "message"}]}``.
+
+``path`` is a JSON path into the request body (``$.data.motivo``) or the query parameter name, so
+a client can put the message next to the right field.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from app.errors import InvalidInput, ServiceError
+from app.services.auth import LoginFailed
+
+_AT = re.compile(r" - at `(\$[^`]*)`$")
+
+
+def _body(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> Response:
+    content: dict[str, Any] = {"status_code": status, "detail": detail}
+    if errors is not None:
+        content["errors"] = errors
+    return Response(content, status_code=status, media_type=MediaType.JSON)
+
+
+def service_error(_: Request, exc: ServiceError) -> Response:
+    errors = exc.errors if isinstance(exc, InvalidInput) else None
+    return _body(exc.status_code, exc.detail, errors)
+
+
+def login_failed(_: Request, __: LoginFailed) -> Response:
+    return _body(401, "wrong user name or password")
+
+
+def validation_error(_: Request, exc: ValidationException) -> Response:
+    """Litestar's 400 for a body or parameter that does not parse or has the wrong type."""
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "invalid"))
+        source = item.get("source")
+        key = item.get("key")
+        match = _AT.search(message)
+        if source == "body":
+            path = match.group(1) if match else (f"$.{key}" if key else "$")
+            message = _AT.sub("", message)
+        else:
+            path = str(key or "$")
+        errors.append({"path": path, "message": message, "source": source or "body"})
+    return _body(exc.status_code, exc.detail or "invalid request", errors)
+
+
+def http_error(_: Request, exc: HTTPException) -> Response:
+    if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
+        return _body(exc.status_code, "internal server error")
+    return _body(exc.status_code, exc.detail)
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ServiceError: service_error,
+    LoginFailed: login_failed,
+    ValidationException: validation_error,
+    HTTPException: http_error,
+}

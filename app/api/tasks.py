@@ -1,0 +1,81 @@
+"""Inbox and task commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from litestar import Controller, get, post
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+
+from app.api.deps import AppRequest, clamp
+from app.api.schemas import CompleteIn, ReassignIn
+from app.clock import utcnow
+from app.services import inbox, tasks
+
+
+class InboxController(Controller):
+    path = "/api/v1/inbox"
+    tags = ["tasks"]
+
+    @get("/")
+    async def inbox(
+        self,
+        request: AppRequest,
+        inbox_scope: Annotated[str, QueryParameter(name="scope")] = "all",
+        due_before: FromQuery[datetime | None] = None,
+        risk: FromQuery[str | None] = None,
+        process: FromQuery[str | None] = None,
+        task_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        estado: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[int] = 50,
+    ) -> dict[str, Any]:
+        """Open tasks of my authority: ``scope`` all (mine + unclaimed I may do) / mine /
+        unclaimed / authority; ``state`` claimed / unclaimed / overdue / escalated; ``estado``
+        INEGI code of the child's state."""
+        return await inbox.inbox(
+            request.user,
+            now=utcnow(),
+            scope=inbox_scope,
+            due_before=due_before,
+            risk=risk,
+            process=process,
+            state=task_state,
+            estado=estado,
+            cursor=cursor,
+            limit=clamp(limit),
+        )
+
+
+class TaskController(Controller):
+    path = "/api/v1/tasks"
+    tags = ["tasks"]
+
+    @get("/{task_id:str}")
+    async def detail(self, request: AppRequest, task_id: FromPath[str]) -> dict[str, Any]:
+        """Task, its form's JSON Schema and a case summary (audited read)."""
+        return await tasks.detail(request.user, task_id)
+
+    @post("/{task_id:str}/claim", status_code=200)
+    async def claim(self, request: AppRequest, task_id: FromPath[str]) -> dict[str, Any]:
+        return await tasks.claim(request.user, task_id)
+
+    @post("/{task_id:str}/unclaim", status_code=200)
+    async def unclaim(self, request: AppRequest, task_id: FromPath[str]) -> dict[str, Any]:
+        return await tasks.unclaim(request.user, task_id)
+
+    @post("/{task_id:str}/reassign", status_code=200)
+    async def reassign(
+        self, request: AppRequest, task_id: FromPath[str], data: JSONBody[ReassignIn]
+    ) -> dict[str, Any]:
+        """Supervisors and heads: give the task to another user of the authority."""
+        return await tasks.reassign(request.user, task_id, data.username)
+
+    @post("/{task_id:str}/complete", status_code=200)
+    async def complete(
+        self, request: AppRequest, task_id: FromPath[str], data: JSONBody[CompleteIn]
+    ) -> dict[str, Any]:
+        """Submit the task's form; 422 lists every bad field by JSON path, 409 if the task is
+        no longer open."""
+        return await tasks.complete(request.user, task_id, data.data)

@@ -1,0 +1,182 @@
+"""``careroute`` command line: serve, demo, migrate, audit verify, users create, tick.
+
+``--db PATH`` (any subcommand) selects the SQLite file; ``DATABASE_URL=postgresql://...`` selects
+PostgreSQL and wins over ``--db``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+
+def _use_db(path: str | None) -> None:
+    # Must run before app.piccolo_conf is imported: the engine is built once, from the env.
+    if path and not os.environ.get("DATABASE_URL"):
+        os.environ["CAREROUTE_DB"] = path
+
+
+async def _with_db(body: Callable[[], Awaitable[Any]], migrate: bool = True) -> Any:
+    from app import db
+
+    await db.startup(pool_size=2)
+    try:
+        if migrate:
+            await db.migrate()
+        return await body()
+    finally:
+        await db.shutdown()
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    widths = {c: max([len(c)] + [len(str(r.get(c, ""))) for r in rows]) for c in columns}
+    line = "  ".join(c.upper().ljust(widths[c]) for c in columns)
+    out = [line, "  ".join("-" * widths[c] for c in columns)]
+    out += ["  ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(out)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    asyncio.run(_with_db(lambda: asyncio.sleep(0)))
+    print("migrations applied")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from app import db
+    from app.main import create_app
+
+    asyncio.run(_with_db(lambda: asyncio.sleep(0)))
+    print(f"careroute on http://{args.host}:{args.port} (database: {db.database_url()})")
+    uvicorn.run(
+        create_app(tick_seconds=args.tick),
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app import demo
+
+    try:
+        result = asyncio.run(_with_db(lambda: demo.run(args.password)))
+    except RuntimeError as exc:
+        print(f"careroute demo: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"users": result.credentials, "cases": result.cases}, indent=2))
+        return 0
+    print("Demo users (passwords are random for this database; keep them private):\n")
+    print(_table(result.credentials, ["username", "password", "role", "authority"]))
+    print("\nDemo cases:\n")
+    print(_table(result.cases, ["folio", "stage"]))
+    print("\nStart the API with: careroute serve" + (f" --db {args.db}" if args.db else ""))
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from app import audit
+
+    result = asyncio.run(_with_db(audit.verify, migrate=False))
+    if result.ok:
+        print(f"audit chain OK: {result.checked} events, head {result.head_hash}")
+        return 0
+    print(
+        f"audit chain BROKEN at event {result.first_bad_id}: {result.reason} "
+        f"({result.checked} events verified before it)",
+        file=sys.stderr,
+    )
+    return 2
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.principal import SYSTEM
+    from app.services import users
+
+    password = args.password or os.environ.get("CAREROUTE_PASSWORD") or getpass.getpass()
+
+    async def body() -> Any:
+        return await users.create_user(
+            SYSTEM,
+            None,
+            username=args.username,
+            display_name=args.display_name or args.username,
+            role=args.role,
+            authority_code=args.authority,
+            password=password,
+        )
+
+    try:
+        created = asyncio.run(_with_db(body))
+    except ServiceError as exc:
+        errors = getattr(exc, "errors", None) or [{"path": "", "message": exc.detail}]
+        for e in errors:
+            print(f"careroute users create: {e['path']} {e['message']}".strip(), file=sys.stderr)
+        return 1
+    print(f"created user {created['username']} ({created['role']}, {created['authority']})")
+    return 0
+
+
+def cmd_tick(args: argparse.Namespace) -> int:
+    from app.services import timers
+
+    fired = asyncio.run(_with_db(timers.fire_due))
+    print(f"fired timers of {fired} cases")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="careroute", description=__doc__)
+    parser.add_argument("--db", help="SQLite file (default ./careroute.db)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, then serve the JSON API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--tick", type=float, default=30.0, help="deadline worker period (s)")
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="load demo authorities, users and cases")
+    demo.add_argument("--json", action="store_true", help="machine-readable output")
+    demo.add_argument("--password", help="one password for every demo user (default: random)")
+    demo.set_defaults(func=cmd_demo)
+
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("tick", help="fire due deadlines once").set_defaults(func=cmd_tick)
+
+    audit = sub.add_parser("audit", help="audit trail tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="verify the hash chain").set_defaults(func=cmd_audit_verify)
+
+    users = sub.add_parser("users", help="user accounts")
+    users_sub = users.add_subparsers(dest="users_command", required=True)
+    create = users_sub.add_parser("create", help="create a user")
+    create.add_argument("username")
+    create.add_argument("--role", required=True)
+    create.add_argument("--authority", required=True, help="authority code, e.g. PROCURADURIA-07")
+    create.add_argument("--display-name")
+    create.add_argument("--password", help="default: $CAREROUTE_PASSWORD or prompt")
+    create.set_defaults(func=cmd_users_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _use_db(args.db)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Database engine selection and the one write-transaction helper every command goes through.
+
+Embedded SQLite (WAL, busy timeout) is the default so the service runs with no server; with
+``DATABASE_URL=postgresql://...`` the same code runs on PostgreSQL. The SQLite trap documented in
+shared/engineering/litestar-piccolo-notes.md (DEFERRED read-then-write fails with "database is
+locked" under concurrency) is avoided by taking one per-process ``asyncio.Lock`` and a ``BEGIN
+IMMEDIATE`` transaction for every write. On PostgreSQL, writes use a pooled plain transaction and
+lock the rows they read-modify-write (``lock_rows``), and the audit chain head is serialised with a
+transaction-scoped advisory lock (app/audit.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from piccolo.engine.base import Engine
+from piccolo.engine.postgres import PostgresEngine
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+#: Default embedded database file, relative to the working directory.
+DEFAULT_SQLITE_PATH = "careroute.db"
+#: Seconds a SQLite connection waits for a lock held by another process (e.g. the CLI).
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+class TunedSQLiteEngine(SQLiteEngine):
+    """SQLite with per-connection settings Piccolo does not expose.
+
+    Piccolo opens one aiosqlite connection per transaction; ``synchronous=NORMAL`` is safe with
+    WAL (a power cut can lose the last commits, never corrupt the file) and roughly halves the
+    cost of a commit.
+    """
+
+    async def get_connection(self) -> Any:
+        conn = await super().get_connection()
+        await conn.execute("PRAGMA synchronous = NORMAL")
+        return conn
+
+
+def database_url() -> str:
+    """DATABASE_URL, else CAREROUTE_DB (a file path), else ./careroute.db."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if url:
+        return url
+    path = os.environ.get("CAREROUTE_DB", DEFAULT_SQLITE_PATH)
+    return f"sqlite:///{path}"
+
+
+def make_engine(url: str | None = None) -> Engine:
+    """Build the Piccolo engine for ``url`` (see database_url)."""
+    url = url or database_url()
+    if url.startswith(("postgres://", "postgresql://")):
+        return PostgresEngine(config={"dsn": url})
+    if url.startswith("sqlite:///"):
+        path = url[len("sqlite:///") :]
+        Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
+        return TunedSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
+    raise RuntimeError(f"unsupported DATABASE_URL {url!r}: use sqlite:///path or postgresql://...")
+
+
+def engine() -> Engine:
+    """The process-wide engine (Piccolo's, from app.piccolo_conf)."""
+    from app.piccolo_conf import DB
+
+    return DB
+
+
+def is_sqlite() -> bool:
+    return engine().engine_type == "sqlite"
+
+
+def sqlite_path() -> Path | None:
+    """Path of the SQLite file, or None on PostgreSQL."""
+    db = engine()
+    return Path(db.path).resolve() if isinstance(db, SQLiteEngine) else None
+
+
+# One lock per event loop: tests may drive the app from more than one loop, and an asyncio.Lock
+# belongs to the loop that first waits on it.
+_write_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_lock() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _write_locks.get(loop)
+    if lock is None:
+        lock = _write_locks[loop] = asyncio.Lock()
+    return lock
+
+
+@asynccontextmanager
+async def write_tx() -> AsyncIterator[None]:
+    """One write transaction: everything inside commits together or not at all."""
+    db = engine()
+    if db.engine_type == "sqlite":
+        async with _write_lock(), db.transaction(transaction_type=TransactionType.immediate):
+            yield
+    else:
+        async with db.transaction():
+            yield
+
+
+async def startup(pool_size: int = 10) -> None:
+    """Per-process start: WAL for SQLite (persists in the file), a connection pool for PG."""
+    db = engine()
+    if db.engine_type == "sqlite":
+        await db.run_ddl("PRAGMA journal_mode=WAL")
+    else:
+        await db.start_connection_pool(min_size=1, max_size=pool_size)
+
+
+async def shutdown() -> None:
+    db = engine()
+    if db.engine_type != "sqlite":
+        await db.close_connection_pool()
+
+
+async def migrate() -> None:
+    """Run every pending Piccolo migration (idempotent)."""
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    with contextlib.redirect_stdout(io.StringIO()):  # Piccolo prints progress with emoji
+        result = await run_forwards("careroute")
+    if not result.success:
+        raise RuntimeError(f"migration failed: {result.message}")

@@ -1,0 +1,47 @@
+"""Domain errors raised by services; app/api/errors.py maps them to HTTP responses.
+
+Services never import Litestar, so the CLI, the demo and the bench call the same code paths and
+get the same errors.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+class NotFound(ServiceError):
+    """Does not exist, or exists but the caller may not know it (least privilege: same answer)."""
+
+    status_code = 404
+
+
+class Forbidden(ServiceError):
+    """The caller can see the record but their role may not do this."""
+
+    status_code = 403
+
+
+class Conflict(ServiceError):
+    """The record changed under the caller (already completed, claimed, full shelter, ...)."""
+
+    status_code = 409
+
+
+class InvalidInput(ServiceError):
+    """Input that parsed but is not acceptable; ``errors`` name each bad field by JSON path."""
+
+    status_code = 422
+
+    def __init__(self, detail: str, errors: list[dict[str, str]]):
+        super().__init__(detail)
+        self.errors = errors
+
+
+def field_error(path: str, message: str) -> InvalidInput:
+    return InvalidInput(f"{path}: {message}", [{"path": path, "message": message}])

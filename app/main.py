@@ -1,0 +1,114 @@
+"""The Litestar application: controllers, auth middleware, error shapes, startup and shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from litestar import Litestar, get
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from app import db
+from app.api.admin import AuthorityController, UserController
+from app.api.audit import AuditController
+from app.api.cases import CaseController, FormController
+from app.api.errors import EXCEPTION_HANDLERS
+from app.api.placements import PlacementController, ShelterController
+from app.api.security import TokenAuthMiddleware
+from app.api.session import MeController, SessionController
+from app.api.tasks import InboxController, TaskController
+from app.route_engine import library
+from app.services import timers
+
+log = logging.getLogger("careroute")
+
+#: Largest request body accepted (bytes); forms are far smaller (the engine caps one at 256 KiB).
+MAX_BODY_BYTES = 512 * 1024
+
+
+@get("/healthz", exclude_from_auth=True, include_in_schema=False)
+async def healthz() -> dict[str, Any]:
+    return {"ok": True, "spec_version": library().version}
+
+
+async def _tick_forever(seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            fired = await timers.fire_due()
+            if fired:
+                log.info("fired timers of %d cases", fired)
+        except Exception:  # the worker must survive a bad tick and try again
+            log.exception("timer tick failed")
+
+
+def create_app(
+    *, migrate: bool = False, tick_seconds: float | None = None, manage_db: bool = True
+) -> Litestar:
+    """``migrate``: run pending migrations at startup; ``tick_seconds``: run the deadline worker;
+    ``manage_db=False`` when the caller (tests, bench) owns the database pool."""
+    background: list[asyncio.Task[None]] = []
+
+    async def on_startup() -> None:
+        library()  # load and check the route before accepting requests
+        if manage_db:
+            await db.startup()
+        if migrate:
+            await db.migrate()
+        if tick_seconds:
+            background.append(asyncio.create_task(_tick_forever(tick_seconds)))
+
+    async def on_shutdown() -> None:
+        for task in background:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if manage_db:
+            await db.shutdown()
+
+    auth = DefineMiddleware(
+        TokenAuthMiddleware, exclude=["^/api/v1/auth/login$", "^/schema", "^/healthz$"]
+    )
+    return Litestar(
+        route_handlers=[
+            healthz,
+            SessionController,
+            MeController,
+            CaseController,
+            FormController,
+            InboxController,
+            TaskController,
+            PlacementController,
+            ShelterController,
+            AuditController,
+            AuthorityController,
+            UserController,
+        ],
+        middleware=[auth],
+        exception_handlers=EXCEPTION_HANDLERS,
+        on_startup=[on_startup],
+        on_shutdown=[on_shutdown],
+        request_max_body_size=MAX_BODY_BYTES,
+        openapi_config=OpenAPIConfig(
+            title="careroute",
+            version="1",
+            description="Care Route for migrant children in Mexico: cases, tasks, placements, "
+            "audit. See docs/api.md.",
+            render_plugins=[ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer"),
+                    "session": SecurityScheme(
+                        type="apiKey", name="careroute_session", security_scheme_in="cookie"
+                    ),
+                }
+            ),
+            security=[{"bearer": []}, {"session": []}],
+        ),
+        debug=False,
+    )

@@ -1,0 +1,46 @@
+"""The one place the service touches the engine layer (``workflows``), loaded once per process.
+
+The web layer never imports SpiffWorkflow; services use only the public ``workflows`` API.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from functools import lru_cache
+from typing import Any
+
+from workflows import ReadyTask, RouteEngine, RouteLibrary, load_library
+
+_SOURCE = re.compile(r"Fuente(?: legal)?:\s*(.+?)\s*$", re.IGNORECASE | re.DOTALL)
+
+
+@lru_cache(maxsize=1)
+def library() -> RouteLibrary:
+    return load_library()
+
+
+@lru_cache(maxsize=1)
+def route_engine() -> RouteEngine:
+    return RouteEngine(library())
+
+
+def start_form() -> dict[str, Any]:
+    return library().forms.schemas["inicio_caso.schema.json"]
+
+
+def form_schema(form_name: str) -> dict[str, Any]:
+    return library().forms.schemas[form_name]
+
+
+def form_example(form_name: str) -> dict[str, Any]:
+    """A form's first example (demo and tests submit it)."""
+    return copy.deepcopy((form_schema(form_name).get("examples") or [{}])[0])
+
+
+def legal_basis(task: ReadyTask) -> str | None:
+    """The legal source of a step: its deadline's source, else the BPMN documentation's."""
+    if task.legal_source:
+        return task.legal_source[:500]
+    match = _SOURCE.search(task.documentation or "")
+    return match.group(1).rstrip(".")[:500] if match else None

@@ -1,0 +1,89 @@
+"""Routing: which authority a ready task goes to.
+
+A task's lane is an authority type. Among active authorities of that type, the most local one
+whose jurisdiction covers the child's current location wins: municipal (same state and
+municipality), then state, then federal as the fallback. Shelter (DIF_CAS) tasks go to the shelter
+where the child is placed, if any; otherwise to a covering shelter with free places first. Ties
+break on the lowest id so routing is deterministic. The caller audits every decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from piccolo.query.functions.aggregate import Count
+
+from app.access import covers
+from app.tables import Authority, Placement
+
+
+@dataclass(frozen=True)
+class RoutingDecision:
+    authority_id: int | None
+    authority_code: str | None
+    rule: str  # placement | municipal | estatal | federal_fallback | unroutable
+
+    def audit_changes(self) -> dict[str, Any]:
+        return {"authority": self.authority_code, "rule": self.rule}
+
+
+_LEVEL_RANK = {"municipal": 0, "estatal": 1, "federal": 2}
+_RULE = {"municipal": "municipal", "estatal": "estatal", "federal": "federal_fallback"}
+
+
+async def occupancy(shelter_ids: list[int]) -> dict[int, int]:
+    """Children currently admitted per shelter."""
+    if not shelter_ids:
+        return {}
+    rows = (
+        await Placement.select(Placement.shelter, Count(alias="n"))
+        .where((Placement.status == "admitted") & Placement.shelter.is_in(shelter_ids))
+        .group_by(Placement.shelter)
+    )
+    return {r["shelter_id"]: r["n"] for r in rows}
+
+
+async def current_shelter(case_id: int) -> dict[str, Any] | None:
+    return (
+        await Placement.select(
+            Placement.id,
+            Placement.shelter.id.as_alias("shelter_id"),
+            Placement.shelter.code.as_alias("shelter_code"),
+        )
+        .where((Placement.case == case_id) & (Placement.status == "admitted"))
+        .first()
+    )
+
+
+async def route(lane: str, estado: str, municipio: str | None, case_id: int) -> RoutingDecision:
+    if lane == "DIF_CAS":
+        placed = await current_shelter(case_id)
+        if placed is not None:
+            return RoutingDecision(placed["shelter_id"], placed["shelter_code"], "placement")
+    candidates = [
+        a
+        for a in await Authority.select(
+            Authority.id,
+            Authority.code,
+            Authority.nivel,
+            Authority.estado,
+            Authority.municipio,
+            Authority.capacidad,
+        ).where((Authority.tipo == lane) & (Authority.active.eq(True)))
+        if covers(a, estado, municipio)
+    ]
+    if not candidates:
+        return RoutingDecision(None, None, "unroutable")
+    free: dict[int, bool] = {}
+    if lane == "DIF_CAS":
+        used = await occupancy([a["id"] for a in candidates])
+        free = {
+            a["id"]: a["capacidad"] is None or used.get(a["id"], 0) < a["capacidad"]
+            for a in candidates
+        }
+    best = min(
+        candidates,
+        key=lambda a: (_LEVEL_RANK.get(a["nivel"], 3), not free.get(a["id"], True), a["id"]),
+    )
+    return RoutingDecision(best["id"], best["code"], _RULE.get(best["nivel"], best["nivel"]))

@@ -1,0 +1,427 @@
+"""Cases: open (start the route), list, read (audited), identity (audited), relocate.
+
+Identity data (names, documents) arrives in the case-opening payload's ``identidad`` and goes to
+``case_identity`` only: it is never sent to the engine, never listed, and never written to the
+audit trail (only which fields changed).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import date, datetime
+from typing import Any
+
+from app import access, inegi
+from app.audit import digest_of
+from app.errors import Conflict, Forbidden, NotFound, field_error
+from app.principal import Principal
+from app.route_engine import library, route_engine
+from app.services import relocation
+from app.services.context import Command, command
+from app.services.task_index import form_errors, sync_tasks
+from app.services.workflow import LoadedCase, load_for_update, save, variable_changes
+from app.tables import (
+    AuditEvent,
+    Case,
+    CaseAccess,
+    CaseIdentity,
+    FolioCounter,
+    Placement,
+    Task,
+    WorkflowState,
+)
+from workflows import FormValidationError
+
+SUMMARY_FIELDS = (
+    "canal_ingreso",
+    "sexo",
+    "nacionalidad",
+    "idioma",
+    "acompanamiento_declarado",
+    "edad_estimada",
+)
+#: Audit actions that are reads; they are left out of the case timeline.
+READ_ACTIONS = ("case.read", "case.identity_read", "task.read", "audit.exported")
+
+
+def _age(form: dict[str, Any], today: date) -> int | None:
+    born = form.get("fecha_nacimiento")
+    if not born:
+        return form.get("edad_estimada")
+    b = date.fromisoformat(born)
+    return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+
+
+async def next_folio(estado: str, year: int) -> str:
+    """``CHIS-2026-000123``: per state and year, gap-free within committed cases."""
+    prefix = inegi.folio_prefix(estado, year)
+    row = (
+        await FolioCounter.select(FolioCounter.id, FolioCounter.last)
+        .where(FolioCounter.prefix == prefix)
+        .first()
+    )
+    if row is None:
+        await FolioCounter.insert(FolioCounter(prefix=prefix, last=1))
+        number = 1
+    else:
+        number = row["last"] + 1
+        await FolioCounter.update({FolioCounter.last: number}).where(FolioCounter.id == row["id"])
+    return f"{prefix}-{number:06d}"
+
+
+async def _family_group(link_folio: str | None, form: dict[str, Any], principal: Principal):
+    """The family group to join: an explicit id, or the group of a visible case (created if it
+    has none yet, named after that case)."""
+    if link_folio is None:
+        return form.get("grupo_familiar_id"), None
+    row = await Case.select(Case.id, Case.family_group).where(Case.folio == link_folio).first()
+    if row is None or not await access.can_see_case(principal, row["id"]):
+        raise field_error("$.family_of", "no visible case with this folio")
+    return row["family_group"] or f"FG-{link_folio}", row
+
+
+async def open_case(
+    principal: Principal,
+    form: dict[str, Any],
+    identidad: dict[str, Any],
+    family_of: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    if not principal.is_worker:
+        raise Forbidden(f"role {principal.role} may not open cases")
+    async with command(principal.actor, now) as cmd:
+        try:
+            engine_case = route_engine().start_case(form, cmd.now)
+        except FormValidationError as exc:
+            raise form_errors(exc, "$.form") from exc
+        estado = form["jurisdiccion"]
+        if not inegi.is_valid(estado) or estado == inegi.FEDERAL:
+            raise field_error("$.form.jurisdiccion", "must be the INEGI code of a state, 01..32")
+        if principal.authority_estado not in (inegi.FEDERAL, estado):
+            raise field_error("$.form.jurisdiccion", "outside your authority's jurisdiction")
+        group, linked = await _family_group(family_of, form, principal)
+        folio = await next_folio(estado, cmd.now.year)
+        summary = {k: form[k] for k in SUMMARY_FIELDS if k in form}
+        summary["edad"] = _age(form, cmd.now.date())
+        variables = engine_case.variables
+        case_row = (
+            await Case.insert(
+                Case(
+                    folio=folio,
+                    estado=estado,
+                    municipio=form.get("municipio"),
+                    family_group=group,
+                    status="open",
+                    risk=variables.get("nivel_riesgo"),
+                    summary=summary,
+                    variables=variables,
+                    opened_by=principal.user_id,
+                    opened_by_authority=principal.authority_id,
+                    opened_at=cmd.now,
+                    updated_at=cmd.now,
+                    spec_version=library().version,
+                )
+            ).returning(Case.id)
+        )[0]
+        case_id = case_row["id"]
+        await CaseIdentity.insert(CaseIdentity(case=case_id, data=identidad, updated_at=cmd.now))
+        await WorkflowState.insert(
+            WorkflowState(
+                case=case_id,
+                state=engine_case.dump(),
+                version=1,
+                spec_version=library().version,
+                next_due_at=engine_case.next_due_at(),
+                updated_at=cmd.now,
+            )
+        )
+        if linked is not None and linked["family_group"] is None:
+            await Case.update({Case.family_group: group}).where(Case.id == linked["id"])
+            cmd.audit(
+                "case.family_linked",
+                case_id=linked["id"],
+                case_folio=family_of,
+                changes={"family_group": group},
+            )
+        await access.grant(case_id, principal.authority_id, "opened", cmd.now)
+        cmd.audit(
+            "case.opened",
+            case_id=case_id,
+            case_folio=folio,
+            authority_id=principal.authority_id,
+            changes={
+                "estado": estado,
+                "canal_ingreso": form.get("canal_ingreso"),
+                "acompanamiento_declarado": form.get("acompanamiento_declarado"),
+                "family_group": group,
+                "form_fields": sorted(form),
+                "form_sha256": digest_of(form),
+                "identity_fields": sorted(identidad),
+                "spec_version": library().version,
+            },
+            legal_basis="LM art. 112; LGDNNA arts. 89-101",
+        )
+        loaded = LoadedCase(await Case.select().where(Case.id == case_id).first(), 1, engine_case)
+        loaded.events = list(engine_case.events)
+        routed = await sync_tasks(cmd, loaded)
+    return {"folio": folio, "case_id": case_id, "family_group": group, "next_tasks": routed}
+
+
+async def case_id_for(principal: Principal, folio: str) -> int:
+    row = await Case.select(Case.id).where(Case.folio == folio).first()
+    if row is None or not await access.can_see_case(principal, row["id"]):
+        raise NotFound("case not found")
+    return row["id"]
+
+
+async def detail(principal: Principal, folio: str) -> dict[str, Any]:
+    """Everything about a case except identity: an audited read of a child's record."""
+    case_id = await case_id_for(principal, folio)
+    case = (
+        await Case.select(
+            Case.id,
+            Case.folio,
+            Case.estado,
+            Case.municipio,
+            Case.family_group,
+            Case.status,
+            Case.risk,
+            Case.summary,
+            Case.variables,
+            Case.opened_at,
+            Case.updated_at,
+            Case.closed_at,
+            Case.end_state,
+            Case.spec_version,
+            Case.opened_by_authority.code.as_alias("opened_by_authority"),
+        )
+        .where(Case.id == case_id)
+        .first()
+        .output(load_json=True)
+    )
+    tasks = (
+        await Task.select(
+            Task.task_id,
+            Task.bpmn_id,
+            Task.name,
+            Task.name_en,
+            Task.process_id,
+            Task.lane,
+            Task.rol,
+            Task.status,
+            Task.due_at,
+            Task.risk,
+            Task.escalation_level,
+            Task.authority.code.as_alias("authority"),
+            Task.assignee.username.as_alias("assignee"),
+            Task.completed_at,
+            Task.completed_by.username.as_alias("completed_by"),
+            Task.created_at,
+        )
+        .where(Task.case == case_id)
+        .order_by(Task.id)
+    )
+    placements = (
+        await Placement.select(
+            Placement.id,
+            Placement.shelter.code.as_alias("shelter"),
+            Placement.status,
+            Placement.admitted_at,
+            Placement.ended_at,
+        )
+        .where(Placement.case == case_id)
+        .order_by(Placement.id)
+    )
+    family = []
+    if case["family_group"]:
+        for row in await Case.select(Case.id, Case.folio, Case.status).where(
+            (Case.family_group == case["family_group"]) & (Case.id != case_id)
+        ):
+            if await access.can_see_case(principal, row["id"]):
+                family.append({"folio": row["folio"], "status": row["status"]})
+    timeline = (
+        await AuditEvent.select(
+            AuditEvent.id,
+            AuditEvent.at,
+            AuditEvent.action,
+            AuditEvent.actor_username,
+            AuditEvent.actor_role,
+            AuditEvent.actor_authority_code,
+            AuditEvent.task_id,
+            AuditEvent.changes,
+            AuditEvent.legal_basis,
+        )
+        .where((AuditEvent.case_id == case_id) & AuditEvent.action.not_in(list(READ_ACTIONS)))
+        .order_by(AuditEvent.id)
+        .limit(500)
+    )
+    async with command(principal.actor) as cmd:
+        cmd.audit("case.read", case_id=case_id, case_folio=folio)
+    case.pop("id")
+    case["variables"] = case.get("variables") or {}
+    return {
+        "case": case,
+        "tasks": tasks,
+        "placements": placements,
+        "family": family,
+        "timeline": [_timeline_entry(e) for e in timeline],
+    }
+
+
+def _timeline_entry(event: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "at": event["at"],
+        "action": event["action"],
+        "actor": event["actor_username"],
+        "role": event["actor_role"],
+        "authority": event["actor_authority_code"],
+        "task_id": event["task_id"],
+        "changes": json.loads(event["changes"] or "{}"),
+        "legal_basis": event["legal_basis"],
+    }
+
+
+async def identity(principal: Principal, folio: str) -> dict[str, Any]:
+    case_id = await case_id_for(principal, folio)
+    row = (
+        await CaseIdentity.select(CaseIdentity.data, CaseIdentity.updated_at)
+        .where(CaseIdentity.case == case_id)
+        .first()
+        .output(load_json=True)
+    )
+    async with command(principal.actor) as cmd:
+        cmd.audit("case.identity_read", case_id=case_id, case_folio=folio)
+    return {
+        "folio": folio,
+        "identidad": row["data"] if row else {},
+        "updated_at": row["updated_at"] if row else None,
+    }
+
+
+async def update_identity(principal: Principal, folio: str, identidad: dict[str, Any]) -> dict:
+    case_id = await case_id_for(principal, folio)
+    if not principal.is_worker:
+        raise Forbidden(f"role {principal.role} is read-only")
+    async with command(principal.actor) as cmd:
+        row = (
+            await CaseIdentity.select(CaseIdentity.data)
+            .where(CaseIdentity.case == case_id)
+            .first()
+            .output(load_json=True)
+        )
+        before = row["data"] if row else {}
+        changed = sorted(
+            k for k in set(before) | set(identidad) if before.get(k) != identidad.get(k)
+        )
+        await CaseIdentity.update(
+            {CaseIdentity.data: identidad, CaseIdentity.updated_at: cmd.now}
+        ).where(CaseIdentity.case == case_id)
+        cmd.audit(
+            "case.identity_updated",
+            case_id=case_id,
+            case_folio=folio,
+            changes={"fields": changed},
+        )
+    return {"folio": folio, "changed_fields": changed}
+
+
+async def relocate(
+    principal: Principal, folio: str, estado: str, municipio: str | None, reason: str
+) -> dict[str, Any]:
+    case_id = await case_id_for(principal, folio)
+    if not principal.is_worker:
+        raise Forbidden(f"role {principal.role} is read-only")
+    async with command(principal.actor) as cmd:
+        loaded = await load_for_update(case_id)
+        if loaded.case["status"] != "open":
+            raise Conflict("the case is closed")
+        await relocation.relocate_in_command(cmd, loaded, estado, municipio, reason)
+        await _finish_move(cmd, loaded)
+    return {"folio": folio, "estado": estado, "municipio": municipio}
+
+
+async def _finish_move(cmd: Command, loaded: LoadedCase) -> None:
+    await save(cmd, loaded)
+    if variable_changes(loaded.events):
+        cmd.audit(
+            "case.variables_set",
+            case_id=loaded.case_id,
+            case_folio=loaded.folio,
+            changes={"variables": variable_changes(loaded.events)},
+        )
+    await sync_tasks(cmd, loaded, reroute=True)
+    await relocation.revoke_after_move(cmd, loaded)
+
+
+# --------------------------------------------------------------------------- lists
+def encode_cursor(*values: Any) -> str:
+    raw = "|".join(v.isoformat() if isinstance(v, datetime) else str(v) for v in values)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, parts: int) -> list[str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = base64.urlsafe_b64decode(padded.encode()).decode().split("|")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise field_error("$.cursor", "invalid cursor") from exc
+    if len(values) != parts:
+        raise field_error("$.cursor", "invalid cursor")
+    return values
+
+
+async def list_cases(
+    principal: Principal,
+    *,
+    estado: str | None = None,
+    status: str | None = None,
+    family_group: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """Visible cases, newest first, without identity data (not an audited record read)."""
+    if not (principal.is_worker or principal.is_oversight):
+        raise Forbidden(f"role {principal.role} has no access to cases")
+    where = Case.id > 0
+    if not principal.is_oversight:
+        where &= Case.id.is_in(
+            CaseAccess.select(CaseAccess.case).where(
+                (CaseAccess.authority == principal.authority_id) & CaseAccess.active.eq(True)
+            )
+        )
+    if estado:
+        where &= Case.estado == estado
+    if status:
+        where &= Case.status == status
+    if family_group:
+        where &= Case.family_group == family_group
+    if cursor:
+        (last_id,) = decode_cursor(cursor, 1)
+        if not last_id.isdigit():
+            raise field_error("$.cursor", "invalid cursor")
+        where &= Case.id < int(last_id)
+    rows = (
+        await Case.select(
+            Case.id,
+            Case.folio,
+            Case.estado,
+            Case.municipio,
+            Case.status,
+            Case.risk,
+            Case.family_group,
+            Case.summary,
+            Case.opened_at,
+            Case.updated_at,
+        )
+        .where(where)
+        .order_by(Case.id, ascending=False)
+        .limit(limit + 1)
+        .output(load_json=True)
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1]["id"]) if more and rows else None
+    for row in rows:
+        row.pop("id")
+    return {"items": rows, "next_cursor": next_cursor}

@@ -1,0 +1,112 @@
+"""Inboxes: open tasks of the caller's authority, one indexed query on the task index.
+
+Ordered by legal due date (tasks without one last), then id; keyset (cursor) pagination on that
+order so page N costs the same as page 1 however many open cases there are.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.errors import Forbidden, field_error
+from app.principal import TASK_ROLE_ALLOWS, Principal
+from app.services.cases import decode_cursor, encode_cursor
+from app.tables import Task
+
+SCOPES = ("all", "mine", "unclaimed", "authority")
+STATES = ("claimed", "unclaimed", "overdue", "escalated")
+RISKS = ("alto", "medio", "bajo")
+
+
+def _allowed_rols(principal: Principal) -> list[str]:
+    return [rol for rol in TASK_ROLE_ALLOWS if principal.may_do(rol)]
+
+
+async def inbox(
+    principal: Principal,
+    *,
+    now: datetime,
+    scope: str = "all",
+    due_before: datetime | None = None,
+    risk: str | None = None,
+    process: str | None = None,
+    state: str | None = None,
+    estado: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> dict[str, Any]:
+    """``all``: mine plus unclaimed ones I may do; ``mine``; ``unclaimed``; ``authority``: every
+    open task of my authority (e.g. for a supervisor who reassigns)."""
+    if not principal.is_worker:
+        raise Forbidden(f"role {principal.role} has no task inbox")
+    if scope not in SCOPES:
+        raise field_error("$.scope", f"must be one of {', '.join(SCOPES)}")
+    sql = [
+        "SELECT t.id, t.task_id, t.bpmn_id, t.name, t.name_en, t.process_id, t.lane, t.rol,",
+        " t.due_at, t.sort_due, t.risk, t.escalation_level, t.created_at, t.claimed_at,",
+        " u.username AS assignee, c.folio, c.estado",
+        " FROM task t JOIN nna_case c ON c.id = t.case_id",
+        " LEFT JOIN app_user u ON u.id = t.assignee_id",
+        " WHERE t.authority_id = {} AND t.status = 'open'",
+    ]
+    args: list[Any] = [principal.authority_id]
+    rols = _allowed_rols(principal)
+    rol_in = "(" + ", ".join("{}" for _ in rols) + ")"
+    if scope == "all":
+        sql.append(f" AND (t.assignee_id = {{}} OR (t.assignee_id IS NULL AND t.rol IN {rol_in}))")
+        args += [principal.user_id, *rols]
+    elif scope == "mine":
+        sql.append(" AND t.assignee_id = {}")
+        args.append(principal.user_id)
+    elif scope == "unclaimed":
+        sql.append(f" AND t.assignee_id IS NULL AND t.rol IN {rol_in}")
+        args += rols
+    if due_before is not None:
+        sql.append(" AND t.sort_due <= {}")
+        args.append(due_before)
+    if risk is not None:
+        if risk not in RISKS:
+            raise field_error("$.risk", f"must be one of {', '.join(RISKS)}")
+        sql.append(" AND t.risk = {}")
+        args.append(risk)
+    if process is not None:
+        sql.append(" AND t.process_id = {}")
+        args.append(process)
+    if estado is not None:
+        sql.append(" AND c.estado = {}")
+        args.append(estado)
+    if state is not None:
+        if state not in STATES:
+            raise field_error("$.state", f"must be one of {', '.join(STATES)}")
+        sql.append(
+            {
+                "claimed": " AND t.assignee_id IS NOT NULL",
+                "unclaimed": " AND t.assignee_id IS NULL",
+                "overdue": " AND t.sort_due < {}",
+                "escalated": " AND t.escalation_level > 0",
+            }[state]
+        )
+        if state == "overdue":
+            args.append(now)
+    if cursor:
+        due_s, id_s = decode_cursor(cursor, 2)
+        try:
+            after_due, after_id = datetime.fromisoformat(due_s), int(id_s)
+        except ValueError as exc:
+            raise field_error("$.cursor", "invalid cursor") from exc
+        sql.append(" AND (t.sort_due > {} OR (t.sort_due = {} AND t.id > {}))")
+        args += [after_due, after_due, after_id]
+    sql.append(" ORDER BY t.sort_due, t.id LIMIT {}")
+    args.append(limit + 1)
+    rows = await Task.raw("".join(sql), *args)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1]["sort_due"], rows[-1]["id"]) if more and rows else None
+    items = []
+    for row in rows:
+        row.pop("sort_due")
+        row.pop("id")
+        row["overdue"] = row["due_at"] is not None and row["due_at"] < now
+        items.append(row)
+    return {"items": items, "next_cursor": next_cursor}

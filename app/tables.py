@@ -1,0 +1,250 @@
+"""Piccolo tables: persistence only (API shapes are msgspec Structs in app/api/schemas.py).
+
+Layout choices, each for a reason:
+- ``case_identity`` holds names and documents apart from ``nna_case`` so that lists, inboxes and
+  exports never load them; reading it is an audited act.
+- ``workflow_state`` holds the serialized engine state (tens to hundreds of KB) apart from the case
+  row, with a ``version`` checked in every UPDATE (optimistic concurrency).
+- ``task`` is an index of ready user tasks, one row per task, so inboxes are one indexed query and
+  never restore a workflow.
+- ``case_access`` says which authorities may see a case (least privilege: a case is visible to an
+  authority only while it has a reason to be, e.g. a task routed to it or the child in its shelter).
+- ``audit_event`` is append-only and hash-chained (app/audit.py); ``changes`` is stored as the exact
+  canonical JSON text that was hashed, so verification never depends on a JSON type's reordering.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSON,
+    BigSerial,
+    Boolean,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.table import Table
+
+AUTHORITY_TYPES = (
+    "INM",
+    "PROCURADURIA",
+    "DIF_CAS",
+    "COMAR",
+    "FISCALIA",
+    "JUZGADO",
+    "SRE_CONSULADO",
+    "IFDP",
+)
+#: Authorities that are not lanes: oversight bodies (CNDH, SIPINNA, internal control) and the
+#: platform operator. No task ever routes to them.
+NON_LANE_TYPES = ("SUPERVISION", "SISTEMA")
+NIVELES = ("federal", "estatal", "municipal")
+ROLES = ("officer", "supervisor", "head", "shelter_staff", "oversight", "admin")
+
+
+class Authority(Table, tablename="authority"):
+    """An institution whose people work tasks: its ``tipo`` is a BPMN lane code."""
+
+    code = Varchar(length=64, unique=True)
+    name = Varchar(length=200)
+    tipo = Varchar(length=20, index=True)
+    nivel = Varchar(length=10)
+    estado = Varchar(length=2, index=True)
+    municipio = Varchar(length=200, null=True, default=None)
+    capacidad = Integer(null=True, default=None)
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class User(Table, tablename="app_user"):
+    username = Varchar(length=100, unique=True)
+    display_name = Varchar(length=200)
+    password_hash = Varchar(length=255, secret=True)
+    role = Varchar(length=20)
+    authority = ForeignKey(
+        references=Authority, on_delete=OnDelete.restrict, null=False, db_column_name="authority_id"
+    )
+    active = Boolean(default=True)
+    created_at = Timestamptz(default=TimestamptzNow())
+
+
+class AuthToken(Table, tablename="auth_token"):
+    """A browser session or an API bearer token; only the SHA-256 of the token is stored."""
+
+    token_hash = Varchar(length=64, unique=True)
+    kind = Varchar(length=10)
+    user = ForeignKey(
+        references=User, on_delete=OnDelete.cascade, null=False, db_column_name="user_id"
+    )
+    csrf_hash = Varchar(length=64, null=True, default=None)
+    label = Varchar(length=100, null=True, default=None)
+    created_at = Timestamptz(default=TimestamptzNow())
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)
+
+
+class Case(Table, tablename="nna_case"):
+    """One child's case. Holds no identity data; ``summary`` is non-identifying facts for lists."""
+
+    folio = Varchar(length=32, unique=True)
+    estado = Varchar(length=2, index=True)
+    municipio = Varchar(length=200, null=True, default=None)
+    family_group = Varchar(length=64, null=True, default=None, index=True)
+    status = Varchar(length=10, default="open")
+    risk = Varchar(length=10, null=True, default=None)
+    summary = JSON(default="{}")
+    variables = JSON(default="{}")
+    opened_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="opened_by_id"
+    )
+    opened_by_authority = ForeignKey(
+        references=Authority,
+        on_delete=OnDelete.restrict,
+        null=True,
+        db_column_name="opened_by_authority_id",
+    )
+    opened_at = Timestamptz(default=TimestamptzNow())
+    updated_at = Timestamptz(default=TimestamptzNow())
+    closed_at = Timestamptz(null=True, default=None)
+    end_state = Varchar(length=100, null=True, default=None)
+    spec_version = Varchar(length=64)
+
+
+class CaseIdentity(Table, tablename="case_identity"):
+    case = ForeignKey(
+        references=Case,
+        on_delete=OnDelete.cascade,
+        null=False,
+        unique=True,
+        db_column_name="case_id",
+    )
+    data = JSON(default="{}")
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class WorkflowState(Table, tablename="workflow_state"):
+    case = ForeignKey(
+        references=Case,
+        on_delete=OnDelete.cascade,
+        null=False,
+        unique=True,
+        db_column_name="case_id",
+    )
+    state = Text()
+    version = Integer(default=1)
+    spec_version = Varchar(length=64)
+    next_due_at = Timestamptz(null=True, default=None, index=True)
+    updated_at = Timestamptz(default=TimestamptzNow())
+
+
+class CaseAccess(Table, tablename="case_access"):
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    authority = ForeignKey(
+        references=Authority, on_delete=OnDelete.cascade, null=False, db_column_name="authority_id"
+    )
+    reason = Varchar(length=40)
+    active = Boolean(default=True)
+    granted_at = Timestamptz(default=TimestamptzNow())
+
+
+class Task(Table, tablename="task"):
+    """One ready (or finished) user task: what inboxes query."""
+
+    task_id = Varchar(length=36, unique=True)
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    bpmn_id = Varchar(length=100)
+    name = Varchar(length=300)
+    name_en = Varchar(length=300)
+    process_id = Varchar(length=100)
+    lane = Varchar(length=20)
+    rol = Varchar(length=12)
+    authority = ForeignKey(
+        references=Authority, on_delete=OnDelete.restrict, null=True, db_column_name="authority_id"
+    )
+    routing_rule = Varchar(length=30, null=True, default=None)
+    assignee = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="assignee_id"
+    )
+    status = Varchar(length=12, default="open")
+    due_at = Timestamptz(null=True, default=None)
+    sort_due = Timestamptz()
+    deadline_id = Varchar(length=100, null=True, default=None)
+    legal_source = Varchar(length=500, null=True, default=None)
+    risk = Varchar(length=10, null=True, default=None)
+    escalation_level = Integer(default=0)
+    context = JSON(default="{}")
+    created_at = Timestamptz(default=TimestamptzNow())
+    claimed_at = Timestamptz(null=True, default=None)
+    completed_at = Timestamptz(null=True, default=None)
+    completed_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="completed_by_id"
+    )
+
+
+class Placement(Table, tablename="placement"):
+    """A child's stay in a shelter (CAS): admitted, then transferred / discharged / left."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    shelter = ForeignKey(
+        references=Authority, on_delete=OnDelete.restrict, null=False, db_column_name="shelter_id"
+    )
+    status = Varchar(length=12, default="admitted")
+    admitted_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)
+    end_reason = Varchar(length=500, null=True, default=None)
+    created_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="created_by_id"
+    )
+
+
+class FolioCounter(Table, tablename="folio_counter"):
+    """Last number issued per folio prefix (``CHIS-2026``)."""
+
+    prefix = Varchar(length=20, unique=True)
+    last = Integer(default=0)
+
+
+class AuditEvent(Table, tablename="audit_event"):
+    """Append-only, hash-chained record of every command and every read of a child's record."""
+
+    id = BigSerial(primary_key=True)
+    at = Timestamptz()
+    actor_user_id = Integer(null=True, default=None, index=True)
+    actor_username = Varchar(length=100)
+    actor_role = Varchar(length=20)
+    actor_authority_id = Integer(null=True, default=None, index=True)
+    actor_authority_code = Varchar(length=64, null=True, default=None)
+    action = Varchar(length=60, index=True)
+    case_id = Integer(null=True, default=None, index=True)
+    case_folio = Varchar(length=32, null=True, default=None)
+    task_id = Varchar(length=36, null=True, default=None)
+    authority_id = Integer(null=True, default=None)
+    changes = Text(default="{}")
+    legal_basis = Varchar(length=500, null=True, default=None)
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64, unique=True)
+
+
+ALL_TABLES: tuple[type[Table], ...] = (
+    Authority,
+    User,
+    AuthToken,
+    Case,
+    CaseIdentity,
+    WorkflowState,
+    CaseAccess,
+    Task,
+    Placement,
+    FolioCounter,
+    AuditEvent,
+)

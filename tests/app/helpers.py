@@ -1,0 +1,104 @@
+"""Test helpers: log in as demo users (bearer tokens, cached), drive cases through HTTP."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import httpx
+
+from app.route_engine import form_example
+
+PASSWORD = "test-password-123"
+
+
+def user_for(authority_code: str, rol: str) -> str:
+    """The demo user of an authority who may do a task with BPMN ``rol``."""
+    shelter = authority_code.startswith("CAS-")
+    role = {"officer": "shelter-staff" if shelter else "officer", "supervisor": "supervisor"}.get(
+        rol, rol
+    )
+    if shelter and role == "supervisor":
+        role = "head"
+    return f"{authority_code.lower()}.{role}"
+
+
+def opening_form(estado: str = "07", municipio: str = "Tapachula", **overrides: Any) -> dict:
+    form = form_example("inicio_caso.schema.json")
+    form.update(jurisdiccion=estado, municipio=municipio, **overrides)
+    return form
+
+
+class Api:
+    """An AsyncTestClient plus per-user bearer tokens (one login per user per session)."""
+
+    def __init__(self, client: httpx.AsyncClient):
+        self.client = client
+        self._tokens: dict[str, str] = {}
+
+    async def token(self, username: str) -> str:
+        if username not in self._tokens:
+            r = await self.client.post(
+                "/api/v1/auth/login",
+                json={"username": username, "password": PASSWORD, "mode": "api"},
+            )
+            assert r.status_code == 200, r.text
+            self._tokens[username] = r.json()["token"]
+        return self._tokens[username]
+
+    async def headers(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(username)}"}
+
+    async def get(self, username: str, url: str, **kw: Any):
+        return await self.client.get(url, headers=await self.headers(username), **kw)
+
+    async def post(self, username: str, url: str, json: Any = None, **kw: Any):
+        return await self.client.post(url, headers=await self.headers(username), json=json, **kw)
+
+    async def put(self, username: str, url: str, json: Any = None, **kw: Any):
+        return await self.client.put(url, headers=await self.headers(username), json=json, **kw)
+
+    # ------------------------------------------------------------------ cases
+    async def open_case(
+        self, username: str = "inm-07.officer", estado: str = "07", name: str = "Test", **kw: Any
+    ) -> str:
+        body = {
+            "form": opening_form(estado, kw.pop("municipio", "Tapachula")),
+            "identidad": {"nombres": name, "apellidos": "Prueba"},
+            **kw,
+        }
+        r = await self.post(username, "/api/v1/cases", json=body)
+        assert r.status_code == 201, r.text
+        return r.json()["folio"]
+
+    async def open_tasks(self, folio: str, username: str = "cndh.oversight") -> list[dict]:
+        r = await self.get(username, f"/api/v1/cases/{folio}")
+        assert r.status_code == 200, r.text
+        return [t for t in r.json()["tasks"] if t["status"] == "open"]
+
+    async def complete(
+        self, folio: str, bpmn_id: str, data: dict | None = None, **overrides: Any
+    ) -> dict:
+        """Complete the open task ``bpmn_id`` as the right user of the authority it routes to."""
+        task = next(t for t in await self.open_tasks(folio) if t["bpmn_id"] == bpmn_id)
+        username = user_for(task["authority"], task["rol"])
+        payload = (
+            copy.deepcopy(data) if data is not None else form_example(f"{bpmn_id}.schema.json")
+        )
+        payload.update(overrides)
+        r = await self.post(
+            username, f"/api/v1/tasks/{task['task_id']}/complete", json={"data": payload}
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    async def drive_until(self, folio: str, bpmn_id: str, max_steps: int = 60) -> dict:
+        """Complete ready tasks (alphabetical, form examples) until ``bpmn_id`` is open."""
+        for _ in range(max_steps):
+            tasks = await self.open_tasks(folio)
+            match = [t for t in tasks if t["bpmn_id"] == bpmn_id]
+            if match:
+                return match[0]
+            assert tasks, f"case {folio} has no open task before reaching {bpmn_id}"
+            await self.complete(folio, sorted(t["bpmn_id"] for t in tasks)[0])
+        raise AssertionError(f"{bpmn_id} never became ready")

@@ -1,0 +1,66 @@
+"""Two concurrent completions of one task: one 200, one 409, state intact."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from app.route_engine import form_example, route_engine
+from app.tables import AuditEvent, Case, Task, WorkflowState
+
+
+async def test_concurrent_completions_one_wins(api):
+    folio = await api.open_case("inm-07.officer")
+    task = (await api.open_tasks(folio))[0]
+    case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
+    before = await WorkflowState.select(WorkflowState.version).where(WorkflowState.case == case_id)
+    data = {"data": form_example("registrar_deteccion.schema.json")}
+    url = f"/api/v1/tasks/{task['task_id']}/complete"
+    results = await asyncio.gather(
+        api.post("inm-07.officer", url, json=data), api.post("inm-07.supervisor", url, json=data)
+    )
+    codes = sorted(r.status_code for r in results)
+    assert codes == [200, 409], [r.text for r in results]
+    loser = next(r for r in results if r.status_code == 409)
+    assert "already completed" in loser.json()["detail"]
+
+    after = await WorkflowState.select(WorkflowState.version, WorkflowState.state).where(
+        WorkflowState.case == case_id
+    )
+    assert after[0]["version"] == before[0]["version"] + 1
+    restored = route_engine().restore(after[0]["state"])
+    assert [t.bpmn_id for t in restored.ready_tasks()] == ["notificar_procuraduria"]
+    completed = await AuditEvent.count().where(
+        (AuditEvent.case_id == case_id) & (AuditEvent.action == "task.completed")
+    )
+    assert completed == 1
+    rows = await Task.select(Task.bpmn_id, Task.status).where(Task.case == case_id)
+    assert sorted((r["bpmn_id"], r["status"]) for r in rows) == [
+        ("notificar_procuraduria", "open"),
+        ("registrar_deteccion", "completed"),
+    ]
+
+
+async def test_many_concurrent_commands_on_different_cases(api):
+    folios = [await api.open_case("inm-07.officer") for _ in range(6)]
+    tasks = [(await api.open_tasks(f))[0]["task_id"] for f in folios]
+    data = {"data": form_example("registrar_deteccion.schema.json")}
+    results = await asyncio.gather(
+        *(api.post("inm-07.officer", f"/api/v1/tasks/{t}/complete", json=data) for t in tasks)
+    )
+    assert [r.status_code for r in results] == [200] * 6
+
+
+async def test_state_from_another_route_version_is_refused_cleanly(api):
+    folio = await api.open_case("inm-07.officer")
+    task = (await api.open_tasks(folio))[0]
+    case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
+    row = await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id)
+    envelope = json.loads(row[0]["state"])
+    envelope["spec_version"] = "0000000000000000"
+    await WorkflowState.update({WorkflowState.state: json.dumps(envelope)}).where(
+        WorkflowState.case == case_id
+    )
+    data = {"data": form_example("registrar_deteccion.schema.json")}
+    r = await api.post("inm-07.officer", f"/api/v1/tasks/{task['task_id']}/complete", json=data)
+    assert r.status_code == 409 and "route version" in r.json()["detail"]
