@@ -79,7 +79,8 @@ def test_form_data_cannot_overwrite_case_variables_or_gateway_inputs(engine):
     assert d.ready() == ["revision"]
     case = d.case()
     [task] = case.workflow.get_tasks(spec_name="registrar_deteccion")
-    assert task.data["form:registrar_deteccion"] == {
+    assert not any(key.startswith("registrar") or key == "riesgo" for key in task.data)
+    assert case.meta["forms"]["registrar_deteccion"] == {
         "riesgo": False,
         "lugar": "Tapachula",
     }

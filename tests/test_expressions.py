@@ -14,11 +14,17 @@ from workflows.expressions import CaseContext, DeadlineCalculator, evaluate, exe
 NOW = datetime(2026, 3, 2, 10, tzinfo=timezone.utc)
 
 
+FORMS = {
+    "registrar_deteccion": {"riesgo": True, "adultos": [{"rol": "madre"}]},
+    "plan": {"medidas": [1, 2]},
+}
+
+
 def ctx(**variables) -> CaseContext:
-    return CaseContext(dict(variables), DeadlineCalculator(FixturePlazos(), None))
+    return CaseContext(dict(variables), DeadlineCalculator(FixturePlazos(), None), forms=FORMS)
 
 
-DATA = {"form:registrar_deteccion": {"riesgo": True, "adultos": [{"rol": "madre"}]}, "medidas": [1]}
+DATA = {"medidas": [1]}
 
 
 @pytest.mark.parametrize(
@@ -98,12 +104,12 @@ def test_task_data_cannot_shadow_builtins_or_functions():
         "_getattr_": None,
         "form:x": {"y": "ab"},
     }
-    assert evaluate(ctx(), 'len("abc") + len(valor("x.y", ""))', hostile) == 5
+    assert evaluate(ctx(), 'len("abc") + len(valor("plan.medidas", ""))', hostile) == 5
 
 
 def test_scripts_set_task_data_and_declared_case_variables_only():
     c = ctx()
-    data = {"form:plan": {"medidas": [1, 2]}}
+    data: dict = {}
     execute(
         c, 'medidas = valor("plan.medidas", [])\nmarcar("requiere_bid", len(medidas) > 1)', data
     )

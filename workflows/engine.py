@@ -2,7 +2,8 @@
 
 Callers pass ``now`` to every state change; SpiffWorkflow's timers read the injected clock
 (`clock.py`). Form data is validated against the task's JSON Schema before the workflow is touched
-and stored under its own key ``form:<task id>``, so a form cannot overwrite what gateways read.
+and kept once per case by task id (read with ``valor``), so a form cannot overwrite what
+gateways read.
 Case-level variables (``caso``) live in the envelope's meta, shared by every branch.
 """
 
@@ -23,7 +24,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .clock import current_now, engine_clock, require_aware
 from .errors import EngineError, ExpressionError, FormValidationError, TaskNotReadyError
-from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment, form_key
+from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment
 from .serialization import CaseSerializer
 from .specs import MAIN_PROCESS, START_FORM, RouteLibrary, TaskInfo
 
@@ -98,12 +99,11 @@ class RouteEngine:
             self,
             BpmnWorkflow(spec, subprocess_specs),
             process_id,
-            {"caso": case_vars, "timers": {}},
+            {"caso": case_vars, "timers": {}, "forms": {}},
         )
         with engine_clock(now):
-            first = case.workflow.get_next_task(state=TaskState.READY, spec_name="Start")
             if start:
-                first.data[form_key("inicio_caso")] = start
+                case.meta["forms"]["inicio_caso"] = start
             case._settle(now)
         case.events.insert(0, EngineEvent("case_started", now, {"process_id": process_id}))
         return case
@@ -113,6 +113,7 @@ class RouteEngine:
         workflow, process_id, meta = self.serializer.load(state_json)
         meta.setdefault("caso", {})
         meta.setdefault("timers", {})
+        meta.setdefault("forms", {})
         return Case(self, workflow, process_id, meta)
 
 
@@ -131,7 +132,7 @@ class Case:
         self.process_id = process_id
         self.meta = meta
         self.events: list[EngineEvent] = []
-        self._ctx = CaseContext(meta["caso"], engine.deadlines)
+        self._ctx = CaseContext(meta["caso"], engine.deadlines, forms=meta["forms"])
         workflow.script_engine = PythonScriptEngine(environment=RestrictedEnvironment(self._ctx))
 
     # ----------------------------------------------------------------- reading
@@ -209,7 +210,7 @@ class Case:
             # Deadlines that passed before this completion are reported first, as missed.
             self._settle(now)
             task = self._ready_task(task_id)
-            task.data[form_key(info.bpmn_id)] = clean
+            self.meta["forms"][info.bpmn_id] = clean
             self._guard(lambda: task.run())
             self.events.append(
                 EngineEvent(

@@ -147,6 +147,10 @@ class CaseContext:
 
     variables: dict[str, Any]
     deadlines: DeadlineCalculator
+    #: Latest submission of each task's form, by task id. Kept here, not in task data, so forms
+    #: are stored once per case instead of being copied along every task and subprocess, and a
+    #: form can never overwrite a variable that a gateway reads.
+    forms: dict[str, Any] = field(default_factory=dict)
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
 
     def set_variable(self, name: str, value: Any) -> None:
@@ -170,19 +174,9 @@ def _check_simple(value: Any, name: str) -> None:
     raise ExpressionError(f"marcar: {name!r} must be a string, number, boolean or null")
 
 
-#: Each form's data sits under its own task-data key. A separate key per form (not one nested
-#: dict) keeps SpiffWorkflow's per-task deltas small, and the colon keeps scripts from writing it.
-FORM_KEY_PREFIX = "form:"
-
-
-def form_key(task_id: str) -> str:
-    """Task-data key of a task's submitted form."""
-    return f"{FORM_KEY_PREFIX}{task_id}"
-
-
-def _read_path(data: Mapping[str, Any], path: str, default: Any) -> Any:
+def _read_path(forms: Mapping[str, Any], path: str, default: Any) -> Any:
     task_id, _, rest = path.partition(".")
-    current: Any = data.get(form_key(task_id))
+    current: Any = forms.get(task_id)
     if current is None:
         return default
     if not rest:
@@ -200,7 +194,7 @@ def _read_path(data: Mapping[str, Any], path: str, default: Any) -> Any:
 def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Callable[..., Any]]:
     def valor(path: str, defecto: Any = None) -> Any:
         """Read a submitted form field: ``valor("registrar_deteccion.duda_edad")``."""
-        return _read_path(data, str(path), defecto)
+        return _read_path(ctx.forms, str(path), defecto)
 
     def marcar(nombre: str, valor_: Any) -> Any:
         ctx.set_variable(str(nombre), valor_)
