@@ -177,12 +177,28 @@ def test_state_excludes_the_process_definition_and_has_a_format_version(engine):
     assert "registrar_deteccion" not in json.dumps(envelope["state"]).split('"task_spec"')[0]
 
 
-def test_restore_refuses_other_versions_and_garbage(engine):
+def test_case_of_an_older_compatible_route_version_moves_to_the_current_one(engine):
     d = drive(engine)
     envelope = json.loads(d.state)
     envelope["spec_version"] = "0000"
-    with pytest.raises(StateFormatError, match="migrate"):
+    case = engine.restore(json.dumps(envelope))
+    assert json.loads(case.dump())["spec_version"] == engine.library.version
+    assert case.meta["migrations"] == [{"from": "0000", "to": engine.library.version}]
+    assert [t.bpmn_id for t in case.ready_tasks()] == ["registrar_deteccion"]
+
+
+def test_case_whose_route_element_was_removed_is_refused(engine):
+    d = drive(engine)
+    envelope = json.loads(d.state)
+    envelope["spec_version"] = "0000"
+    for task in envelope["state"]["tasks"].values():
+        if task["task_spec"] == "registrar_deteccion":
+            task["task_spec"] = "tarea_eliminada"
+    with pytest.raises(StateFormatError, match="tarea_eliminada"):
         engine.restore(json.dumps(envelope))
+
+
+def test_restore_refuses_garbage(engine):
     with pytest.raises(StateFormatError):
         engine.restore("{not json")
     with pytest.raises(StateFormatError):

@@ -75,12 +75,37 @@ class CaseSerializer:
             raise StateFormatError(f"case state is not JSON: {exc}") from exc
         if not isinstance(envelope, dict) or envelope.get("format") != FORMAT:
             raise StateFormatError(f"case state format is not {FORMAT}")
-        if envelope.get("spec_version") != self.spec_version:
-            raise StateFormatError(
-                f"case runs route version {envelope.get('spec_version')}, "
-                f"this engine has {self.spec_version}: migrate the case first"
-            )
         state = envelope["state"]
+        meta = envelope.get("meta", {})
+        if envelope.get("spec_version") != self.spec_version:
+            self._check_compatible(envelope)
+            meta.setdefault("migrations", []).append(
+                {"from": envelope.get("spec_version"), "to": self.spec_version}
+            )
         self._serializer.migrate(state)
         workflow = self._serializer.from_dict(state)
-        return workflow, envelope["process_id"], envelope.get("meta", {})
+        return workflow, envelope["process_id"], meta
+
+    def _check_compatible(self, envelope: dict[str, Any]) -> None:
+        """A case saved on an older route version moves to this one when every element it has
+        reached still exists (documentation, forms, conditions or deadlines changed); otherwise it
+        is refused, naming the elements that were removed, so no case silently loses its place."""
+        specs = self._serializer.registry.careroute_specs  # type: ignore[attr-defined]
+        process_id = envelope.get("process_id")
+        if process_id not in specs:
+            raise StateFormatError(f"process {process_id!r} no longer exists in the route")
+        spec, subprocess_specs = specs[process_id]
+        known = set(spec.task_specs)
+        for sub in subprocess_specs.values():
+            known.update(sub.task_specs)
+        state = envelope["state"]
+        used = {t["task_spec"] for t in state.get("tasks", {}).values()}
+        for sub in state.get("subprocesses", {}).values():
+            used.update(t["task_spec"] for t in sub.get("tasks", {}).values())
+        missing = sorted(used - known)
+        if missing:
+            raise StateFormatError(
+                f"case runs route version {envelope.get('spec_version')}; this engine has "
+                f"{self.spec_version}, which no longer has {', '.join(missing[:10])}: "
+                "migrate the case explicitly"
+            )
