@@ -1,0 +1,25 @@
+"""Message catalogs (es default, en) as JSON dicts; every UI string comes from here."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+LANGS = ("es", "en")
+DEFAULT = "es"
+COOKIE = "careroute_lang"
+
+
+@cache
+def catalog(lang: str) -> dict[str, str]:
+    return json.loads((Path(__file__).parent / f"{lang}.json").read_text(encoding="utf-8"))
+
+
+def norm(lang: str | None) -> str:
+    return lang if lang in LANGS else DEFAULT
+
+
+def translate(lang: str, key: str, **kw: object) -> str:
+    text = catalog(norm(lang)).get(key) or catalog(DEFAULT).get(key) or key
+    return text.format(**kw) if kw else text

@@ -1,0 +1,545 @@
+"""The page controllers: each calls the same service as the matching JSON API endpoint."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from litestar import Request, Response, Router, get, post
+from litestar.datastructures import Cookie
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Stream, Template
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from app import security
+from app.api.security import CSRF_COOKIE, SESSION_COOKIE
+from app.clock import utcnow
+from app.errors import InvalidInput, ServiceError
+from app.services import audit_read, auth, cases, inbox, placements, tasks
+from app.services.audit_read import AuditFilter
+from app.web import compliance, forms, route_svg
+from app.web.i18n import COOKIE as LANG_COOKIE
+from app.web.i18n import LANGS, translate
+from app.web.session import (
+    CSRF_FIELD,
+    LOGIN_CSRF_COOKIE,
+    CsrfFailed,
+    LoginRequired,
+    WebUser,
+    current_user,
+    lang_of,
+    login_csrf_ok,
+    login_url,
+    safe_next,
+    secure_cookies,
+    security_headers,
+)
+
+HERE = Path(__file__).parent
+DUE_SOON = timedelta(hours=24)
+#: Confirmation messages a redirect may ask for (``?ok=key``): only these keys are shown.
+OK_KEYS = frozenset(
+    {"task_done", "task_claimed", "admitted_ok", "transferred_ok", "discharged_ok", "left_ok",
+     "logged_out"}
+)  # fmt: skip
+
+
+# --------------------------------------------------------------------------- templates
+def _as_datetime(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str) and value:
+        with contextlib.suppress(ValueError):
+            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return at if at.tzinfo else at.replace(tzinfo=UTC)
+    return None
+
+
+def local_time(value: Any) -> str:
+    at = _as_datetime(value)
+    return at.astimezone(forms.LOCAL_TZ).strftime("%Y-%m-%d %H:%M") if at else ""
+
+
+def template_config() -> TemplateConfig:
+    env = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["local_time"] = local_time
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+
+def _page(
+    request: Request,
+    name: str,
+    user: WebUser | None,
+    status_code: int = 200,
+    **context: Any,
+) -> Template:
+    lang = lang_of(request)
+    ok = request.query_params.get("ok")
+    return Template(
+        template_name=name,
+        context={
+            "lang": lang,
+            "other_lang": "en" if lang == "es" else "es",
+            "t": partial(translate, lang),
+            "me": user.principal if user else None,
+            "csrf": user.csrf if user else "",
+            "csrf_field": CSRF_FIELD,
+            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "ok": ok if ok in OK_KEYS else None,
+            **context,
+        },
+        status_code=status_code,
+        media_type="text/html",
+    )
+
+
+def _error_page(request: Request, status: int, message_key: str, detail: str | None = None):
+    return _page(
+        request, "error.html", None, status_code=status, status=status,
+        message_key=message_key, detail=detail,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- errors
+def _login_required(request: Request, exc: LoginRequired) -> Response:
+    return Redirect(login_url(request, exc.expired), status_code=303)
+
+
+def _csrf_failed(request: Request, _: CsrfFailed) -> Response:
+    return _error_page(request, 403, "error_csrf")
+
+
+def _service_error(request: Request, exc: ServiceError) -> Response:
+    status = exc.status_code
+    key = f"error_{status}" if status in (400, 403, 404, 409, 422) else "error_400"
+    return _error_page(request, status, key, None if status == 404 else exc.detail)
+
+
+def _http_error(request: Request, exc: HTTPException) -> Response:
+    status = exc.status_code if exc.status_code < 500 else 500
+    key = f"error_{status}" if status in (400, 403, 404, 409) else "error_400"
+    return _error_page(request, status, key)
+
+
+# --------------------------------------------------------------------------- session
+@get("/", include_in_schema=False)
+async def home(request: Request) -> Redirect:
+    user = await current_user(request)
+    if user.principal.is_oversight or user.principal.is_admin:
+        return Redirect("/audit", status_code=303)
+    return Redirect("/inbox", status_code=303)
+
+
+@get("/login", include_in_schema=False)
+async def login_page(request: Request) -> Template:
+    token = request.cookies.get(LOGIN_CSRF_COOKIE) or security.new_token()
+    page = _page(
+        request,
+        "login.html",
+        None,
+        login_csrf=token,
+        next=safe_next(request.query_params.get("next")),
+        expired=request.query_params.get("expired") == "1",
+        failed=False,
+        username="",
+    )
+    page.cookies.append(_login_csrf_cookie(token))
+    return page
+
+
+def _login_csrf_cookie(token: str) -> Cookie:
+    return Cookie(
+        key=LOGIN_CSRF_COOKIE, value=token, httponly=True, samesite="strict",
+        secure=secure_cookies(), path="/login", max_age=3600,
+    )  # fmt: skip
+
+
+@post("/login", include_in_schema=False, status_code=303)
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    username = str(form.get("username", ""))[:100]
+    password = str(form.get("password", ""))[:1000]
+    target = safe_next(str(form.get("next", "")))
+    if not login_csrf_ok(request, str(form.get(CSRF_FIELD, ""))):
+        return _error_page(request, 403, "error_csrf")
+    try:
+        result = await auth.login(username, password, "session")
+    except auth.LoginFailed:
+        token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        return _page(
+            request, "login.html", None, status_code=401, login_csrf=token, next=target,
+            expired=False, failed=True, username=username,
+        )  # fmt: skip
+    if target == "/inbox" and (result.principal.is_oversight or result.principal.is_admin):
+        target = "/audit"
+    max_age = int(auth.SESSION_TTL.total_seconds())
+    secure = secure_cookies()
+    cookies = [
+        Cookie(key=SESSION_COOKIE, value=result.token, httponly=True, samesite="lax",
+               secure=secure, max_age=max_age, path="/"),
+        Cookie(key=CSRF_COOKIE, value=result.csrf_token or "", httponly=False, samesite="lax",
+               secure=secure, max_age=max_age, path="/"),
+    ]  # fmt: skip
+    return Redirect(target, status_code=303, cookies=cookies)
+
+
+@post("/logout", include_in_schema=False, status_code=303)
+async def logout(request: Request) -> Response:
+    user = await current_user(request)
+    await auth.logout(user.principal)
+    response = Redirect("/login?ok=logged_out", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@get("/lang/{code:str}", include_in_schema=False)
+async def set_language(request: Request, code: FromPath[str]) -> Redirect:
+    """The language switch: a cookie (one year), then back to the page."""
+    target = safe_next(request.query_params.get("next"), "/")
+    response = Redirect(target, status_code=303)
+    if code in LANGS:
+        response.set_cookie(
+            LANG_COOKIE, code, max_age=365 * 86400, path="/", samesite="lax",
+            secure=secure_cookies(), httponly=True,
+        )  # fmt: skip
+    return response
+
+
+# --------------------------------------------------------------------------- inbox
+@get("/inbox", include_in_schema=False)
+async def inbox_page(
+    request: Request,
+    inbox_scope: Annotated[str, QueryParameter(name="scope")] = "all",
+    risk: FromQuery[str | None] = None,
+    task_state: Annotated[str | None, QueryParameter(name="state")] = None,
+    cursor: FromQuery[str | None] = None,
+) -> Template:
+    user = await current_user(request)
+    now = utcnow()
+    result = await inbox.inbox(
+        user.principal, now=now, scope=inbox_scope if inbox_scope in inbox.SCOPES else "all",
+        risk=risk or None, state=task_state or None, cursor=cursor or None, limit=50,
+    )  # fmt: skip
+    for item in result["items"]:
+        due = _as_datetime(item["due_at"])
+        item["soon"] = bool(due and not item["overdue"] and due - now <= DUE_SOON)
+    return _page(
+        request, "inbox.html", user, items=result["items"], next_cursor=result["next_cursor"],
+        scope=inbox_scope, risk=risk or "", state=task_state or "", scopes=inbox.SCOPES,
+        risks=inbox.RISKS, states=inbox.STATES,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- tasks
+def _task_view(
+    request: Request,
+    user: WebUser,
+    detail: dict[str, Any],
+    data: dict[str, Any],
+    errors: dict[str, str],
+    rows: dict[str, int],
+    status_code: int = 200,
+    top_errors: list[str] | None = None,
+) -> Template:
+    lang = lang_of(request)
+    schema = detail["form"]
+    fields = forms.build_fields(schema, lang, data, errors, rows)
+    unplaced = forms.attach_unplaced(fields, errors) + (top_errors or [])
+    task = detail["task"]
+    p = user.principal
+    can_act = (
+        task["status"] == "open"
+        and p.is_worker
+        and task["authority_id"] == p.authority_id
+        and p.may_do(task["rol"])
+        and task["assignee_id"] in (None, p.user_id)
+    )
+    return _page(
+        request, "task.html", user, status_code=status_code, task=task, case=detail["case"],
+        schema=schema, form_title=forms._text(schema, "title", lang),
+        form_help=forms._text(schema, "description", lang), fields=fields,
+        has_errors=bool(errors or top_errors), unplaced=unplaced, can_act=can_act,
+        mine=task["assignee_id"] == p.user_id, supervises=p.supervises,
+    )  # fmt: skip
+
+
+@get("/tasks/{task_id:str}", include_in_schema=False)
+async def task_page(request: Request, task_id: FromPath[str]) -> Template:
+    user = await current_user(request)
+    detail = await tasks.detail(user.principal, task_id)
+    return _task_view(request, user, detail, {}, {}, {})
+
+
+@post("/tasks/{task_id:str}", include_in_schema=False, status_code=200)
+async def task_submit(request: Request, task_id: FromPath[str]) -> Response:
+    user = await current_user(request)
+    form = await request.form()
+    detail = await tasks.detail(user.principal, task_id)
+    schema = detail["form"]
+    data, rows = forms.parse(schema, form)
+    add, remove = form.get("_add"), form.get("_remove")
+    if add in rows or remove in rows:  # the no-JavaScript "Agregar fila" / "Quitar fila"
+        if add in rows:
+            rows[add] += 1
+        if remove in rows and rows[remove] > 0:
+            rows[remove] -= 1
+            if isinstance(data.get(remove.split(".")[-1]), list):
+                data[remove.split(".")[-1]] = data[remove.split(".")[-1]][: rows[remove]]
+        return _task_view(request, user, detail, data, {}, rows)
+    try:
+        result = await tasks.complete(user.principal, task_id, data)
+    except InvalidInput as exc:
+        errors, other = forms.field_errors(schema, exc.errors, lang_of(request))
+        return _task_view(request, user, detail, data, errors, rows, 422, other)
+    folio = result["case"]["folio"]
+    return Redirect(f"/cases/{folio}?ok=task_done", status_code=303)
+
+
+@post("/tasks/{task_id:str}/claim", include_in_schema=False, status_code=303)
+async def task_claim(request: Request, task_id: FromPath[str]) -> Redirect:
+    user = await current_user(request)
+    await tasks.claim(user.principal, task_id)
+    return Redirect(f"/tasks/{task_id}?ok=task_claimed", status_code=303)
+
+
+@post("/tasks/{task_id:str}/unclaim", include_in_schema=False, status_code=303)
+async def task_unclaim(request: Request, task_id: FromPath[str]) -> Redirect:
+    user = await current_user(request)
+    await tasks.unclaim(user.principal, task_id)
+    return Redirect(f"/tasks/{task_id}", status_code=303)
+
+
+# --------------------------------------------------------------------------- cases
+@get("/cases/{folio:str}", include_in_schema=False)
+async def case_page(request: Request, folio: FromPath[str]) -> Template:
+    user = await current_user(request)
+    detail = await cases.detail(user.principal, folio)
+    lang = lang_of(request)
+    svgs = route_svg.route_svgs(detail["tasks"], translate(lang, "route_svg_title"))
+    return _page(request, "case.html", user, d=detail, svgs=svgs)
+
+
+# --------------------------------------------------------------------------- shelters
+def _chart(rows: list[dict[str, Any]], lang: str) -> str:
+    return compliance.bar_chart(
+        [(r["code"], r["occupancy"]) for r in rows],
+        translate(lang, "occupancy_chart"),
+        "",
+    )
+
+
+@get("/shelters", include_in_schema=False)
+async def shelters_page(request: Request) -> Template:
+    user = await current_user(request)
+    rows = await placements.shelters(user.principal)
+    return _page(request, "shelters.html", user, shelters=rows)
+
+
+async def _shelter_view(
+    request: Request, user: WebUser, shelter_id: int, status_code: int = 200,
+    error: str | None = None, folio: str = "",
+) -> Template:  # fmt: skip
+    rows = await placements.shelters(user.principal)
+    shelter = next((r for r in rows if r["id"] == shelter_id), None)
+    if shelter is None:
+        raise HTTPException(status_code=404)
+    children = await placements.children(user.principal, shelter_id)
+    return _page(
+        request, "shelter.html", user, status_code=status_code, shelter=shelter,
+        children=children, others=[r for r in rows if r["id"] != shelter_id], error=error,
+        folio=folio, now_local=datetime.now(forms.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
+    )  # fmt: skip
+
+
+@get("/shelters/{shelter_id:int}", include_in_schema=False)
+async def shelter_page(request: Request, shelter_id: FromPath[int]) -> Template:
+    user = await current_user(request)
+    return await _shelter_view(request, user, shelter_id)
+
+
+async def _shelter_command(request: Request, user: WebUser, shelter_id: int, run, ok: str):
+    form = await request.form()
+    try:
+        await run(form)
+    except ServiceError as exc:
+        if exc.status_code == 404:
+            raise
+        lang = lang_of(request)
+        detail = exc.detail
+        if isinstance(exc, InvalidInput):
+            detail = "; ".join(forms.message(lang, e["message"], {}) for e in exc.errors)
+        return await _shelter_view(
+            request, user, shelter_id, exc.status_code, detail, str(form.get("folio", ""))
+        )
+    return Redirect(f"/shelters/{shelter_id}?ok={ok}", status_code=303)
+
+
+@post("/shelters/{shelter_id:int}/admit", include_in_schema=False, status_code=303)
+async def shelter_admit(request: Request, shelter_id: FromPath[int]) -> Response:
+    user = await current_user(request)
+
+    async def run(form):
+        folio = str(form.get("folio", "")).strip().upper()
+        await placements.admit(user.principal, folio, shelter_id)
+
+    return await _shelter_command(request, user, shelter_id, run, "admitted_ok")
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        return 0
+
+
+@post("/shelters/{shelter_id:int}/placements/{pid:int}/{what:str}", include_in_schema=False,
+      status_code=303)  # fmt: skip
+async def placement_command(
+    request: Request, shelter_id: FromPath[int], pid: FromPath[int], what: FromPath[str]
+) -> Response:
+    user = await current_user(request)
+
+    async def run(form):
+        reason = str(form.get("reason", "")).strip()[:500] or "-"
+        if what == "transfer":
+            await placements.transfer(user.principal, pid, _int(form.get("to_shelter_id")), reason)
+        elif what == "discharge":
+            await placements.discharge(user.principal, pid, reason)
+        elif what == "left":
+            when = forms._scalar({}, "datetime", str(form.get("fecha_hora_salida", "")))
+            what_happened = str(form.get("circunstancias", "")).strip()
+            if not what_happened or len(what_happened) > 100 or not when.endswith("Z"):
+                path = "$.circunstancias" if when.endswith("Z") else "$.fecha_hora_salida"
+                raise InvalidInput("invalid", [{"path": path, "message": "is required"}])
+            payload = {
+                "fecha_hora_salida": when,
+                "circunstancias": what_happened,
+                "indicios_riesgo": form.get("indicios_riesgo") == "true",
+            }
+            await placements.left(user.principal, pid, payload)
+        else:
+            raise HTTPException(status_code=404)
+
+    ok = {"transfer": "transferred_ok", "discharge": "discharged_ok"}.get(what, "left_ok")
+    return await _shelter_command(request, user, shelter_id, run, ok)
+
+
+# --------------------------------------------------------------------------- oversight
+def _day(value: str | None, end: bool = False) -> datetime | None:
+    """A date field (central Mexico day) → its UTC start (or the next day's start for 'until')."""
+    if not value:
+        return None
+    try:
+        day = datetime.fromisoformat(value).replace(tzinfo=forms.LOCAL_TZ)
+    except ValueError:
+        return None
+    return (day + timedelta(days=1) if end else day).astimezone(UTC)
+
+
+def _audit_filter(q: Any) -> AuditFilter:
+    def val(k: str) -> str | None:
+        return (q.get(k) or "").strip() or None
+
+    return AuditFilter(
+        case=val("case"), actor=val("actor"), authority=val("authority"), action=val("action"),
+        since=_day(val("since")), until=_day(val("until"), end=True),
+    )  # fmt: skip
+
+
+@get("/audit", include_in_schema=False)
+async def audit_page(request: Request) -> Template:
+    user = await current_user(request)
+    q = request.query_params
+    flt = _audit_filter(q)
+    result = await audit_read.page(user.principal, flt, q.get("cursor") or None, 100)
+    filters = {k: q.get(k, "") for k in ("case", "actor", "authority", "action", "since", "until")}
+    from urllib.parse import urlencode
+
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return _page(
+        request, "audit.html", user, items=result["items"], next_cursor=result["next_cursor"],
+        f=filters, query=query,
+    )  # fmt: skip
+
+
+@get("/audit/export", include_in_schema=False)
+async def audit_export(request: Request) -> Stream:
+    user = await current_user(request)
+    q = request.query_params
+    fmt = "csv" if q.get("format", "csv") == "csv" else "jsonl"
+    flt = _audit_filter(q)
+    await audit_read.start_export(user.principal, flt, fmt)
+    return Stream(
+        audit_read.export_rows(flt, fmt),
+        media_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
+        headers={"Content-Disposition": f'attachment; filename="careroute-audit.{fmt}"'},
+    )
+
+
+@get("/audit/verify", include_in_schema=False)
+async def audit_verify(request: Request) -> Template:
+    user = await current_user(request)
+    result = await audit_read.verify(user.principal)
+    return _page(request, "verify.html", user, r=result)
+
+
+@get("/compliance", include_in_schema=False)
+async def compliance_page(request: Request) -> Template:
+    user = await current_user(request)
+    lang = lang_of(request)
+    t = partial(translate, lang)
+    data = await compliance.dashboard(user.principal, utcnow())
+    charts = {
+        "open": compliance.bar_chart(
+            [(r["authority"], int(r["open_tasks"])) for r in data["by_authority"]],
+            t("open_tasks_by_authority"), "",
+        ),
+        "overdue": compliance.bar_chart(
+            [(r["authority"], r["overdue"]) for r in data["by_authority"]],
+            t("overdue_by_authority"), "",
+        ),
+        "risk": compliance.bar_chart(
+            [(t(f"risk_{r['risk']}") if r["risk"] else t("risk_none"), int(r["n"]))
+             for r in data["by_risk"]],
+            t("cases_by_risk"), "",
+        ),
+    }  # fmt: skip
+    return _page(request, "compliance.html", user, data=data, charts=charts)
+
+
+# --------------------------------------------------------------------------- router
+def web_router() -> Router:
+    static = create_static_files_router(
+        path="/static", directories=[HERE / "static"], include_in_schema=False
+    )
+    return Router(
+        path="/",
+        route_handlers=[
+            home, login_page, login_submit, logout, set_language, inbox_page, task_page,
+            task_submit, task_claim, task_unclaim, case_page, shelters_page, shelter_page,
+            shelter_admit, placement_command, audit_page, audit_export, audit_verify,
+            compliance_page, static,
+        ],
+        middleware=[security_headers],
+        exception_handlers={
+            LoginRequired: _login_required,
+            CsrfFailed: _csrf_failed,
+            ServiceError: _service_error,
+            HTTPException: _http_error,
+        },
+        include_in_schema=False,
+        opt={"exclude_from_auth": True},  # the API's token middleware; pages check it here
+    )  # fmt: skip

@@ -1,0 +1,276 @@
+"""Browser tests in headless Chromium (Debian's /usr/bin/chromium driven by Playwright's Python
+package; never ``playwright install``), against a real server on 127.0.0.1 with demo data.
+
+Run ``bash tests/web/setup.sh`` once, then ``pytest -m browser``. Screenshots, the downloaded CSV
+and the accessibility (axe-core) results go to ``test-artifacts/web/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.app.helpers import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "web"
+CHROMIUM = os.environ.get("CAREROUTE_CHROMIUM", "/usr/bin/chromium")
+AXE = Path(__file__).parent / "node_modules_axe" / "node_modules" / "axe-core" / "axe.min.js"
+SETUP = "run `bash tests/web/setup.sh` (apt chromium, pip playwright, npm axe-core)"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    db_file = tmp_path_factory.mktemp("browser") / "careroute.db"
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CAREROUTE_DB")}
+    proc = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(Path(__file__).parent / "serve_demo.py"), str(db_file), str(port),
+         PASSWORD],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        assert line, "the demo server exited before printing its folios"
+        folios = json.loads(line)
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2) as r:  # noqa: S310
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the demo server did not answer /healthz")
+        yield {"base": base, **folios}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: {SETUP}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail(f"the playwright Python package is missing: {SETUP}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium"),
+            headless=True,
+            args=["--no-sandbox", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+class Session:
+    def __init__(self, browser, base: str, *, bypass_csp: bool = False):
+        self.context = browser.new_context(
+            base_url=base, locale="es-MX", accept_downloads=True, bypass_csp=bypass_csp
+        )
+        self.page = self.context.new_page()
+        self.csp_errors: list[str] = []
+        self.page.on(
+            "console",
+            lambda m: (
+                self.csp_errors.append(m.text) if "Content Security Policy" in m.text else None
+            ),
+        )
+
+    def login(self, username: str) -> None:
+        p = self.page
+        p.goto("/login")
+        p.get_by_label("Usuario").fill(username)
+        p.get_by_label("Contraseña").fill(PASSWORD)
+        p.get_by_role("button", name="Entrar").click()
+        p.wait_for_load_state()
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        assert not self.csp_errors, self.csp_errors
+        self.context.close()
+
+
+def test_officer_completes_a_task_after_a_spanish_error(server, chromium):
+    s = Session(chromium, server["base"])
+    p = s.page
+    s.login("inm-07.officer")
+    assert p.url.endswith("/inbox")
+    assert p.locator("html").get_attribute("lang") == "es"
+    s.shot("01-inbox")
+    p.locator(f"tr:has-text('{server['detect']}') a[href^='/tasks/']").first.click()
+    p.wait_for_load_state()
+    assert p.get_by_role("heading", level=1).inner_text().startswith("Registrar")
+    p.get_by_label("Fecha y hora de detección").fill("2026-03-02T11:00")
+    p.get_by_label("Tipo de lugar").select_option("punto_revision")
+    p.get_by_label("Municipio de detección").fill("Tapachula")
+    for name in ("duda_edad", "riesgo_inminente"):
+        p.locator(f"input[name='{name}'][value='false']").check()
+    p.locator("input[name='informado_derechos'][value='true']").check()
+    # the detection channel is left empty on purpose
+    p.get_by_role("button", name="Completar la tarea").click()
+    p.wait_for_load_state()
+    error = p.locator("#f-canal_deteccion-error")
+    assert error.inner_text() == "Este campo es obligatorio."
+    assert p.get_by_label("Municipio de detección").input_value() == "Tapachula"
+    assert p.locator("#f-canal_deteccion").get_attribute("aria-invalid") == "true"
+    s.shot("02-task-with-error")
+    p.get_by_label("Canal de detección").select_option("revision_migratoria")
+    p.get_by_role("button", name="Completar la tarea").click()
+    p.wait_for_load_state()
+    assert p.url.endswith(f"/cases/{server['detect']}?ok=task_done")
+    assert "Tarea completada." in p.inner_text("main")
+    assert p.locator("svg.route").count() >= 1
+    s.shot("03-case-after-completion")
+    s.close()
+
+
+def test_shelter_staff_admission_changes_occupancy(server, chromium):
+    s = Session(chromium, server["base"])
+    p = s.page
+    s.login("cas-07-tapachula.shelter-staff")
+    p.goto("/shelters")
+    s.shot("04-shelters")
+    p.get_by_role("link", name="CAS DIF Chiapas, Tapachula").click()
+    p.wait_for_load_state()
+    before = int(p.locator("#occupancy").inner_text())
+    p.get_by_label("Folio").fill(server["admit"])
+    p.get_by_role("button", name="Registrar ingreso").click()
+    p.wait_for_load_state()
+    assert "Ingreso registrado." in p.inner_text("main")
+    assert int(p.locator("#occupancy").inner_text()) == before + 1
+    assert p.get_by_role("link", name=server["admit"]).count() == 1
+    s.shot("05-shelter-after-admission")
+    s.close()
+
+
+def test_oversight_searches_the_audit_and_downloads_csv(server, chromium):
+    s = Session(chromium, server["base"])
+    p = s.page
+    s.login("cndh.oversight")
+    assert p.url.endswith("/audit")
+    p.get_by_label("Folio del caso").fill(server["detect"])
+    p.get_by_role("button", name="Buscar").click()
+    p.wait_for_load_state()
+    assert "case.opened" in p.inner_text("main")
+    s.shot("06-audit-search")
+    with p.expect_download() as info:
+        p.get_by_role("link", name="Descargar CSV").click()
+    target = ARTIFACTS / "audit-export.csv"
+    info.value.save_as(str(target))
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("id,at,actor_user_id")
+    assert server["detect"] in text and "case.opened" in text
+    p.goto("/audit/verify")
+    assert "La cadena de auditoría está íntegra." in p.inner_text("main")
+    s.shot("07-audit-verify")
+    p.goto("/compliance")
+    assert p.locator("svg.chart").count() >= 3
+    s.shot("08-compliance")
+    s.close()
+
+
+def test_officer_of_another_state_cannot_open_the_case(server, chromium):
+    s = Session(chromium, server["base"])
+    p = s.page
+    s.login("inm-27.officer")
+    response = p.goto(f"/cases/{server['detect']}")
+    assert response.status == 404
+    assert "No encontrado" in p.inner_text("main")
+    s.shot("09-other-state-404")
+    s.close()
+
+
+def test_language_switch_persists(server, chromium):
+    s = Session(chromium, server["base"])
+    p = s.page
+    s.login("inm-07.officer")
+    p.get_by_role("link", name="English").click()
+    p.wait_for_load_state()
+    assert p.locator("html").get_attribute("lang") == "en"
+    p.goto("/shelters")
+    assert p.get_by_role("heading", level=1).inner_text() == "Shelters (CAS)"
+    s.shot("10-shelters-en")
+    s.close()
+
+
+AXE_PAGES = [
+    ("login", None, "/login"),
+    ("inbox", "inm-07.officer", "/inbox"),
+    ("task", "inm-07.officer", "task"),
+    ("case", "inm-07.officer", "case"),
+    ("shelters", "cas-07-tapachula.shelter-staff", "/shelters"),
+    ("shelter", "cas-07-tapachula.shelter-staff", "shelter"),
+    ("audit", "cndh.oversight", "/audit"),
+    ("verify", "cndh.oversight", "/audit/verify"),
+    ("compliance", "cndh.oversight", "/compliance"),
+]
+
+
+def test_accessibility_axe_core(server, chromium):
+    """axe-core (injected; the test context bypasses CSP only to inject it): no serious or
+    critical violation on the main pages."""
+    if not AXE.exists():
+        pytest.fail(f"axe-core not found at {AXE}: {SETUP}")
+    results, bad = {}, []
+    sessions: dict[str | None, Session] = {}
+    for name, user, path in AXE_PAGES:
+        if user not in sessions:
+            sessions[user] = Session(chromium, server["base"], bypass_csp=True)
+            if user:
+                sessions[user].login(user)
+        p = sessions[user].page
+        if path == "task":
+            p.goto("/inbox")
+            p.locator("a[href^='/tasks/']").first.click()
+            p.wait_for_load_state()
+            p.get_by_role("button", name="Completar la tarea").click()  # with errors shown
+            p.wait_for_load_state()
+        elif path == "case":
+            p.goto("/inbox")
+            p.locator("a[href^='/cases/']").first.click()
+        elif path == "shelter":
+            p.goto("/shelters")
+            p.get_by_role("link", name="CAS DIF Chiapas, Tapachula").click()
+        else:
+            p.goto(path)
+        p.wait_for_load_state()
+        p.add_script_tag(path=str(AXE))
+        found = p.evaluate(
+            "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"
+            ".map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.length,"
+            " targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
+        )
+        results[name] = {"url": p.url, "violations": found}
+        bad += [(name, v) for v in found if v["impact"] in ("serious", "critical")]
+    for s in sessions.values():
+        s.context.close()
+    (ARTIFACTS / "axe-results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    assert not bad, json.dumps(bad, indent=2)
