@@ -1,4 +1,4 @@
-"""``careroute`` command line: serve, demo, migrate, audit verify, users create, tick.
+"""``careroute`` command line: serve, demo, migrate, audit verify, users create, tick, worker.
 
 ``--db PATH`` (any subcommand) selects the SQLite file; ``DATABASE_URL=postgresql://...`` selects
 PostgreSQL and wins over ``--db``.
@@ -57,7 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     asyncio.run(_with_db(lambda: asyncio.sleep(0)))
     print(f"careroute on http://{args.host}:{args.port} (database: {db.database_url()})")
     uvicorn.run(
-        create_app(tick_seconds=args.tick),
+        create_app(tick_seconds=_worker_interval() if args.tick is None else args.tick),
         host=args.host,
         port=args.port,
         log_level="info",
@@ -137,6 +137,46 @@ def cmd_tick(args: argparse.Namespace) -> int:
     return 0
 
 
+def _worker_interval() -> float:
+    """CAREROUTE_WORKER=0 disables the in-server worker; CAREROUTE_WORKER_INTERVAL sets its period."""
+    if os.environ.get("CAREROUTE_WORKER", "1").strip() == "0":
+        return 0.0
+    return float(os.environ.get("CAREROUTE_WORKER_INTERVAL", "30"))
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    """The deadline worker as its own process (docs/deadlines.md): sweep, sleep, repeat."""
+    import logging
+
+    from app.services import deadlines, suspensions
+
+    # WARNING for libraries (SpiffWorkflow logs every task state change at INFO: that alone
+    # would cost most of a sweep), INFO for the worker's own messages.
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("careroute").setLevel(logging.INFO)
+
+    interval = args.interval if args.interval is not None else (_worker_interval() or 30.0)
+
+    async def body() -> int:
+        while True:
+            await suspensions.load_suspensions()
+            result = await deadlines.sweep(limit=args.limit)
+            if result.cases or args.once:
+                print(
+                    f"fired timers of {result.cases} cases ({result.escalations} escalations, "
+                    f"{len(result.failed)} failed, {result.delivered} notifications sent)",
+                    flush=True,
+                )
+            if args.once:
+                return 0
+            await asyncio.sleep(interval)
+
+    try:
+        return asyncio.run(_with_db(body))
+    except KeyboardInterrupt:
+        return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="careroute", description=__doc__)
     parser.add_argument("--db", help="SQLite file (default ./careroute.db)")
@@ -145,7 +185,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="migrate, then serve the JSON API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--tick", type=float, default=30.0, help="deadline worker period (s)")
+    serve.add_argument(
+        "--tick",
+        type=float,
+        default=None,
+        help="deadline worker period in s (default $CAREROUTE_WORKER_INTERVAL or 30; "
+        "CAREROUTE_WORKER=0 or --tick 0 disables it)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     demo = sub.add_parser("demo", help="load demo authorities, users and cases")
@@ -155,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
     sub.add_parser("tick", help="fire due deadlines once").set_defaults(func=cmd_tick)
+    worker = sub.add_parser("worker", help="run the deadline worker (own process)")
+    worker.add_argument("--interval", type=float, default=None, help="seconds between sweeps")
+    worker.add_argument("--once", action="store_true", help="one sweep, then exit")
+    worker.add_argument("--limit", type=int, default=None, help="at most N cases per sweep")
+    worker.set_defaults(func=cmd_worker)
 
     audit = sub.add_parser("audit", help="audit trail tools")
     audit_sub = audit.add_subparsers(dest="audit_command", required=True)

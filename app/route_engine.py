@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from workflows import ReadyTask, RouteEngine, RouteLibrary, load_library
+from workflows.calendario import CalendarioLaboral, Suspension
 
 _SOURCE = re.compile(r"Fuente(?: legal)?:\s*(.+?)\s*$", re.IGNORECASE | re.DOTALL)
 
@@ -20,9 +21,31 @@ def library() -> RouteLibrary:
     return load_library()
 
 
+#: Term suspensions stored in the database (app/services/suspensions.py keeps this in step).
+_suspensions: tuple[Suspension, ...] = ()
+
+
 @lru_cache(maxsize=1)
 def route_engine() -> RouteEngine:
-    return RouteEngine(library())
+    """The engine, with the configured calendar plus every stored suspension of terms."""
+    return RouteEngine(library(), calendario())
+
+
+def calendario() -> CalendarioLaboral:
+    cal = library().plazos.calendario_desde_config()
+    for suspension in _suspensions:
+        cal = cal.con_suspension(suspension)
+    return cal
+
+
+def set_suspensions(suspensions: tuple[Suspension, ...]) -> bool:
+    """Use these stored suspensions from now on; True (and a new engine) if they changed."""
+    global _suspensions
+    if suspensions == _suspensions:
+        return False
+    _suspensions = suspensions
+    route_engine.cache_clear()
+    return True
 
 
 def start_form() -> dict[str, Any]:

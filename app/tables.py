@@ -19,6 +19,7 @@ from piccolo.columns import (
     JSON,
     BigSerial,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     OnDelete,
@@ -235,6 +236,79 @@ class AuditEvent(Table, tablename="audit_event"):
     hash = Varchar(length=64, unique=True)
 
 
+class DeadlineEscalation(Table, tablename="deadline_escalation"):
+    """One escalation level of one legal deadline of one task (level 3 = oversight breach).
+
+    Unique on (task_id, plazo_id, level): a replayed sweep can never escalate twice.
+    """
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    case_folio = Varchar(length=32)
+    task_id = Varchar(length=36)
+    task_bpmn_id = Varchar(length=100, null=True, default=None)
+    plazo_id = Varchar(length=100)
+    level = Integer()
+    authority = ForeignKey(
+        references=Authority, on_delete=OnDelete.restrict, null=True, db_column_name="authority_id"
+    )
+    estado = Varchar(length=2, null=True, default=None)
+    due_at = Timestamptz()
+    level_due_at = Timestamptz()
+    fired_at = Timestamptz()
+    legal_source = Varchar(length=500, null=True, default=None)
+
+
+class Notification(Table, tablename="notification"):
+    """An in-app notification for one user (escalations: supervisor, head, oversight)."""
+
+    user = ForeignKey(
+        references=User, on_delete=OnDelete.cascade, null=False, db_column_name="user_id"
+    )
+    kind = Varchar(length=40)
+    escalation = ForeignKey(
+        references=DeadlineEscalation,
+        on_delete=OnDelete.cascade,
+        null=True,
+        db_column_name="escalation_id",
+    )
+    case_folio = Varchar(length=32, null=True, default=None)
+    task_id = Varchar(length=36, null=True, default=None)
+    task_bpmn_id = Varchar(length=100, null=True, default=None)
+    plazo_id = Varchar(length=100, null=True, default=None)
+    level = Integer(null=True, default=None)
+    due_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    read_at = Timestamptz(null=True, default=None)
+
+
+class NotificationOutbox(Table, tablename="notification_outbox"):
+    """Outgoing notifications (e-mail / webhook), written in the command's transaction and
+    delivered after commit (at least once)."""
+
+    kind = Varchar(length=40)
+    payload = Text()
+    created_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)
+    last_error = Varchar(length=500, null=True, default=None)
+
+
+class TermSuspension(Table, tablename="term_suspension"):
+    """A suspension of terms (working-day deadlines stop counting) for a jurisdiction."""
+
+    jurisdiccion = Varchar(length=2)
+    desde = Date()
+    hasta = Date()
+    motivo = Varchar(length=500)
+    fuente = Varchar(length=500)
+    created_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="created_by_id"
+    )
+    created_at = Timestamptz()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Authority,
     User,
@@ -247,4 +321,8 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Placement,
     FolioCounter,
     AuditEvent,
+    DeadlineEscalation,
+    Notification,
+    NotificationOutbox,
+    TermSuspension,
 )

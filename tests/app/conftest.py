@@ -18,6 +18,7 @@ import app  # noqa: E402,F401  (sets PICCOLO_CONF before Piccolo looks for it)
 from tests.app.helpers import PASSWORD, Api  # noqa: E402
 
 OUR_TABLES = (
+    "notification, notification_outbox, deadline_escalation, term_suspension, "
     "audit_event, folio_counter, placement, task, case_access, workflow_state, case_identity, "
     "nna_case, auth_token, app_user, authority, migration"
 )

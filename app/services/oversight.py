@@ -1,0 +1,262 @@
+"""In-app notifications, oversight breaches and the deadline compliance report.
+
+Compliance is aggregated from the task index (tasks with a legal deadline: ``due_at``,
+``completed_at``) and the escalation table (level 3 = oversight breach), per authority the task is
+routed to and per deadline (``config/plazos.toml`` id).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from datetime import datetime
+from typing import Any
+
+from app.clock import utcnow
+from app.errors import Forbidden, NotFound
+from app.principal import Principal
+from app.services.context import command
+from app.tables import Case, DeadlineEscalation, Notification, Placement, Task
+
+#: The task whose completion is the notification of the Procuraduría (D1, LM art. 112 fr. I).
+NOTIFY_PROCURADURIA_TASK = "notificar_procuraduria"
+
+
+# ----------------------------------------------------------------------------- notifications
+async def my_notifications(
+    principal: Principal, *, unread: bool = False, limit: int = 100
+) -> list[dict[str, Any]]:
+    query = (
+        Notification.select(
+            Notification.id,
+            Notification.kind,
+            Notification.case_folio,
+            Notification.task_id,
+            Notification.task_bpmn_id,
+            Notification.plazo_id,
+            Notification.level,
+            Notification.due_at,
+            Notification.created_at,
+            Notification.read_at,
+        )
+        .where(Notification.user == principal.user_id)
+        .order_by(Notification.id, ascending=False)
+        .limit(limit)
+    )
+    if unread:
+        query = query.where(Notification.read_at.is_null())
+    return await query
+
+
+async def mark_read(principal: Principal, notification_id: int) -> dict[str, Any]:
+    """Mark one of my notifications read (someone else's answers 404)."""
+    async with command(principal.actor) as cmd:
+        row = (
+            await Notification.select(Notification.id, Notification.read_at)
+            .where((Notification.id == notification_id) & (Notification.user == principal.user_id))
+            .first()
+        )
+        if row is None:
+            raise NotFound("notification not found")
+        read_at = row["read_at"] or cmd.now
+        if row["read_at"] is None:
+            await Notification.update({Notification.read_at: read_at}).where(
+                Notification.id == notification_id
+            )
+    return {"id": notification_id, "read_at": read_at}
+
+
+# ----------------------------------------------------------------------------- breaches
+def _oversight_only(principal: Principal) -> None:
+    if not principal.is_oversight:
+        raise Forbidden("oversight only")
+
+
+async def breaches(principal: Principal, *, open_only: bool = False) -> list[dict[str, Any]]:
+    """Oversight breach records (level-3 escalations), newest first, with the task's status."""
+    _oversight_only(principal)
+    rows = (
+        await DeadlineEscalation.select(
+            DeadlineEscalation.id,
+            DeadlineEscalation.case_folio,
+            DeadlineEscalation.task_id,
+            DeadlineEscalation.task_bpmn_id,
+            DeadlineEscalation.plazo_id,
+            DeadlineEscalation.authority.code.as_alias("authority"),
+            DeadlineEscalation.estado,
+            DeadlineEscalation.due_at,
+            DeadlineEscalation.fired_at,
+            DeadlineEscalation.legal_source,
+        )
+        .where(DeadlineEscalation.level >= 3)
+        .order_by(DeadlineEscalation.id, ascending=False)
+    )
+    status = await _task_status([r["task_id"] for r in rows])
+    out = []
+    for r in rows:
+        r["task_status"] = status.get(r["task_id"], "unknown")
+        r["open"] = r["task_status"] == "open"
+        if not open_only or r["open"]:
+            out.append(r)
+    return out
+
+
+async def _task_status(task_ids: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i in range(0, len(task_ids), 500):
+        chunk = task_ids[i : i + 500]
+        rows = await Task.select(Task.task_id, Task.status).where(Task.task_id.is_in(chunk))
+        out.update({r["task_id"]: r["status"] for r in rows})
+    return out
+
+
+# ----------------------------------------------------------------------------- compliance
+COMPLIANCE_COLUMNS = (
+    "authority",
+    "deadline_id",
+    "tasks",
+    "completed_on_time",
+    "completed_late",
+    "open_on_time",
+    "open_overdue",
+    "open_breaches",
+    "escalations",
+    "median_hours_taken",
+)
+
+
+def _median_hours(seconds: list[float]) -> float | None:
+    return round(statistics.median(seconds) / 3600, 2) if seconds else None
+
+
+async def compliance(
+    principal: Principal,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Per authority and deadline: on time, late, open breaches, median time taken; the time from
+    detection to notification of the Procuraduría; children in a migration station (must be 0).
+    ``since``/``until`` filter tasks by when they became ready."""
+    _oversight_only(principal)
+    now = now or utcnow()
+    query = Task.select(
+        Task.task_id,
+        Task.authority.code.as_alias("authority"),
+        Task.deadline_id,
+        Task.status,
+        Task.due_at,
+        Task.created_at,
+        Task.completed_at,
+        Task.escalation_level,
+    ).where(Task.deadline_id.is_not_null() & (Task.status != "cancelled"))
+    if since:
+        query = query.where(Task.created_at >= since)
+    if until:
+        query = query.where(Task.created_at < until)
+    tasks = await query
+    breach_rows = await DeadlineEscalation.select(
+        DeadlineEscalation.task_id, DeadlineEscalation.level
+    )
+    escalated: dict[str, int] = {}
+    breached: set[str] = set()
+    for r in breach_rows:
+        escalated[r["task_id"]] = escalated.get(r["task_id"], 0) + 1
+        if r["level"] >= 3:
+            breached.add(r["task_id"])
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    taken: dict[tuple[str, str], list[float]] = {}
+    for t in tasks:
+        key = (t["authority"] or "(unroutable)", t["deadline_id"])
+        g = groups.setdefault(key, dict.fromkeys(COMPLIANCE_COLUMNS[2:-1], 0))
+        g["tasks"] += 1
+        g["escalations"] += escalated.get(t["task_id"], 0)
+        due = t["due_at"]
+        if t["status"] == "completed" and t["completed_at"] is not None:
+            late = due is not None and t["completed_at"] > due
+            g["completed_late" if late else "completed_on_time"] += 1
+            taken.setdefault(key, []).append((t["completed_at"] - t["created_at"]).total_seconds())
+        elif t["status"] == "open":
+            g["open_overdue" if due is not None and due < now else "open_on_time"] += 1
+            if t["task_id"] in breached:
+                g["open_breaches"] += 1
+    rows = [
+        {
+            "authority": k[0],
+            "deadline_id": k[1],
+            **v,
+            "median_hours_taken": _median_hours(taken.get(k, [])),
+        }
+        for k, v in sorted(groups.items())
+    ]
+    return {
+        "generated_at": now,
+        "since": since,
+        "until": until,
+        "rows": rows,
+        "procuraduria_notification": await _notification_times(since, until),
+        "children_in_migration_stations": await migration_station_count(),
+    }
+
+
+async def _notification_times(since: datetime | None, until: datetime | None) -> dict[str, Any]:
+    """Hours from detection (``fecha_deteccion``, else the case's opening) to the completion of
+    ``notificar_procuraduria`` (LM art. 112 fr. I: immediately; INM protocol: within 24 h)."""
+    query = Task.select(
+        Task.completed_at,
+        Task.case.opened_at.as_alias("opened_at"),
+        Task.case.variables.as_alias("variables"),
+    ).where((Task.bpmn_id == NOTIFY_PROCURADURIA_TASK) & (Task.status == "completed"))
+    if since:
+        query = query.where(Task.created_at >= since)
+    if until:
+        query = query.where(Task.created_at < until)
+    hours = []
+    for r in await query:
+        variables = r["variables"]
+        if isinstance(variables, str):
+            import json
+
+            variables = json.loads(variables or "{}")
+        detected = r["opened_at"]
+        raw = (variables or {}).get("fecha_deteccion")
+        if raw:
+            try:
+                detected = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+            except ValueError:
+                pass
+        if detected.tzinfo is None or r["completed_at"] is None:
+            continue
+        hours.append((r["completed_at"] - detected).total_seconds() / 3600)
+    return {
+        "notified": len(hours),
+        "median_hours": round(statistics.median(hours), 2) if hours else None,
+        "max_hours": round(max(hours), 2) if hours else None,
+        "within_24h": sum(1 for h in hours if h <= 24),
+    }
+
+
+async def migration_station_count() -> int:
+    """Children of open cases admitted in a placement held by an INM authority (a migration
+    station): LM art. 99 says none may be there, so this must be zero."""
+    rows = await Placement.select(Placement.case).where(
+        (Placement.status == "admitted") & (Placement.shelter.tipo == "INM")
+    )
+    case_ids = {r["case_id"] for r in rows}
+    if not case_ids:
+        return 0
+    open_rows = await Case.select(Case.id).where(
+        Case.id.is_in(list(case_ids)) & (Case.status == "open")
+    )
+    return len(open_rows)
+
+
+def compliance_csv(report: dict[str, Any]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(COMPLIANCE_COLUMNS)
+    for row in report["rows"]:
+        writer.writerow(["" if row[c] is None else row[c] for c in COMPLIANCE_COLUMNS])
+    return buf.getvalue()

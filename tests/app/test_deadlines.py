@@ -1,0 +1,371 @@
+"""Deadline worker (issue 4): injected clock, escalation levels, notifications, outbox, exactly
+once with concurrent workers, killed sweeps, suspensions and the oversight compliance API.
+
+Every sweep here passes ``now`` explicitly (the injected clock) and the assertions look only at
+the cases the test created, so cases of other tests that the same sweep fires do not matter.
+Each test seeds its cases with an earlier clock than the tests before it, so its sweeps never
+reach the next escalation level of their cases (which would only cost time).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from app import db
+from app.clock import set_clock
+from app.route_engine import calendario, library, route_engine
+from app.services import deadlines
+from app.tables import (
+    AuditEvent,
+    Case,
+    DeadlineEscalation,
+    Notification,
+    NotificationOutbox,
+    Task,
+    User,
+    WorkflowState,
+)
+from bench.deadline_seed import seed_cases
+from tests.app.helpers import opening_form
+
+S = timedelta(seconds=1)
+H = timedelta(hours=1)
+
+
+def _t0(hour_offset: int = 0) -> datetime:
+    now = datetime.now(UTC).replace(microsecond=0, second=0, minute=0)
+    return now + timedelta(hours=hour_offset)
+
+
+async def _escalations(case_ids: list[int], level: int | None = None) -> list[dict]:
+    query = DeadlineEscalation.select().where(DeadlineEscalation.case.is_in(case_ids))
+    if level is not None:
+        query = query.where(DeadlineEscalation.level == level)
+    return await query
+
+
+async def _audit_count(case_ids: list[int], action: str) -> int:
+    return await AuditEvent.count().where(
+        AuditEvent.case_id.is_in(case_ids) & (AuditEvent.action == action)
+    )
+
+
+@pytest.fixture
+async def cleanup():
+    """Retire the cases a test seeded (tasks cancelled, nothing due, case closed), so 1,000 extra
+    INM-07 tasks do not crowd other tests' inboxes. Never deleted: SQLite would reuse their ids,
+    and the append-only audit trail refers to cases by id."""
+    prefixes: list[str] = []
+    yield prefixes
+    for prefix in prefixes:
+        rows = await Case.select(Case.id).where(Case.folio.like(f"{prefix}%"))
+        ids = [r["id"] for r in rows]
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            await Task.update({Task.status: "cancelled"}).where(
+                Task.case.is_in(chunk) & (Task.status == "open")
+            )
+            await WorkflowState.update({WorkflowState.next_due_at: None}).where(
+                WorkflowState.case.is_in(chunk)
+            )
+            await Case.update({Case.status: "closed"}).where(Case.id.is_in(chunk))
+
+
+async def _user_id(username: str) -> int:
+    return (await User.select(User.id).where(User.username == username).first())["id"]
+
+
+async def test_24h_deadline_fires_once_at_24h_and_not_before(api):
+    t0 = _t0(-1)
+    set_clock(lambda: t0)
+    try:
+        body = {
+            "form": opening_form(fecha_deteccion=t0.isoformat().replace("+00:00", "Z")),
+            "identidad": {"nombres": "Reloj", "apellidos": "Prueba"},
+        }
+        r = await api.post("inm-07.officer", "/api/v1/cases", json=body)
+        assert r.status_code == 201, r.text
+        folio = r.json()["folio"]
+        await api.complete(folio, "registrar_deteccion")
+    finally:
+        set_clock(None)
+    case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
+    task = next(t for t in await api.open_tasks(folio) if t["bpmn_id"] == "notificar_procuraduria")
+    due = t0 + timedelta(hours=24)
+    assert datetime.fromisoformat(task["due_at"].replace("Z", "+00:00")) == due
+    state = await WorkflowState.select(WorkflowState.next_due_at).where(
+        WorkflowState.case == case_id
+    )
+    assert state[0]["next_due_at"] == due  # the indexed column the worker queries
+
+    # Not before: a second before, and at the instant itself (a timer fires once it has passed).
+    await deadlines.sweep(due - S)
+    await deadlines.sweep(due)
+    assert await _escalations([case_id]) == []
+
+    # Fires once at 24 h; sweeping again at the same instant (or a second later) adds nothing.
+    await deadlines.sweep(due + S)
+    await deadlines.sweep(due + S)
+    await deadlines.sweep(due + 2 * S)
+    rows = await _escalations([case_id])
+    assert [(r["plazo_id"], r["level"]) for r in rows] == [("D1_notificacion_procuraduria", 1)]
+    assert rows[0]["task_id"] == task["task_id"] and rows[0]["fired_at"] == due + S
+    assert await _audit_count([case_id], "deadline.escalated") == 1
+    supervisor = await _user_id("inm-07.supervisor")
+    notes = await Notification.select().where(Notification.task_id == task["task_id"])
+    assert [(n["user_id"], n["level"], n["kind"]) for n in notes] == [
+        (supervisor, 1, "deadline.escalated")
+    ]
+    inbox_task = await Task.select(Task.escalation_level).where(Task.task_id == task["task_id"])
+    assert inbox_task[0]["escalation_level"] == 1
+
+    # Level 2 (head) one hour later, level 3 (oversight breach) one more hour later.
+    await deadlines.sweep(due + H + S)
+    await deadlines.sweep(due + 2 * H + S)
+    await deadlines.sweep(due + 5 * H)
+    rows = await _escalations([case_id])
+    assert sorted(r["level"] for r in rows) == [1, 2, 3]
+    notes = await Notification.select(Notification.user, Notification.level).where(
+        Notification.task_id == task["task_id"]
+    )
+    head = await _user_id("inm-07.head")
+    oversight = await _user_id("cndh.oversight")
+    assert {(n["user_id"], n["level"]) for n in notes} == {
+        (supervisor, 1),
+        (head, 2),
+        (oversight, 3),
+    }
+    assert await _audit_count([case_id], "deadline.breach_recorded") == 1
+
+    # The supervisor sees the notification and marks it read; nobody else can.
+    mine = (await api.get("inm-07.supervisor", "/api/v1/notifications")).json()
+    note = next(n for n in mine if n["task_id"] == task["task_id"])
+    assert note["case_folio"] == folio and note["plazo_id"] == "D1_notificacion_procuraduria"
+    assert note["read_at"] is None and note["due_at"]
+    other = await api.post("inm-07.head", f"/api/v1/notifications/{note['id']}/read")
+    assert other.status_code == 404
+    read = await api.post("inm-07.supervisor", f"/api/v1/notifications/{note['id']}/read")
+    assert read.status_code == 200 and read.json()["read_at"]
+    unread = (await api.get("inm-07.supervisor", "/api/v1/notifications?unread=true")).json()
+    assert note["id"] not in {n["id"] for n in unread}
+
+    # The breach is visible to oversight (open: the task is still open), not to others.
+    breaches = (await api.get("cndh.oversight", "/api/v1/oversight/breaches?open=true")).json()
+    assert any(b["task_id"] == task["task_id"] and b["authority"] == "INM-07" for b in breaches)
+    assert (await api.get("inm-07.head", "/api/v1/oversight/breaches")).status_code == 403
+
+
+async def test_each_due_timer_fires_exactly_once_with_two_workers(cleanup):
+    """PostgreSQL: two workers at once (SKIP LOCKED claims) fire 1,000 due timers exactly once.
+    SQLite: the same two sweeps run, serialised by the write lock (one worker at a time)."""
+    n = 1000
+    t0 = _t0(10)
+    cleanup.append(f"W2-{t0:%H}-")
+    ids = await seed_cases(n, t0, prefix=f"W2-{t0:%H}")
+    now = t0 + timedelta(hours=24) + S
+    results = await asyncio.gather(deadlines.sweep(now), deadlines.sweep(now))
+    rows = await _escalations(ids)
+    assert len(rows) == n and {r["level"] for r in rows} == {1}
+    assert len({r["task_id"] for r in rows}) == n
+    assert await _audit_count(ids, "deadline.escalated") == n
+    assert await Notification.count().where(Notification.case_folio.like(f"W2-{t0:%H}-%")) == n
+    mine = [r.cases for r in results]
+    assert sum(mine) >= n
+    if not db.is_sqlite():
+        # Both workers really worked (claims interleave); neither fired a case the other did.
+        assert all(c > 0 for c in mine), mine
+    due = await WorkflowState.count().where(
+        WorkflowState.case.is_in(ids) & (WorkflowState.next_due_at < now)
+    )
+    assert due == 0
+
+
+async def test_worker_killed_mid_sweep_loses_nothing_and_never_doubles(cleanup):
+    n = 150
+    t0 = _t0(6)
+    prefix = f"KILL-{t0:%H}"
+    cleanup.append(prefix + "-")
+    ids = await seed_cases(n, t0, prefix=prefix)
+    now = t0 + timedelta(hours=24) + S
+    worker = asyncio.create_task(deadlines.sweep(now))
+    for _ in range(2000):
+        await asyncio.sleep(0.005)
+        if len(await _escalations(ids)) >= 20:
+            break
+    worker.cancel()
+    try:
+        await worker
+    except asyncio.CancelledError:
+        pass
+    fired_before = len(await _escalations(ids))
+    assert 0 < fired_before < n, fired_before  # really killed mid-sweep
+    await deadlines.sweep(now)  # the next sweep finishes the work
+    await deadlines.sweep(now)
+    rows = await _escalations(ids)
+    assert len(rows) == n and len({r["task_id"] for r in rows}) == n
+    assert await _audit_count(ids, "deadline.escalated") == n
+    assert await _audit_count(ids, "deadline.notified") == n
+    assert await Notification.count().where(Notification.case_folio.like(f"{prefix}-%")) == n
+
+
+async def test_outgoing_notifications_through_the_outbox_at_least_once(cleanup):
+    t0 = _t0(3)
+    cleanup.append(f"OUT-{t0:%H}-")
+    ids = await seed_cases(3, t0, prefix=f"OUT-{t0:%H}")
+    now = t0 + timedelta(hours=24) + S
+    down = deadlines.FakeSender(fail=True)
+    await deadlines.sweep(now, sender=down)
+    pending = await NotificationOutbox.select().where(NotificationOutbox.sent_at.is_null())
+    mine = [r for r in pending if json.loads(r["payload"])["case_folio"].startswith("OUT-")]
+    assert len(mine) >= 3 and all(r["attempts"] <= 1 for r in mine)
+    assert down.sent == []
+    up = deadlines.FakeSender()
+    result = await deadlines.sweep(now, sender=up)
+    sent_folios = [p["case_folio"] for _, p in up.sent if p["case_folio"].startswith("OUT-")]
+    assert sorted(sent_folios) == sorted(f"OUT-{t0:%H}-{i:06d}" for i in range(3))
+    assert result.delivered >= 3
+    assert all(kind == "deadline.escalated" for kind, _ in up.sent)
+    assert await NotificationOutbox.count().where(NotificationOutbox.sent_at.is_null()) == 0
+    again = deadlines.FakeSender()
+    await deadlines.sweep(now, sender=again)
+    assert again.sent == []  # marked sent: not delivered twice
+    assert len(ids) == 3
+
+
+async def test_45_working_days_across_a_holiday_and_a_suspension(api, cleanup):
+    """D13 (LRPCAP art. 24, 45 working days) from Tue 1 Dec 2026 10:00 (Mexico City): Dec 25,
+    Jan 1 and the first Monday of February (1 Feb 2027) are rest days, so it lands at the end of
+    Fri 5 Feb 2027; a suspension of terms for Tabasco 11-15 Jan 2027 moves it, in Tabasco only,
+    to the end of Fri 12 Feb 2027. Adding the suspension recomputes open cases of that state."""
+    plazos = library().plazos
+    desde = datetime(2026, 12, 1, 16, tzinfo=UTC)
+
+    def end_of(d: date) -> datetime:  # end of the local day (Mexico City, UTC-6), in UTC
+        return datetime(d.year, d.month, d.day, 5, 59, 59, 999999, tzinfo=UTC) + timedelta(days=1)
+
+    assert plazos.vencimiento("D13_resolucion_comar", desde, calendario(), "27") == end_of(
+        date(2027, 2, 5)
+    )
+
+    # An open Tabasco case waiting on a working-day deadline (D10, 30 working days).
+    cleanup.append("SUSP-TAB-")
+    engine_case = route_engine().start_case(
+        None,
+        desde,
+        process_id="referencia_comar",
+        variables={"jurisdiccion": "27", "fecha_deteccion": desde.isoformat()},
+    )
+    assert engine_case.next_due_at() == end_of(date(2027, 1, 14))
+    row = (
+        await Case.insert(
+            Case(
+                folio="SUSP-TAB-000001",
+                estado="27",
+                status="open",
+                summary={},
+                variables={},
+                spec_version=library().version,
+            )
+        ).returning(Case.id)
+    )[0]
+    await WorkflowState.insert(
+        WorkflowState(
+            case=row["id"],
+            state=engine_case.dump(),
+            version=1,
+            spec_version=library().version,
+            next_due_at=engine_case.next_due_at(),
+        )
+    )
+
+    body = {
+        "jurisdiccion": "27",
+        "desde": "2027-01-11",
+        "hasta": "2027-01-15",
+        "motivo": "Suspensión de labores (prueba)",
+        "fuente": "Acuerdo de prueba, Periódico Oficial de Tabasco",
+    }
+    assert (await api.post("inm-27.head", "/api/v1/suspensions", json=body)).status_code == 403
+    assert (
+        await api.post("procuraduria-07.head", "/api/v1/suspensions", json=body)
+    ).status_code == 403  # another state's Procuraduría
+    bad = await api.post(
+        "sistema.admin", "/api/v1/suspensions", json=body | {"hasta": "2027-01-01"}
+    )
+    assert bad.status_code == 422
+    r = await api.post("procuraduria-27.head", "/api/v1/suspensions", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["cases_recomputed"] >= 1
+
+    cal = calendario()
+    assert plazos.vencimiento("D13_resolucion_comar", desde, cal, "27") == end_of(date(2027, 2, 12))
+    assert plazos.vencimiento("D13_resolucion_comar", desde, cal, "07") == end_of(date(2027, 2, 5))
+
+    # The stored case moved: state, next_due_at and the task index, audited.
+    state = await WorkflowState.select(WorkflowState.next_due_at, WorkflowState.version).where(
+        WorkflowState.case == row["id"]
+    )
+    assert state[0]["next_due_at"] == end_of(date(2027, 1, 21)) and state[0]["version"] == 2
+    tasks = await Task.select(Task.bpmn_id, Task.due_at).where(Task.case == row["id"])
+    assert [(t["bpmn_id"], t["due_at"]) for t in tasks] == [
+        ("apoyar_solicitud_asilo", end_of(date(2027, 1, 21)))
+    ]
+    recomputed = await AuditEvent.select(AuditEvent.changes).where(
+        (AuditEvent.case_id == row["id"]) & (AuditEvent.action == "deadline.recomputed")
+    )
+    assert len(recomputed) == 1
+    assert json.loads(recomputed[0]["changes"])["deadline"] == "D10_solicitud_asilo"
+    added = await AuditEvent.count().where(AuditEvent.action == "suspension.added")
+    assert added >= 1
+    listed = (await api.get("cndh.oversight", "/api/v1/suspensions")).json()
+    assert any(
+        s["jurisdiccion"] == "27" and s["created_by"] == "procuraduria-27.head" for s in listed
+    )
+    # A new case started now uses the stored suspension too (the cached engine was rebuilt).
+    fresh = route_engine().start_case(
+        None,
+        desde,
+        process_id="referencia_comar",
+        variables={"jurisdiccion": "27", "fecha_deteccion": desde.isoformat()},
+    )
+    assert fresh.next_due_at() == end_of(date(2027, 1, 21))
+
+
+async def test_compliance_report_for_oversight_only(api):
+    t0 = _t0(-30)
+    set_clock(lambda: t0)
+    try:
+        body = {
+            "form": opening_form(fecha_deteccion=t0.isoformat().replace("+00:00", "Z")),
+            "identidad": {"nombres": "Cumplimiento", "apellidos": "Prueba"},
+        }
+        r = await api.post("inm-07.officer", "/api/v1/cases", json=body)
+        folio = r.json()["folio"]
+        await api.complete(folio, "registrar_deteccion")
+        set_clock(lambda: t0 + timedelta(hours=3))
+        await api.complete(folio, "notificar_procuraduria")
+    finally:
+        set_clock(None)
+    assert (await api.get("inm-07.supervisor", "/api/v1/oversight/compliance")).status_code == 403
+    r = await api.get("cndh.oversight", "/api/v1/oversight/compliance")
+    assert r.status_code == 200, r.text
+    report = r.json()
+    d1 = next(
+        x
+        for x in report["rows"]
+        if x["authority"] == "INM-07" and x["deadline_id"] == "D1_notificacion_procuraduria"
+    )
+    assert d1["completed_on_time"] >= 1 and d1["median_hours_taken"] is not None
+    assert set(d1) >= {"completed_late", "open_overdue", "open_breaches", "escalations"}
+    notif = report["procuraduria_notification"]
+    assert notif["notified"] >= 1 and notif["within_24h"] >= 1
+    assert report["children_in_migration_stations"] == 0
+    csv_r = await api.get("cndh.oversight", "/api/v1/oversight/compliance?format=csv")
+    assert csv_r.status_code == 200 and csv_r.headers["content-type"].startswith("text/csv")
+    lines = csv_r.text.splitlines()
+    assert lines[0].startswith("authority,deadline_id,tasks,completed_on_time")
+    assert any(line.startswith("INM-07,D1_notificacion_procuraduria,") for line in lines)
