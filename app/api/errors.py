@@ -6,6 +6,7 @@ a client can put the message next to the right field.
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -15,6 +16,13 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from app.errors import InvalidInput, ServiceError
 from app.services.auth import LoginFailed
+
+log = logging.getLogger("careroute")
+
+try:  # PostgreSQL driver (always installed with piccolo[postgres])
+    from asyncpg.exceptions import DataError as AsyncpgDataError
+except ImportError:  # pragma: no cover
+    AsyncpgDataError = None  # type: ignore[assignment,misc]
 
 _AT = re.compile(r" - at `(\$[^`]*)`$")
 
@@ -54,6 +62,22 @@ def validation_error(_: Request, exc: ValidationException) -> Response:
     return _body(exc.status_code, exc.detail or "invalid request", errors)
 
 
+def too_deep(_: Request, exc: RecursionError) -> Response:
+    """msgspec refuses JSON nested deeper than it can decode with RecursionError; that is the
+    client's malformed body (400), any other RecursionError stays a 500."""
+    if "deserializing" in str(exc):
+        return _body(400, "JSON is nested too deeply")
+    return _body(HTTP_500_INTERNAL_SERVER_ERROR, "internal server error")
+
+
+def out_of_range(request: Request, exc: Exception) -> Response:
+    """Safety net: a value the database driver cannot represent (an id beyond the integer
+    column, a NUL in text) is bad input, not a server fault. Bounds on the inputs themselves
+    (schemas, path parameters, app/api/input_guard.py) normally catch it first."""
+    log.warning("input refused by the database driver on %s: %s", request.url.path, exc)
+    return _body(400, "a value in the request is out of range")
+
+
 def http_error(_: Request, exc: HTTPException) -> Response:
     if exc.status_code >= HTTP_500_INTERNAL_SERVER_ERROR:
         return _body(exc.status_code, "internal server error")
@@ -65,4 +89,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     LoginFailed: login_failed,
     ValidationException: validation_error,
     HTTPException: http_error,
+    RecursionError: too_deep,
+    OverflowError: out_of_range,  # SQLite: int too large
+    **({AsyncpgDataError: out_of_range} if AsyncpgDataError else {}),  # PostgreSQL: int32, NUL
 }

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody, Parameter
 
 from app.api.deps import AppRequest
-from app.api.schemas import AdmitIn, DischargeIn, LeftIn, TransferIn
+from app.api.schemas import MAX_DB_ID, AdmitIn, DischargeIn, LeftIn, TransferIn
 from app.services import placements
+
+#: Path ids beyond the database integer range answer 400 instead of a driver error (500).
+PathId = Annotated[int, Parameter(ge=1, le=MAX_DB_ID)]
 
 
 class PlacementController(Controller):
@@ -23,7 +26,7 @@ class PlacementController(Controller):
 
     @post("/{placement_id:int}/transfer", status_code=200)
     async def transfer(
-        self, request: AppRequest, placement_id: FromPath[int], data: JSONBody[TransferIn]
+        self, request: AppRequest, placement_id: PathId, data: JSONBody[TransferIn]
     ) -> dict[str, Any]:
         return await placements.transfer(
             request.user, placement_id, data.to_shelter_id, data.reason
@@ -31,13 +34,13 @@ class PlacementController(Controller):
 
     @post("/{placement_id:int}/discharge", status_code=200)
     async def discharge(
-        self, request: AppRequest, placement_id: FromPath[int], data: JSONBody[DischargeIn]
+        self, request: AppRequest, placement_id: PathId, data: JSONBody[DischargeIn]
     ) -> dict[str, Any]:
         return await placements.discharge(request.user, placement_id, data.reason)
 
     @post("/{placement_id:int}/left", status_code=200)
     async def left(
-        self, request: AppRequest, placement_id: FromPath[int], data: JSONBody[LeftIn]
+        self, request: AppRequest, placement_id: PathId, data: JSONBody[LeftIn]
     ) -> dict[str, Any]:
         """The child left the placement: starts the missing-child protocol."""
         payload = msgspec.to_builtins(data)
@@ -54,7 +57,5 @@ class ShelterController(Controller):
         return await placements.shelters(request.user)
 
     @get("/{shelter_id:int}/children")
-    async def children(
-        self, request: AppRequest, shelter_id: FromPath[int]
-    ) -> list[dict[str, Any]]:
+    async def children(self, request: AppRequest, shelter_id: PathId) -> list[dict[str, Any]]:
         return await placements.children(request.user, shelter_id)

@@ -13,6 +13,10 @@ Username = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 ShortText = Annotated[str, msgspec.Meta(max_length=500)]
 Folio = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
 Estado = Annotated[str, msgspec.Meta(pattern="^[0-9]{2}$")]
+#: A row id: primary keys are SERIAL (32-bit signed on PostgreSQL); anything larger is refused
+#: (400) instead of overflowing the driver (500).
+MAX_DB_ID = 2**31 - 1
+DbId = Annotated[int, msgspec.Meta(ge=1, le=MAX_DB_ID)]
 
 
 class LoginIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -60,11 +64,11 @@ class RelocateIn(msgspec.Struct, forbid_unknown_fields=True):
 
 class AdmitIn(msgspec.Struct, forbid_unknown_fields=True):
     folio: Folio
-    shelter_id: int
+    shelter_id: DbId
 
 
 class TransferIn(msgspec.Struct, forbid_unknown_fields=True):
-    to_shelter_id: int
+    to_shelter_id: DbId
     reason: ShortText = "transfer"
 
 
@@ -87,7 +91,7 @@ class AuthorityIn(msgspec.Struct, forbid_unknown_fields=True):
     nivel: str
     estado: Estado
     municipio: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    capacidad: int | None = None
+    capacidad: Annotated[int, msgspec.Meta(ge=0, le=1_000_000)] | None = None
 
 
 class UserIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import Cookie
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from app.api.deps import AppRequest
@@ -14,6 +15,7 @@ from app.api.schemas import LoginIn, LoginOut, MeOut
 from app.api.security import CSRF_COOKIE, SESSION_COOKIE
 from app.principal import Principal
 from app.services import auth
+from app.throttle import TooManyAttempts
 
 
 def me_out(p: Principal) -> MeOut:
@@ -40,11 +42,25 @@ class SessionController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/login", exclude_from_auth=True, status_code=200)
-    async def login(self, data: JSONBody[LoginIn]) -> Response[LoginOut]:
+    @post(
+        "/login",
+        exclude_from_auth=True,
+        status_code=200,
+        responses={429: ResponseSpec(None, description="too many failed logins (Retry-After)")},
+    )
+    async def login(self, request: AppRequest, data: JSONBody[LoginIn]) -> Response[LoginOut]:
         """Session mode sets an HttpOnly session cookie and returns the CSRF token to echo in
-        ``X-CSRF-Token``; api mode returns a bearer token."""
-        result = await auth.login(data.username, data.password, data.mode)
+        ``X-CSRF-Token``; api mode returns a bearer token. Too many failed logins for the account
+        or from the address answer 429 with ``Retry-After`` (docs/security.md)."""
+        address = request.client.host if request.client else None
+        try:
+            result = await auth.login(data.username, data.password, data.mode, address)
+        except TooManyAttempts as exc:
+            return Response(  # type: ignore[return-value]
+                {"status_code": 429, "detail": exc.detail},
+                status_code=429,
+                headers={"Retry-After": str(exc.retry_after)},
+            )
         body = LoginOut(user=me_out(result.principal), expires_at=result.expires_at)
         if data.mode == "api":
             body.token = result.token

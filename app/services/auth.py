@@ -18,6 +18,7 @@ from app.errors import InvalidInput
 from app.principal import SYSTEM, Actor, Principal
 from app.services.context import command
 from app.tables import AuthToken, User
+from app.throttle import LOGIN_THROTTLE
 
 SESSION_TTL = timedelta(hours=12)
 API_TOKEN_TTL = timedelta(days=90)
@@ -100,9 +101,13 @@ async def resolve(token: str, now: datetime | None = None) -> Resolved | None:
     return Resolved(_principal(row), row["csrf_hash"])
 
 
-async def login(username: str, password: str, kind: str = "session") -> LoginResult:
+async def login(
+    username: str, password: str, kind: str = "session", address: str | None = None
+) -> LoginResult:
+    """``address``: the client's IP, for the per-address failure limit (app/throttle.py)."""
     if kind not in ("session", "api"):
         raise InvalidInput("bad mode", [{"path": "$.mode", "message": "session or api"}])
+    LOGIN_THROTTLE.check(username, address)  # 429 before any password work
     user = (
         await User.select(User.id, User.password_hash, User.active)
         .where(User.username == username)
@@ -112,9 +117,11 @@ async def login(username: str, password: str, kind: str = "session") -> LoginRes
         security.verify_password, user["password_hash"] if user else None, password
     )
     if not ok or user is None or not user["active"]:
+        LOGIN_THROTTLE.failed(username, address)
         async with command(SYSTEM) as cmd:
             cmd.audit("auth.login_failed", changes={"username": username[:100]})
         raise LoginFailed
+    LOGIN_THROTTLE.succeeded(username)
     token = security.new_token()
     csrf = security.new_token() if kind == "session" else None
     async with command(SYSTEM) as cmd:

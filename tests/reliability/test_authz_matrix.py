@@ -1,0 +1,229 @@
+"""Authorization matrix: every endpoint x every role x record scope, one expected status each.
+
+The record is one child's case in Chiapas (07), opened by INM-07 and moved on until its open task
+``determinar_acompanamiento`` is routed to PROCURADURIA-07, with the child placed in
+CAS-07-TAPACHULA. Scopes say who asks about it:
+
+- ``own``: the authority holding it: PROCURADURIA-07 (officer, supervisor, head), the shelter
+  CAS-07-TAPACHULA (shelter staff: it sees the child, but the open task is the Procuraduría's);
+- ``other_authority``: another authority of the same state: FISCALIA-07, CAS-07-TUXTLA;
+- ``other_state``: the same kind of authority in Tabasco: PROCURADURIA-27, CAS-27-VILLAHERMOSA.
+
+Oversight (CNDH) and admin (SISTEMA) are national: the same account in every scope. ``anon`` sends
+no credentials. A cell expecting 2xx on a write gets a fresh record, so a success never changes
+what the next cell sees; every other cell uses the shared record, which must come out unchanged.
+``GET /cases`` additionally checks the list leaks nothing: the folio is listed exactly where the
+detail answers 200.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from app.route_engine import form_example
+from tests.app.helpers import PASSWORD, opening_form
+from tests.reliability.stats import STATS
+
+pytestmark = pytest.mark.reliability
+
+ROLES = ("anon", "officer", "supervisor", "head", "shelter_staff", "oversight", "admin")
+SCOPES = ("own", "other_authority", "other_state")
+USERS: dict[str, dict[str, str | None]] = {
+    "own": {
+        "anon": None,
+        "officer": "procuraduria-07.officer",
+        "supervisor": "procuraduria-07.supervisor",
+        "head": "procuraduria-07.head",
+        "shelter_staff": "cas-07-tapachula.shelter-staff",
+        "oversight": "cndh.oversight",
+        "admin": "sistema.admin",
+    },
+    "other_authority": {
+        "anon": None,
+        "officer": "fiscalia-07.officer",
+        "supervisor": "fiscalia-07.supervisor",
+        "head": "fiscalia-07.head",
+        "shelter_staff": "cas-07-tuxtla.shelter-staff",
+        "oversight": "cndh.oversight",
+        "admin": "sistema.admin",
+    },
+    "other_state": {
+        "anon": None,
+        "officer": "procuraduria-27.officer",
+        "supervisor": "procuraduria-27.supervisor",
+        "head": "procuraduria-27.head",
+        "shelter_staff": "cas-27-villahermosa.shelter-staff",
+        "oversight": "cndh.oversight",
+        "admin": "sistema.admin",
+    },
+}
+
+# Expected status per (method, path) x role, as (own, other_authority, other_state).
+# {folio} {task} {placement} {shelter} {other_shelter} are the record's; {form} is a form name.
+A = (401, 401, 401)  # no credentials
+OK = (200, 200, 200)
+NO = (403, 403, 403)
+OWN = (200, 404, 404)  # the holder sees it; anyone else: as if it did not exist
+HIDDEN = (404, 404, 404)
+# fmt: off
+MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
+    #                                          anon  officer      supervisor   head         shelter_staff  oversight  admin
+    ("GET", "/api/v1/auth/me"):                dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("GET", "/api/v1/me"):                     dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("POST", "/api/v1/auth/logout"):           dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("POST", "/api/v1/cases"):                 dict(anon=A, officer=(201, 201, 422), supervisor=(201, 201, 422), head=(201, 201, 422), shelter_staff=(201, 201, 422), oversight=NO, admin=NO),
+    ("GET", "/api/v1/cases"):                  dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=NO),
+    ("GET", "/api/v1/cases/{folio}"):          dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
+    ("GET", "/api/v1/cases/{folio}/identity"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
+    ("PUT", "/api/v1/cases/{folio}/identity"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/cases/{folio}/relocate"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
+    ("GET", "/api/v1/forms/{form}"):           dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("GET", "/api/v1/inbox"):                  dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=NO, admin=NO),
+    ("GET", "/api/v1/tasks/{task}"):           dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=OK, admin=HIDDEN),
+    ("POST", "/api/v1/tasks/{task}/claim"):    dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/tasks/{task}/unclaim"):  dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/tasks/{task}/reassign"): dict(anon=A, officer=(403, 404, 404), supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/tasks/{task}/complete"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/placements"):            dict(anon=A, officer=(201, 404, 404), supervisor=(201, 404, 404), head=(201, 404, 404), shelter_staff=(201, 404, 404), oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/placements/{placement}/transfer"):  dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/placements/{placement}/discharge"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/placements/{placement}/left"):      dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
+    ("GET", "/api/v1/shelters"):               dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("GET", "/api/v1/shelters/{shelter}/children"): dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("GET", "/api/v1/audit"):                  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("GET", "/api/v1/audit/export"):           dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("GET", "/api/v1/audit/verify"):           dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("GET", "/api/v1/authorities"):            dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("POST", "/api/v1/authorities"):           dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201)),
+    ("GET", "/api/v1/users"):                  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=OK),
+    ("POST", "/api/v1/users"):                 dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201)),
+}
+# fmt: on
+#: Endpoints that act on the record (a fresh one for each cell that should succeed).
+RECORD_WRITES = ("{folio}/", "{task}", "{placement}", "/api/v1/placements")
+
+
+@dataclass
+class Record:
+    folio: str
+    task: str
+    bpmn_id: str
+    placement: int
+    shelter: int
+    other_shelter: int
+
+
+_serial = itertools.count(1)
+
+
+def body_for(method: str, path: str, rec: Record) -> Any:
+    n = next(_serial)
+    if method == "GET":
+        return None
+    if path == "/api/v1/cases":
+        return {"form": opening_form("07"), "identidad": {"nombres": "Matriz", "apellidos": "P"}}
+    if path.endswith("/identity"):
+        return {"nombres": "Matriz", "apellidos": f"Cambio {n}"}
+    if path.endswith("/relocate"):
+        return {"estado": "07", "municipio": "Tapachula", "reason": "same place"}
+    if path.endswith("/reassign"):
+        return {"username": "procuraduria-07.officer"}
+    if path.endswith("/complete"):
+        return {"data": form_example(f"{rec.bpmn_id}.schema.json")}
+    if path == "/api/v1/placements":
+        return {"folio": rec.folio, "shelter_id": rec.shelter}
+    if path.endswith("/transfer"):
+        return {"to_shelter_id": rec.other_shelter, "reason": "matrix"}
+    if path.endswith("/discharge"):
+        return {"reason": "matrix"}
+    if path.endswith("/left"):
+        return {"fecha_hora_salida": "2026-11-01T10:00:00Z", "circunstancias": "matrix"}
+    if path == "/api/v1/authorities":
+        return {"code": f"IFDP-09-M{n}", "name": "Matriz", "tipo": "IFDP", "nivel": "estatal",
+                "estado": "09"}  # fmt: skip
+    if path == "/api/v1/users":
+        return {"username": f"matriz.user{n}", "display_name": "Matriz", "role": "officer",
+                "authority": "INM-27", "password": "matrix-password-123"}  # fmt: skip
+    return None
+
+
+async def make_record(api) -> Record:
+    folio = await api.open_case("inm-07.officer", name="Matriz")
+    for bpmn_id in ("registrar_deteccion", "notificar_procuraduria", "emitir_acta_canalizacion"):
+        await api.complete(folio, bpmn_id)
+    (task,) = await api.open_tasks(folio)
+    assert task["authority"] == "PROCURADURIA-07"
+    shelters = {
+        s["code"]: s["id"] for s in (await api.get("cndh.oversight", "/api/v1/shelters")).json()
+    }
+    tap, tux = shelters["CAS-07-TAPACHULA"], shelters["CAS-07-TUXTLA"]
+    r = await api.post(
+        "procuraduria-07.officer", "/api/v1/placements", json={"folio": folio, "shelter_id": tap}
+    )
+    assert r.status_code == 201, r.text
+    return Record(folio, task["task_id"], task["bpmn_id"], r.json()["id"], tap, tux)
+
+
+async def snapshot(api, rec: Record) -> Any:
+    r = await api.get("cndh.oversight", f"/api/v1/cases/{rec.folio}")
+    body = r.json()
+    tasks = [(t["task_id"], t["status"], t["assignee"]) for t in body["tasks"]]
+    placements = [(p["id"], p["status"]) for p in body["placements"]]
+    ident = (await api.get("cndh.oversight", f"/api/v1/cases/{rec.folio}/identity")).json()
+    return body["case"]["estado"], body["case"]["status"], tasks, placements, ident["identidad"]
+
+
+async def call(api, username: str | None, method: str, url: str, body: Any):
+    if username is None:
+        headers = {}
+    elif url.endswith("/auth/logout"):  # a throwaway token: logging out must not end the suite's
+        r = await api.client.post(
+            "/api/v1/auth/login", json={"username": username, "password": PASSWORD, "mode": "api"}
+        )
+        headers = {"Authorization": f"Bearer {r.json()['token']}"}
+    else:
+        headers = await api.headers(username)
+    params = {"limit": 200} if url == "/api/v1/cases" else None
+    return await api.client.request(method, url, headers=headers, json=body, params=params)
+
+
+async def test_authorization_matrix(api):
+    shared = await make_record(api)
+    before = await snapshot(api, shared)
+    failures: list[str] = []
+    checked = 0
+    for (method, path), row in MATRIX.items():
+        assert set(row) == set(ROLES), path
+        for role in ROLES:
+            for scope, expected in zip(SCOPES, row[role], strict=True):
+                writes = method != "GET" and any(m in path for m in RECORD_WRITES)
+                rec = await make_record(api) if writes and 200 <= expected < 300 else shared
+                url = path.format(
+                    folio=rec.folio,
+                    task=rec.task,
+                    placement=rec.placement,
+                    shelter=rec.shelter,
+                    form="inicio_caso",
+                )
+                user = USERS[scope][role]
+                r = await call(api, user, method, url, body_for(method, path, rec))
+                checked += 1
+                if r.status_code != expected:
+                    failures.append(
+                        f"{method} {path} as {role} ({scope}, {user}): expected {expected}, "
+                        f"got {r.status_code} {r.text[:200]}"
+                    )
+                elif path == "/api/v1/cases" and method == "GET" and expected == 200:
+                    listed = rec.folio in [c["folio"] for c in r.json()["items"]]
+                    sees = scope == "own" or role == "oversight"
+                    if listed != sees:
+                        failures.append(f"GET /cases as {role} ({scope}): listed={listed}")
+    STATS.add("matrix_cells", checked)
+    print(f"authorization matrix: {checked} cells checked, {len(failures)} wrong")
+    assert not failures, "\n".join(failures)
+    assert await snapshot(api, shared) == before, "a refused request changed the shared record"
+    assert checked == len(MATRIX) * len(ROLES) * len(SCOPES)

@@ -1,0 +1,147 @@
+"""Sessions: login brute force is throttled (per account and per address), CSRF is enforced on
+cookie sessions, expired and revoked credentials are refused."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+
+from app.clock import utcnow
+from app.security import token_digest
+from app.tables import AuditEvent, AuthToken
+from app.throttle import LOGIN_THROTTLE
+from tests.app.helpers import PASSWORD
+from tests.reliability.stats import count_response
+
+pytestmark = pytest.mark.reliability
+
+
+def client_from(asgi_app, address: str) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=asgi_app, client=(address, 40000)),
+        base_url="http://testserver",
+        event_hooks={"response": [count_response]},
+    )
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str, mode: str = "api"):
+    return await client.post(
+        "/api/v1/auth/login", json={"username": username, "password": password, "mode": mode}
+    )
+
+
+@pytest.fixture
+def throttle():
+    LOGIN_THROTTLE.reset()
+    saved = (LOGIN_THROTTLE.account_limit, LOGIN_THROTTLE.address_limit, LOGIN_THROTTLE.window)
+    yield LOGIN_THROTTLE
+    LOGIN_THROTTLE.account_limit, LOGIN_THROTTLE.address_limit, LOGIN_THROTTLE.window = saved
+    LOGIN_THROTTLE.reset()
+
+
+async def test_brute_force_on_one_account_is_refused_even_with_the_right_password(
+    asgi_app, throttle
+):
+    throttle.account_limit, throttle.address_limit = 5, 1000
+    user = "inm-27.officer"
+    async with client_from(asgi_app, "203.0.113.10") as c:
+        codes = [(await login(c, user, f"guess-{i}")).status_code for i in range(5)]
+        assert codes == [401] * 5
+        r = await login(c, user, "guess-5")
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0, r.text
+        # locked: the right password is not even checked
+        assert (await login(c, user, PASSWORD)).status_code == 429
+    # another address does not help: the limit is per account
+    async with client_from(asgi_app, "198.51.100.20") as c:
+        assert (await login(c, user, PASSWORD)).status_code == 429
+        # other accounts are unaffected
+        assert (await login(c, "inm-27.supervisor", PASSWORD)).status_code == 200
+    # throttled attempts are not audited as failures (no write amplification): only the 5
+    failed = await AuditEvent.count().where(
+        (AuditEvent.action == "auth.login_failed") & AuditEvent.changes.like(f'%"{user}"%')
+    )
+    assert failed == 5
+    # the window passes: the account logs in again, and success clears its count
+    throttle.window = 0.01
+    async with client_from(asgi_app, "203.0.113.10") as c:
+        assert (await login(c, user, PASSWORD)).status_code == 200
+
+
+async def test_spraying_many_accounts_from_one_address_is_refused(asgi_app, throttle):
+    throttle.account_limit, throttle.address_limit = 1000, 8
+    async with client_from(asgi_app, "203.0.113.99") as c:
+        codes = [(await login(c, f"nobody-{i}", "x")).status_code for i in range(8)]
+        assert codes == [401] * 8
+        assert (await login(c, "nobody-9", "x")).status_code == 429
+        assert (await login(c, "inm-07.officer", PASSWORD)).status_code == 429
+    async with client_from(asgi_app, "203.0.113.100") as c:
+        assert (await login(c, "inm-07.officer", PASSWORD)).status_code == 200
+
+
+async def test_csrf_missing_or_wrong_is_refused(asgi_app, throttle):
+    async with client_from(asgi_app, "192.0.2.1") as c:
+        r = await login(c, "inm-07.officer", PASSWORD, mode="session")
+        assert r.status_code == 200
+        csrf = r.json()["csrf_token"]
+        assert c.cookies.get("careroute_session") and csrf
+        body = {"username": "x"}
+        url = "/api/v1/tasks/none/reassign"
+        # reads need no token
+        assert (await c.get("/api/v1/me")).status_code == 200
+        # writes need it
+        assert (await c.post(url, json=body)).status_code == 403
+        assert (await c.post(url, json=body, headers={"X-CSRF-Token": ""})).status_code == 403
+        wrong = {"X-CSRF-Token": csrf[:-2] + ("AA" if not csrf.endswith("AA") else "BB")}
+        assert (await c.post(url, json=body, headers=wrong)).status_code == 403
+        # the token of another session is wrong too
+        async with client_from(asgi_app, "192.0.2.2") as other:
+            r2 = await login(other, "inm-07.supervisor", PASSWORD, mode="session")
+            other_csrf = r2.json()["csrf_token"]
+        r = await c.post(url, json=body, headers={"X-CSRF-Token": other_csrf})
+        assert r.status_code == 403
+        for method in ("PUT", "PATCH", "DELETE"):
+            r = await c.request(method, "/api/v1/cases/X/identity", json={"nombres": "x"})
+            assert r.status_code in (403, 405), (method, r.status_code)
+        # with the right token the request reaches the handler (404: no such task)
+        r = await c.post(url, json=body, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 404, r.text
+        # logout needs it as well, then the session is gone
+        session = c.cookies.get("careroute_session")
+        assert (await c.post("/api/v1/auth/logout")).status_code == 403
+        r = await c.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200
+        c.cookies.clear()
+        r = await c.get("/api/v1/me", headers={"cookie": f"careroute_session={session}"})
+        assert r.status_code == 401
+
+
+async def test_expired_and_revoked_credentials_are_refused(asgi_app, throttle):
+    async with client_from(asgi_app, "192.0.2.3") as c:
+        tokens = {}
+        for mode in ("api", "session"):
+            r = await login(c, "inm-07.officer", PASSWORD, mode=mode)
+            tokens[mode] = r.json().get("token") or c.cookies.get("careroute_session")
+        c.cookies.clear()
+        bearer = {"Authorization": f"Bearer {tokens['api']}"}
+        assert (await c.get("/api/v1/me", headers=bearer)).status_code == 200
+        cookie = {"cookie": f"careroute_session={tokens['session']}"}
+        assert (await c.get("/api/v1/me", headers=cookie)).status_code == 200
+        past = utcnow() - timedelta(seconds=1)
+        for token in tokens.values():
+            await AuthToken.update({AuthToken.expires_at: past}).where(
+                AuthToken.token_hash == token_digest(token)
+            )
+        assert (await c.get("/api/v1/me", headers=bearer)).status_code == 401
+        assert (await c.get("/api/v1/me", headers=cookie)).status_code == 401
+        assert (await c.get("/api/v1/cases", headers=bearer)).status_code == 401
+        # garbage, empty and over-long tokens
+        for junk in ("x", "Bearer", "' OR 1=1 --", "a" * 5000):
+            r = await c.get("/api/v1/me", headers={"Authorization": f"Bearer {junk}"})
+            assert r.status_code == 401, junk
+        # revoked
+        r = await login(c, "inm-07.officer", PASSWORD)
+        fresh = {"Authorization": f"Bearer {r.json()['token']}"}
+        assert (await c.post("/api/v1/auth/logout", headers=fresh)).status_code == 200
+        assert (await c.get("/api/v1/me", headers=fresh)).status_code == 401
