@@ -17,13 +17,16 @@ from app import db
 from app.api.admin import AuthorityController, UserController
 from app.api.audit import AuditController
 from app.api.cases import CaseController, FormController
+from app.api.deadlines import NotificationController, OversightController, SuspensionController
 from app.api.errors import EXCEPTION_HANDLERS
+from app.api.input_guard import reject_nul
 from app.api.placements import PlacementController, ShelterController
 from app.api.security import TokenAuthMiddleware
 from app.api.session import MeController, SessionController
 from app.api.tasks import InboxController, TaskController
 from app.route_engine import library
-from app.services import timers
+from app.services import deadlines, suspensions
+from app.web.pages import template_config, web_router
 
 log = logging.getLogger("careroute")
 
@@ -37,12 +40,16 @@ async def healthz() -> dict[str, Any]:
 
 
 async def _tick_forever(seconds: float) -> None:
+    """The in-process deadline worker (app/services/deadlines.py; docs/deadlines.md)."""
     while True:
         await asyncio.sleep(seconds)
         try:
-            fired = await timers.fire_due()
-            if fired:
-                log.info("fired timers of %d cases", fired)
+            await suspensions.load_suspensions()  # another process may have added one
+            result = await deadlines.sweep()
+            if result.cases:
+                log.info(
+                    "fired timers of %d cases (%d escalations)", result.cases, result.escalations
+                )
         except Exception:  # the worker must survive a bad tick and try again
             log.exception("timer tick failed")
 
@@ -60,6 +67,7 @@ def create_app(
             await db.startup()
         if migrate:
             await db.migrate()
+        await suspensions.load_suspensions()
         if tick_seconds:
             background.append(asyncio.create_task(_tick_forever(tick_seconds)))
 
@@ -88,9 +96,15 @@ def create_app(
             AuditController,
             AuthorityController,
             UserController,
+            NotificationController,
+            SuspensionController,
+            OversightController,
+            web_router(),  # the pages (app/web): own session check, CSRF field, headers
         ],
+        template_config=template_config(),
         middleware=[auth],
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=reject_nul,  # 400 for U+0000 anywhere in the input (app/api/input_guard.py)
         on_startup=[on_startup],
         on_shutdown=[on_shutdown],
         request_max_body_size=MAX_BODY_BYTES,

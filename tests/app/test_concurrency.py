@@ -51,16 +51,32 @@ async def test_many_concurrent_commands_on_different_cases(api):
     assert [r.status_code for r in results] == [200] * 6
 
 
-async def test_state_from_another_route_version_is_refused_cleanly(api):
-    folio = await api.open_case("inm-07.officer")
-    task = (await api.open_tasks(folio))[0]
+async def _rewrite_route_version(folio: str, rename_task: str | None = None) -> None:
     case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
     row = await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id)
     envelope = json.loads(row[0]["state"])
     envelope["spec_version"] = "0000000000000000"
+    for task in envelope["state"]["tasks"].values():
+        if rename_task and task["task_spec"] == rename_task:
+            task["task_spec"] = "elemento_eliminado"
     await WorkflowState.update({WorkflowState.state: json.dumps(envelope)}).where(
         WorkflowState.case == case_id
     )
+
+
+async def test_state_from_a_compatible_older_route_version_keeps_working(api):
+    folio = await api.open_case("inm-07.officer")
+    task = (await api.open_tasks(folio))[0]
+    await _rewrite_route_version(folio)
+    data = {"data": form_example("registrar_deteccion.schema.json")}
+    r = await api.post("inm-07.officer", f"/api/v1/tasks/{task['task_id']}/complete", json=data)
+    assert r.status_code == 200, r.text
+
+
+async def test_state_from_an_incompatible_route_version_is_refused_cleanly(api):
+    folio = await api.open_case("inm-07.officer")
+    task = (await api.open_tasks(folio))[0]
+    await _rewrite_route_version(folio, rename_task="registrar_deteccion")
     data = {"data": form_example("registrar_deteccion.schema.json")}
     r = await api.post("inm-07.officer", f"/api/v1/tasks/{task['task_id']}/complete", json=data)
     assert r.status_code == 409 and "route version" in r.json()["detail"]
