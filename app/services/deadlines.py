@@ -2,14 +2,17 @@
 
 How a sweep works (docs/deadlines.md):
 
-- Each case is fired in its own write transaction (``command``). The transaction first *claims*
-  one due case: ``SELECT case_id FROM workflow_state WHERE next_due_at <= now ORDER BY next_due_at
-  LIMIT 1`` — on PostgreSQL ``FOR UPDATE SKIP LOCKED``, so concurrent workers never claim the same
-  case and never wait for each other; on SQLite the process write lock plus ``BEGIN IMMEDIATE``
-  serialise everything (run one worker). The engine fires the case's timers with ``now``; the new
-  state (and ``next_due_at``), the task index, the escalation rows, the in-app notifications, the
-  outbox rows and the audit events commit together. A worker killed mid-sweep loses only the
-  transaction in flight, which rolls back: the case is still due and the next sweep fires it.
+- Cases are fired in batches, one write transaction per batch (``command``). The transaction
+  first *claims* up to ``CAREROUTE_SWEEP_BATCH`` due cases (default 20): ``SELECT case_id, state,
+  version FROM workflow_state WHERE next_due_at < now ORDER BY next_due_at LIMIT n`` — on
+  PostgreSQL ``FOR UPDATE SKIP LOCKED``, so concurrent workers never claim the same case and
+  never wait for each other; on SQLite the process write lock plus ``BEGIN IMMEDIATE`` serialise
+  everything (run one worker). Each case then runs in its own savepoint: the engine fires its
+  timers with ``now``; its new state (and ``next_due_at``), task index rows, escalation rows,
+  in-app notifications and outbox rows are written, and its audit events are chained at commit.
+  A case that fails rolls back to its savepoint alone. A worker killed mid-sweep loses only the
+  batch in flight, which rolls back whole: those cases are still due and the next sweep fires
+  them.
 - Escalation rows are unique by (task_id, plazo_id, level), so even a replay cannot escalate twice.
 - Outgoing notifications (webhook, e-mail) are written to ``notification_outbox`` in the same
   transaction and delivered after commit by a ``NotificationSender``; a row is marked sent only
@@ -26,13 +29,14 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from app.clock import utcnow
-from app.db import is_sqlite, write_tx
+from app.db import engine, is_sqlite, write_tx
 from app.errors import ServiceError
 from app.principal import SYSTEM
 from app.services.context import Command, command
 from app.services.task_index import sync_tasks
-from app.services.workflow import LoadedCase, audit_engine_events, load_for_update, save
+from app.services.workflow import LoadedCase, audit_engine_events, restore_case, save
 from app.tables import (
+    Case,
     DeadlineEscalation,
     Notification,
     NotificationOutbox,
@@ -40,7 +44,6 @@ from app.tables import (
     User,
     WorkflowState,
 )
-from workflows import EngineError
 
 log = logging.getLogger("careroute.deadlines")
 
@@ -96,6 +99,19 @@ _DEFAULT = object()
 
 
 # ----------------------------------------------------------------------------- the sweep
+def _batch_size() -> int:
+    """Cases fired per write transaction (``CAREROUTE_SWEEP_BATCH``, default 20).
+
+    Larger batches amortise the claim, the commit and the audit-chain lock over more cases; they
+    also hold the claimed cases' row locks (PostgreSQL) or the write lock (SQLite) longer, so an
+    officer's command on one of those cases waits up to one batch (about 0.1 s at 20).
+    """
+    try:
+        return max(1, int(os.environ.get("CAREROUTE_SWEEP_BATCH", "20")))
+    except ValueError:
+        return 20
+
+
 @dataclass
 class SweepResult:
     cases: int = 0
@@ -112,132 +128,201 @@ class Fired:
     still_due: bool
 
 
+@dataclass
+class Batch:
+    fired: list[Fired] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+#: (level, authority id) -> user ids to notify; lives for one sweep (seconds), so a user
+#: deactivated mid-sweep may still get that sweep's notifications, never a later one's.
+RecipientCache = dict[tuple[int, int | None], list[int]]
+
+
 async def sweep(
     now: datetime | None = None,
     *,
     limit: int | None = None,
     sender: Any = _DEFAULT,
+    batch_size: int | None = None,
 ) -> SweepResult:
-    """Fire every case due at ``now`` (one transaction per case), then deliver the outbox.
+    """Fire every case due at ``now`` (one transaction per batch of cases, one savepoint per
+    case), then deliver the outbox.
 
     ``limit`` bounds the number of cases fired (None: until nothing is due). A case whose firing
-    fails is logged and skipped for the rest of this sweep (it stays due, so the next sweep
-    retries it).
+    fails is rolled back to its savepoint, logged and skipped for the rest of this sweep (it stays
+    due, so the next sweep retries it); the other cases of its batch commit.
     """
     now = now or utcnow()
     out_sender = default_sender() if sender is _DEFAULT else sender
+    size = batch_size or _batch_size()
+    recipients: RecipientCache = {}
     result = SweepResult()
     while limit is None or result.cases < limit:
-        try:
-            fired = await fire_next(
-                now, exclude=result.failed + result.stuck, outgoing=out_sender is not None
-            )
-        except _CaseFailed as exc:
-            result.failed.append(exc.case_id)
-            continue
-        if fired is None:
+        take = size if limit is None else min(size, limit - result.cases)
+        batch = await fire_batch(
+            now,
+            size=take,
+            exclude=result.failed + result.stuck,
+            outgoing=out_sender is not None,
+            recipients=recipients,
+        )
+        if batch is None:
             break
-        result.cases += 1
-        result.escalations += fired.escalations
-        if fired.still_due:  # the engine fired nothing more: do not spin on it in this sweep
-            result.stuck.append(fired.case_id)
+        result.failed += batch.failed
+        for fired in batch.fired:
+            result.cases += 1
+            result.escalations += fired.escalations
+            if fired.still_due:  # the engine fired nothing more: do not spin on it in this sweep
+                result.stuck.append(fired.case_id)
     if out_sender is not None:
         result.delivered = await deliver_outbox(out_sender, now)
     return result
 
 
-class _CaseFailed(Exception):
-    def __init__(self, case_id: int):
-        self.case_id = case_id
+async def fire_next(now: datetime, *, outgoing: bool = False) -> Fired | None:
+    """Claim one due case and fire it (a batch of one); None if none is due."""
+    batch = await fire_batch(now, size=1, exclude=[], outgoing=outgoing, recipients={})
+    if batch is None:
+        return None
+    if batch.failed:
+        raise ServiceError(f"firing timers of case {batch.failed[0]} failed")
+    return batch.fired[0]
 
 
-async def fire_next(
-    now: datetime, *, exclude: list[int] = (), outgoing: bool = False
-) -> int | None:  # type: ignore[assignment]
-    """Claim one due case and fire it; the number of escalations recorded, None if none is due."""
-    case_id = None
-    try:
-        async with command(SYSTEM, now) as cmd:
-            query = (
-                WorkflowState.select(WorkflowState.case)
-                .where(WorkflowState.next_due_at < now)
-                .order_by(WorkflowState.next_due_at)
-                .limit(1)
-            )
-            if exclude:
-                query = query.where(WorkflowState.case.not_in(list(exclude)))
-            if not is_sqlite():
-                query = query.lock_rows("UPDATE", skip_locked=True, of=(WorkflowState,))
-            rows = await query
-            if not rows:
-                return None
-            case_id = rows[0]["case_id"]
-            loaded = await load_for_update(case_id)
-            loaded.events = list(loaded.engine_case.fire_timers(now))
-            count = await apply_engine_events(cmd, loaded, outgoing=outgoing)
+async def fire_batch(
+    now: datetime,
+    *,
+    size: int,
+    exclude: list[int],
+    outgoing: bool,
+    recipients: RecipientCache,
+) -> Batch | None:
+    """Claim up to ``size`` due cases and fire them in one write transaction; None if none is due.
+
+    The claim reads the cases' states with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so another
+    worker claims other cases and never waits. Each case runs inside a savepoint: a case that
+    fails rolls back alone and its audit events are dropped; the audit events of the cases that
+    fired are chained once, at commit, with their state and task index.
+    """
+    async with command(SYSTEM, now) as cmd:
+        query = (
+            WorkflowState.select(WorkflowState.case, WorkflowState.state, WorkflowState.version)
+            .where(WorkflowState.next_due_at < now)
+            .order_by(WorkflowState.next_due_at)
+            .limit(size)
+        )
+        if exclude:
+            query = query.where(WorkflowState.case.not_in(list(exclude)))
+        if not is_sqlite():
+            query = query.lock_rows("UPDATE", skip_locked=True, of=(WorkflowState,))
+        states = await query
+        if not states:
+            return None
+        ids = [row["case_id"] for row in states]
+        cases = {row["id"]: row for row in await Case.select().where(Case.id.is_in(ids))}
+        transaction = engine().current_transaction.get()
+        batch = Batch()
+        for state in states:
+            case_id = state["case_id"]
+            mark = len(cmd.events)
+            savepoint = await transaction.savepoint()
+            try:
+                loaded = restore_case(cases.get(case_id), state)
+                loaded.events = list(loaded.engine_case.fire_timers(now))
+                count = await apply_engine_events(
+                    cmd, loaded, outgoing=outgoing, recipients=recipients
+                )
+            except Exception:  # one bad case must not stop the others' deadlines
+                log.exception("firing timers of case %s failed", case_id)
+                await savepoint.rollback_to()
+                del cmd.events[mark:]
+                batch.failed.append(case_id)
+                continue
+            await savepoint.release()
             next_due = loaded.engine_case.next_due_at()
-            return Fired(case_id, count, next_due is not None and next_due < now)
-    except (ServiceError, EngineError) as exc:
-        if case_id is None:
-            raise
-        log.exception("firing timers of case %s failed", case_id)
-        raise _CaseFailed(case_id) from exc
+            batch.fired.append(Fired(case_id, count, next_due is not None and next_due < now))
+        return batch
 
 
-async def apply_engine_events(cmd: Command, loaded: LoadedCase, *, outgoing: bool) -> int:
+async def apply_engine_events(
+    cmd: Command,
+    loaded: LoadedCase,
+    *,
+    outgoing: bool,
+    recipients: RecipientCache | None = None,
+) -> int:
     """Save the case, audit what the engine did, sync the task index and escalate."""
     await save(cmd, loaded)
     audit_engine_events(cmd, loaded, loaded.events)
     await sync_tasks(cmd, loaded)
+    cache: RecipientCache = {} if recipients is None else recipients
     count = 0
     for event in loaded.events:
         if event.kind == "deadline_escalated":
-            count += await escalate(cmd, loaded, event.data, outgoing=outgoing)
+            count += await escalate(cmd, loaded, event.data, outgoing=outgoing, recipients=cache)
     return count
 
 
 async def escalate(
-    cmd: Command, loaded: LoadedCase, data: dict[str, Any], *, outgoing: bool
+    cmd: Command,
+    loaded: LoadedCase,
+    data: dict[str, Any],
+    *,
+    outgoing: bool,
+    recipients: RecipientCache | None = None,
 ) -> int:
-    """Record one escalation level once; notify supervisor (1), head (2) or oversight (3)."""
+    """Record one escalation level once; notify supervisor (1), head (2) or oversight (3).
+
+    The unique key (task_id, plazo_id, level) makes the insert a no-op on a replay, so a level is
+    recorded, notified and audited at most once whatever the sweeps do.
+    """
     task_id = data.get("task_id") or f"case-{loaded.case_id}:{data.get('boundary_id')}"
     plazo_id = data["plazo_id"]
     level = int(data["level"])
-    exists = (
-        await DeadlineEscalation.select(DeadlineEscalation.id)
-        .where(
-            (DeadlineEscalation.task_id == task_id)
-            & (DeadlineEscalation.plazo_id == plazo_id)
-            & (DeadlineEscalation.level == level)
-        )
-        .first()
-    )
-    if exists is not None:  # a replay: already escalated, never twice
-        return 0
-    task = await Task.select(Task.authority, Task.bpmn_id).where(Task.task_id == task_id).first()
-    authority_id = task["authority_id"] if task else None
+    if task_id in loaded.task_authority:
+        authority_id = loaded.task_authority[task_id]
+    else:
+        task = await Task.select(Task.authority).where(Task.task_id == task_id).first()
+        authority_id = task["authority_id"] if task else None
     due_at = datetime.fromisoformat(data["due_at"])
     level_due_at = datetime.fromisoformat(data.get("level_due_at") or data["due_at"])
-    inserted = await DeadlineEscalation.insert(
-        DeadlineEscalation(
-            case=loaded.case_id,
-            case_folio=loaded.folio,
-            task_id=task_id,
-            task_bpmn_id=data.get("task_bpmn_id"),
-            plazo_id=plazo_id,
-            level=level,
-            authority=authority_id,
-            estado=loaded.case.get("estado"),
-            due_at=due_at,
-            level_due_at=level_due_at,
-            fired_at=cmd.now,
-            legal_source=(data.get("legal_source") or "")[:500] or None,
+    inserted = (
+        await DeadlineEscalation.insert(
+            DeadlineEscalation(
+                case=loaded.case_id,
+                case_folio=loaded.folio,
+                task_id=task_id,
+                task_bpmn_id=data.get("task_bpmn_id"),
+                plazo_id=plazo_id,
+                level=level,
+                authority=authority_id,
+                estado=loaded.case.get("estado"),
+                due_at=due_at,
+                level_due_at=level_due_at,
+                fired_at=cmd.now,
+                legal_source=(data.get("legal_source") or "")[:500] or None,
+            )
         )
+        .on_conflict(
+            target=(
+                DeadlineEscalation.task_id,
+                DeadlineEscalation.plazo_id,
+                DeadlineEscalation.level,
+            ),
+            action="DO NOTHING",
+        )
+        .returning(DeadlineEscalation.id)
     )
+    if not inserted:  # a replay: already escalated, never twice
+        return 0
     escalation_id = inserted[0]["id"]
-    recipients = await _recipients(level, authority_id)
+    cache: RecipientCache = {} if recipients is None else recipients
+    if (level, authority_id) not in cache:
+        cache[(level, authority_id)] = await _recipients(level, authority_id)
+    users = cache[(level, authority_id)]
     kind = "deadline.breach" if level >= BREACH_LEVEL else "deadline.escalated"
-    if recipients:
+    if users:
         await Notification.insert(
             *[
                 Notification(
@@ -253,7 +338,7 @@ async def escalate(
                     created_at=cmd.now,
                     read_at=None,
                 )
-                for user_id in recipients
+                for user_id in users
             ]
         )
     cmd.audit(
@@ -266,7 +351,7 @@ async def escalate(
             "deadline": plazo_id,
             "level": level,
             "escalation_id": escalation_id,
-            "recipients": len(recipients),
+            "recipients": len(users),
         },
         legal_basis=(data.get("legal_source") or "")[:500] or None,
     )
@@ -280,7 +365,7 @@ async def escalate(
             "level": level,
             "due_at": data["due_at"],
             "authority_id": authority_id,
-            "recipients": recipients,
+            "recipients": users,
         }
         await NotificationOutbox.insert(
             NotificationOutbox(

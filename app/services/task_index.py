@@ -54,6 +54,7 @@ async def sync_tasks(
     ).where((Task.case == loaded.case_id) & (Task.status == "open"))
     for row in open_rows:
         task = ready.get(row["task_id"])
+        loaded.task_authority[row["task_id"]] = row["authority_id"]
         if task is None:
             if row["task_id"] != completed:
                 await Task.update({Task.status: "cancelled", Task.completed_at: cmd.now}).where(
@@ -85,6 +86,7 @@ async def sync_tasks(
         if reroute:
             decision = await routing.route(task.lane, case["estado"], case["municipio"], case["id"])
             if decision.authority_id != row["authority_id"]:
+                loaded.task_authority[task.task_id] = decision.authority_id
                 values.update(
                     {
                         Task.authority: decision.authority_id,
@@ -149,6 +151,7 @@ async def _insert_task(cmd: Command, loaded: LoadedCase, task: ReadyTask) -> dic
         await Task.update({getattr(Task, k): v for k, v in values.items()}).where(
             Task.id == existing["id"]
         )
+    loaded.task_authority[task.task_id] = decision.authority_id
     await _grant(cmd, loaded, decision.authority_id, "task_routed")
     cmd.audit(
         "task.routed",

@@ -32,6 +32,8 @@ class LoadedCase:
     events: list[EngineEvent] = field(default_factory=list)
     #: set when the child changed state or municipality during the command (open tasks re-route)
     moved: bool = False
+    #: engine task id -> authority it is routed to, filled by the task index sync
+    task_authority: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def case_id(self) -> int:
@@ -50,6 +52,11 @@ async def load_for_update(case_id: int) -> LoadedCase:
         query = query.lock_rows("UPDATE")
     state = await query.first()
     case = await Case.select().where(Case.id == case_id).first()
+    return restore_case(case, state)
+
+
+def restore_case(case: dict[str, Any] | None, state: dict[str, Any] | None) -> LoadedCase:
+    """A LoadedCase from its ``nna_case`` row and its ``workflow_state`` row (state, version)."""
     if state is None or case is None:
         raise NotFound("case not found")
     try:

@@ -212,6 +212,49 @@ async def test_worker_killed_mid_sweep_loses_nothing_and_never_doubles(cleanup):
     assert await Notification.count().where(Notification.case_folio.like(f"{prefix}-%")) == n
 
 
+async def test_a_case_that_fails_mid_batch_rolls_back_alone(cleanup, monkeypatch):
+    """Cases fire in batches (one transaction, a savepoint per case). A case that fails after
+    its state, task index and escalation rows were written rolls back alone, leaves no audit
+    event, stays due; the rest of its batch commits; the next sweep fires it."""
+    t0 = _t0(5)
+    prefix = f"SAVE-{t0:%H}"
+    cleanup.append(prefix + "-")
+    ids = await seed_cases(5, t0, prefix=prefix)
+    bad = ids[2]
+    before = await WorkflowState.select(WorkflowState.version, WorkflowState.state).where(
+        WorkflowState.case == bad
+    )
+    real_escalate = deadlines.escalate
+
+    async def failing_escalate(cmd, loaded, data, **kwargs):
+        count = await real_escalate(cmd, loaded, data, **kwargs)  # writes, then fails
+        if loaded.case_id == bad:
+            raise RuntimeError("sender table unavailable")
+        return count
+
+    monkeypatch.setattr(deadlines, "escalate", failing_escalate)
+    now = t0 + timedelta(hours=24) + S
+    result = await deadlines.sweep(now, batch_size=5)
+    assert bad in result.failed
+    fired = {r["case_id"] for r in await _escalations(ids)}
+    assert fired == set(ids) - {bad}
+    after = await WorkflowState.select(
+        WorkflowState.version, WorkflowState.state, WorkflowState.next_due_at
+    ).where(WorkflowState.case == bad)
+    assert after[0]["version"] == before[0]["version"]
+    assert after[0]["state"] == before[0]["state"]
+    assert after[0]["next_due_at"] < now  # still due
+    assert await Task.count().where(Task.case == bad) == 0
+    assert await AuditEvent.count().where(AuditEvent.case_id == bad) == 0
+    assert await _audit_count(ids, "deadline.escalated") == 4
+
+    monkeypatch.setattr(deadlines, "escalate", real_escalate)
+    await deadlines.sweep(now)
+    rows = await _escalations(ids)
+    assert len(rows) == 5 and {r["case_id"] for r in rows} == set(ids)
+    assert await _audit_count(ids, "deadline.escalated") == 5
+
+
 async def test_outgoing_notifications_through_the_outbox_at_least_once(cleanup):
     t0 = _t0(3)
     cleanup.append(f"OUT-{t0:%H}-")
