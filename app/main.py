@@ -26,7 +26,8 @@ from app.api.session import MeController, SessionController
 from app.api.tasks import InboxController, TaskController
 from app.route_engine import library
 from app.services import deadlines, suspensions
-from app.web.pages import template_config, web_router
+from app.web.pages import template_config
+from app.web.router import web_router
 
 log = logging.getLogger("careroute")
 

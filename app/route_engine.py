@@ -10,8 +10,11 @@ import re
 from functools import lru_cache
 from typing import Any
 
+from jsonschema import Draft202012Validator, FormatChecker
+
 from workflows import ReadyTask, RouteEngine, RouteLibrary, load_library
 from workflows.calendario import CalendarioLaboral, Suspension
+from workflows.forms import validation_errors
 
 _SOURCE = re.compile(r"Fuente(?: legal)?:\s*(.+?)\s*$", re.IGNORECASE | re.DOTALL)
 
@@ -67,3 +70,21 @@ def legal_basis(task: ReadyTask) -> str | None:
         return task.legal_source[:500]
     match = _SOURCE.search(task.documentation or "")
     return match.group(1).rstrip(".")[:500] if match else None
+
+
+def deadline_label(plazo_id: str | None, lang: str) -> str:
+    """What a deadline requires, in ``lang`` (es/en), from config/plazos.toml; the id if unknown."""
+    if not plazo_id or plazo_id not in library().plazos:
+        return plazo_id or ""
+    plazo = library().plazos[plazo_id]
+    return plazo.descripcion_en if lang == "en" else plazo.descripcion_es
+
+
+def schema_errors(schema: dict[str, Any], data: Any, prefix: str = "$") -> list[dict[str, str]]:
+    """Every error of ``data`` against a JSON Schema, as the engine reports them (a missing
+    required field at its own path), with paths under ``prefix``."""
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    return [
+        {"path": prefix + e["path"][1:], "message": e["message"]}
+        for e in validation_errors(validator, data)
+    ]

@@ -46,7 +46,27 @@ async def my_notifications(
     )
     if unread:
         query = query.where(Notification.read_at.is_null())
-    return await query
+    rows = await query
+    # The task's name and state, so a reader knows what is late without opening the case.
+    task_ids = sorted({r["task_id"] for r in rows if r["task_id"]})
+    tasks: dict[str, dict[str, Any]] = {}
+    if task_ids:
+        for t in await Task.select(Task.task_id, Task.name, Task.name_en, Task.status).where(
+            Task.task_id.is_in(task_ids)
+        ):
+            tasks[t["task_id"]] = t
+    for row in rows:
+        task = tasks.get(row["task_id"]) or {}
+        row["task_name"] = task.get("name")
+        row["task_name_en"] = task.get("name_en")
+        row["task_status"] = task.get("status")
+    return rows
+
+
+async def unread_count(principal: Principal) -> int:
+    return await Notification.count().where(
+        (Notification.user == principal.user_id) & Notification.read_at.is_null()
+    )
 
 
 async def mark_read(principal: Principal, notification_id: int) -> dict[str, Any]:

@@ -256,6 +256,15 @@ async def detail(principal: Principal, task_id: str) -> dict[str, Any]:
         .first()
         .output(load_json=True)
     )
+    task["assignee_name"] = None
+    if task["assignee_id"] is not None:
+        user = (
+            await User.select(User.username, User.display_name)
+            .where(User.id == task["assignee_id"])
+            .first()
+        )
+        task["assignee_name"] = (user["display_name"] or user["username"]) if user else None
+        task["assignee_username"] = user["username"] if user else None
     form_name = f"{task['bpmn_id']}.schema.json"
     async with command(principal.actor) as cmd:
         cmd.audit(

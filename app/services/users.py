@@ -7,7 +7,7 @@ from typing import Any
 
 from app import inegi, security
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.principal import Actor, Principal
+from app.principal import WORKER_ROLES, Actor, Principal
 from app.services.context import command
 from app.tables import AUTHORITY_TYPES, NIVELES, NON_LANE_TYPES, ROLES, Authority, User
 
@@ -161,3 +161,18 @@ async def authority_by_code(code: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"authority {code} not found")
     return row
+
+
+async def colleagues(principal: Principal) -> list[dict[str, Any]]:
+    """Active caseworkers of my authority: whom a supervisor may reassign a task to."""
+    if not principal.supervises:
+        return []
+    return await (
+        User.select(User.id, User.username, User.display_name, User.role)
+        .where(
+            (User.authority == principal.authority_id)
+            & User.active.eq(True)
+            & User.role.is_in(sorted(WORKER_ROLES))
+        )
+        .order_by(User.username)
+    )

@@ -231,6 +231,13 @@ def parse(schema: dict[str, Any], form: Any, prefix: str = "") -> tuple[dict[str
 
 
 # --------------------------------------------------------------------------- errors
+#: The services' own field messages (app/services) → catalog keys.
+SERVICE_MESSAGES = {
+    "outside your authority's jurisdiction": "err_outside_jurisdiction",
+    "no visible case with this folio": "err_no_such_folio",
+    "must be the INEGI code of a state, 01..32": "err_state_code",
+    "no active user of your authority": "err_no_colleague",
+}
 _INDEX = re.compile(r"\[(\d+)\]")
 
 
@@ -253,6 +260,10 @@ def _schema_at(schema: dict[str, Any], name: str) -> dict[str, Any]:
 def message(lang: str, msg: str, prop: dict[str, Any]) -> str:
     """jsonschema's English message → the catalog's (Spanish by default)."""
     t = lambda key, **kw: translate(lang, key, **kw)  # noqa: E731
+    if msg in SERVICE_MESSAGES:
+        return t(SERVICE_MESSAGES[msg])
+    if msg.startswith("this task needs role"):
+        return t("err_role_needed")
     if msg == "is required" or msg.endswith("is a required property"):
         return t("err_required")
     if "is not one of" in msg:

@@ -9,24 +9,24 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Request, Response, Router, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Stream, Template
-from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from app import security
 from app.api.security import CSRF_COOKIE, SESSION_COOKIE
 from app.clock import utcnow
 from app.errors import InvalidInput, ServiceError
-from app.services import audit_read, auth, cases, inbox, placements, tasks
+from app.principal import role_may_do
+from app.services import audit_read, auth, cases, inbox, placements, tasks, users
 from app.services.audit_read import AuditFilter
 from app.web import compliance, forms, route_svg
 from app.web.i18n import COOKIE as LANG_COOKIE
-from app.web.i18n import LANGS, translate
+from app.web.i18n import LANGS, label, translate
 from app.web.session import (
     CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
@@ -39,15 +39,14 @@ from app.web.session import (
     login_url,
     safe_next,
     secure_cookies,
-    security_headers,
 )
 
 HERE = Path(__file__).parent
 DUE_SOON = timedelta(hours=24)
 #: Confirmation messages a redirect may ask for (``?ok=key``): only these keys are shown.
 OK_KEYS = frozenset(
-    {"task_done", "task_claimed", "admitted_ok", "transferred_ok", "discharged_ok", "left_ok",
-     "logged_out"}
+    {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
+     "discharged_ok", "left_ok", "logged_out", "case_opened"}
 )  # fmt: skip
 
 
@@ -93,6 +92,7 @@ def _page(
             "lang": lang,
             "other_lang": "en" if lang == "es" else "es",
             "t": partial(translate, lang),
+            "action_label": partial(label, lang, "action_"),
             "me": user.principal if user else None,
             "csrf": user.csrf if user else "",
             "csrf_field": CSRF_FIELD,
@@ -253,6 +253,8 @@ def _task_view(
     rows: dict[str, int],
     status_code: int = 200,
     top_errors: list[str] | None = None,
+    assignees: list[dict[str, Any]] | None = None,
+    reassign_error: str | None = None,
 ) -> Template:
     lang = lang_of(request)
     schema = detail["form"]
@@ -273,14 +275,28 @@ def _task_view(
         form_help=forms._text(schema, "description", lang), fields=fields,
         has_errors=bool(errors or top_errors), unplaced=unplaced, can_act=can_act,
         mine=task["assignee_id"] == p.user_id, supervises=p.supervises,
+        assignees=assignees or [], reassign_error=reassign_error,
     )  # fmt: skip
+
+
+async def _assignees(user: WebUser, task: dict[str, Any]) -> list[dict[str, Any]]:
+    """Whom a supervisor may hand this open task to: caseworkers of the task's authority (mine)
+    whose role may do it."""
+    p = user.principal
+    if not (p.supervises and task["status"] == "open" and task["authority_id"] == p.authority_id):
+        return []
+    return [
+        u for u in await users.colleagues(p)
+        if role_may_do(u["role"], p.authority_tipo, task["rol"]) and u["id"] != task["assignee_id"]
+    ]  # fmt: skip
 
 
 @get("/tasks/{task_id:str}", include_in_schema=False)
 async def task_page(request: Request, task_id: FromPath[str]) -> Template:
     user = await current_user(request)
     detail = await tasks.detail(user.principal, task_id)
-    return _task_view(request, user, detail, {}, {}, {})
+    assignees = await _assignees(user, detail["task"])
+    return _task_view(request, user, detail, {}, {}, {}, assignees=assignees)
 
 
 @post("/tasks/{task_id:str}", include_in_schema=False, status_code=200)
@@ -313,6 +329,25 @@ async def task_claim(request: Request, task_id: FromPath[str]) -> Redirect:
     user = await current_user(request)
     await tasks.claim(user.principal, task_id)
     return Redirect(f"/tasks/{task_id}?ok=task_claimed", status_code=303)
+
+
+@post("/tasks/{task_id:str}/reassign", include_in_schema=False, status_code=303)
+async def task_reassign(request: Request, task_id: FromPath[str]) -> Response:
+    """A supervisor hands an open task of the authority to a colleague (audited)."""
+    user = await current_user(request)
+    form = await request.form()
+    username = str(form.get("username", "")).strip()[:100]
+    try:
+        await tasks.reassign(user.principal, task_id, username)
+    except InvalidInput as exc:
+        detail = await tasks.detail(user.principal, task_id)
+        lang = lang_of(request)
+        message = "; ".join(forms.message(lang, e["message"], {}) for e in exc.errors)
+        return _task_view(
+            request, user, detail, {}, {}, {}, 422,
+            assignees=await _assignees(user, detail["task"]), reassign_error=message,
+        )  # fmt: skip
+    return Redirect(f"/tasks/{task_id}?ok=task_reassigned", status_code=303)
 
 
 @post("/tasks/{task_id:str}/unclaim", include_in_schema=False, status_code=303)
@@ -518,28 +553,3 @@ async def compliance_page(request: Request) -> Template:
         ),
     }  # fmt: skip
     return _page(request, "compliance.html", user, data=data, charts=charts)
-
-
-# --------------------------------------------------------------------------- router
-def web_router() -> Router:
-    static = create_static_files_router(
-        path="/static", directories=[HERE / "static"], include_in_schema=False
-    )
-    return Router(
-        path="/",
-        route_handlers=[
-            home, login_page, login_submit, logout, set_language, inbox_page, task_page,
-            task_submit, task_claim, task_unclaim, case_page, shelters_page, shelter_page,
-            shelter_admit, placement_command, audit_page, audit_export, audit_verify,
-            compliance_page, static,
-        ],
-        middleware=[security_headers],
-        exception_handlers={
-            LoginRequired: _login_required,
-            CsrfFailed: _csrf_failed,
-            ServiceError: _service_error,
-            HTTPException: _http_error,
-        },
-        include_in_schema=False,
-        opt={"exclude_from_auth": True},  # the API's token middleware; pages check it here
-    )  # fmt: skip

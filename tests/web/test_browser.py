@@ -152,6 +152,40 @@ def test_officer_completes_a_task_after_a_spanish_error(server, chromium):
     s.close()
 
 
+def test_officer_opens_a_case_from_the_page(server, chromium):
+    s = Session(chromium, server["base"])
+    p = s.page
+    s.login("inm-07.officer")
+    p.get_by_role("link", name="Abrir caso").click()
+    p.wait_for_load_state()
+    assert p.get_by_role("heading", level=1).inner_text() == "Abrir un caso"
+    assert p.get_by_label("Entidad federativa (clave INEGI)").input_value() == "07"
+    p.get_by_label("Canal de ingreso").select_option("rescate_inm")
+    p.locator("#f-municipio").fill("Tapachula")
+    p.get_by_label("Sexo").select_option("hombre")
+    p.get_by_label("Nacionalidad (ISO 3166 alfa-3)").fill("GTM")
+    p.get_by_label("Idioma principal").fill("k'iche'")
+    p.get_by_label("Acompañamiento declarado").select_option("no_acompanado")
+    # the child's given name is left empty on purpose
+    p.get_by_role("button", name="Abrir caso").click()
+    p.wait_for_load_state()
+    assert p.locator("#f-identidad-nombres-error").inner_text() == "Este campo es obligatorio."
+    assert p.get_by_label("Idioma principal").input_value() == "k'iche'"
+    s.shot("11-new-case-with-error")
+    p.locator("#f-identidad-nombres").fill("Kevin")
+    p.get_by_role("button", name="Abrir caso").click()
+    p.wait_for_load_state()
+    assert "/cases/CHIS-" in p.url, p.locator(".field-error").all_inner_texts()
+    assert p.url.endswith("?ok=case_opened")
+    assert "Caso abierto. La primera tarea ya está turnada." in p.inner_text("main")
+    assert "Kevin" not in p.inner_text("main")
+    p.get_by_role("link", name="Ver datos de identidad").click()
+    p.wait_for_load_state()
+    assert "Kevin" in p.inner_text("main")
+    s.shot("12-identity-read-audited")
+    s.close()
+
+
 def test_shelter_staff_admission_changes_occupancy(server, chromium):
     s = Session(chromium, server["base"])
     p = s.page
@@ -231,6 +265,8 @@ AXE_PAGES = [
     ("audit", "cndh.oversight", "/audit"),
     ("verify", "cndh.oversight", "/audit/verify"),
     ("compliance", "cndh.oversight", "/compliance"),
+    ("new-case", "inm-07.officer", "new_case_errors"),
+    ("notifications", "inm-07.supervisor", "/notifications"),
 ]
 
 
@@ -256,6 +292,10 @@ def test_accessibility_axe_core(server, chromium):
         elif path == "case":
             p.goto("/inbox")
             p.locator("a[href^='/cases/']").first.click()
+        elif path == "new_case_errors":
+            p.goto("/cases/new")
+            p.get_by_role("button", name="Abrir caso").click()  # with errors shown
+            p.wait_for_load_state()
         elif path == "shelter":
             p.goto("/shelters")
             p.get_by_role("link", name="CAS DIF Chiapas, Tapachula").click()

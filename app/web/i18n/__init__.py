@@ -23,3 +23,9 @@ def norm(lang: str | None) -> str:
 def translate(lang: str, key: str, **kw: object) -> str:
     text = catalog(norm(lang)).get(key) or catalog(DEFAULT).get(key) or key
     return text.format(**kw) if kw else text
+
+
+def label(lang: str, prefix: str, code: str) -> str:
+    """The catalog's label for a code (``action_task.completed``), else the code itself."""
+    text = catalog(norm(lang)).get(prefix + code) or catalog(DEFAULT).get(prefix + code)
+    return text or code

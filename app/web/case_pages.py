@@ -1,0 +1,170 @@
+"""Pages to open a case (identification form + identity, apart) and to read a child's identity.
+
+Opening a case is the first step of the route for INM and Procuraduría officers: the
+``inicio_caso`` form (the engine's, rendered from its JSON Schema) starts the workflow; the
+identity (names, documents) is a second block stored in its own table, never sent to the engine,
+never in lists or the audit trail. Both are validated before anything is written; on error the
+page comes back with every message beside its field and the entered values kept.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from app import inegi
+from app.api.schemas import Identidad
+from app.clock import utcnow
+from app.errors import InvalidInput
+from app.route_engine import schema_errors, start_form
+from app.services import cases
+from app.web import forms
+from app.web.i18n import translate
+from app.web.pages import _page
+from app.web.session import WebUser, current_user, lang_of
+
+#: Labels of the identity block, Spanish first (the API's ``Identidad`` gives types and limits).
+IDENTITY_LABELS: dict[str, tuple[str, str, str | None, str | None]] = {
+    "nombres": ("Nombre(s)", "Given name(s)", "Como la NNA lo dice.", "As the child gives it."),
+    "apellidos": ("Apellidos", "Surnames", None, None),
+    "alias": ("Otros nombres o alias", "Other names or aliases", None, None),
+    "documento_tipo": (
+        "Tipo de documento",
+        "Document type",
+        "Pasaporte, acta de nacimiento, constancia consular…",
+        "Passport, birth certificate, consular record…",
+    ),
+    "documento_numero": ("Número de documento", "Document number", None, None),
+    "lugar_origen": ("Lugar de origen", "Place of origin", "Ciudad y país.", "Town and country."),
+    "contacto_familiar": (
+        "Contacto familiar",
+        "Family contact",
+        "Nombre, parentesco y teléfono de un familiar, si la NNA lo da.",
+        "Name, relationship and phone of a relative, if the child gives it.",
+    ),
+    "notas": ("Notas", "Notes", None, None),
+}
+
+
+@cache
+def identity_schema() -> dict[str, Any]:
+    """The identity block as a JSON Schema: types and limits from the API's ``Identidad``
+    struct (one source of truth), labels from IDENTITY_LABELS."""
+    raw = msgspec.json.schema(Identidad)["$defs"]["Identidad"]
+    props: dict[str, Any] = {}
+    for key, prop in raw["properties"].items():
+        branch = next((b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"), prop)
+        branch = {k: v for k, v in branch.items() if k != "default"}
+        es, en, help_es, help_en = IDENTITY_LABELS.get(key, (key, key, None, None))
+        branch["title"] = es
+        branch["x-en"] = {"title": en}
+        if help_es:
+            branch["description"] = help_es
+            branch["x-en"]["description"] = help_en
+        props[key] = branch
+    return {
+        "type": "object",
+        "properties": props,
+        "required": raw.get("required", []),
+        "additionalProperties": False,
+    }
+
+
+@cache
+def opening_schema() -> dict[str, Any]:
+    """``inicio_caso`` for display: the state as a select of INEGI states (the engine still
+    validates against the form itself)."""
+    schema = copy.deepcopy(start_form())
+    jurisdiccion = schema["properties"]["jurisdiccion"]
+    codes = [c for c in inegi.STATES if c != inegi.FEDERAL]
+    jurisdiccion["enum"] = codes
+    jurisdiccion["x-enum-labels"] = {
+        c: {"es": f"{c} · {inegi.state_name(c)}", "en": f"{c} · {inegi.state_name(c)}"}
+        for c in codes
+    }
+    return schema
+
+
+def _view(
+    request: Request,
+    user: WebUser,
+    form_data: dict[str, Any],
+    identidad: dict[str, Any],
+    family_of: str,
+    errors: list[dict[str, str]] | None = None,
+) -> Template:
+    lang = lang_of(request)
+    schema = opening_schema()
+    by_name, other = forms.field_errors(schema, errors or [], lang, prefix="$.form")
+    fields = forms.build_fields(schema, lang, form_data, by_name, {})
+    identity_fields = forms.build_fields(
+        identity_schema(), lang, identidad, by_name, {}, "identidad."
+    )
+    unplaced = forms.attach_unplaced(fields + identity_fields, by_name)
+    unplaced = [m for m in unplaced if m != by_name.get("family_of")] + other
+    return _page(
+        request, "new_case.html", user, status_code=422 if errors else 200, fields=fields,
+        identity_fields=identity_fields, family_of=family_of,
+        family_error=by_name.get("family_of"), has_errors=bool(errors), unplaced=unplaced,
+        form_title=forms._text(schema, "title", lang),
+        form_help=forms._text(schema, "description", lang),
+    )  # fmt: skip
+
+
+@get("/cases/new", include_in_schema=False)
+async def new_case_page(request: Request) -> Template:
+    user = await current_user(request)
+    p = user.principal
+    if not p.is_worker:
+        return _page(request, "error.html", user, status_code=403, status=403,
+                     message_key="error_403", detail=None)  # fmt: skip
+    defaults: dict[str, Any] = {"fecha_deteccion": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if p.authority_estado != inegi.FEDERAL:
+        defaults["jurisdiccion"] = p.authority_estado
+        if p.authority_municipio:
+            defaults["municipio"] = p.authority_municipio
+    return _view(request, user, defaults, {}, "")
+
+
+@post("/cases/new", include_in_schema=False, status_code=303)
+async def new_case_submit(request: Request) -> Response:
+    user = await current_user(request)
+    posted = await request.form()
+    form_data, _ = forms.parse(opening_schema(), posted)
+    identidad, _ = forms.parse(identity_schema(), posted, "identidad.")
+    family_of = str(posted.get("family_of", "")).strip().upper()[:32]
+    errors = schema_errors(identity_schema(), identidad, "$.identidad")
+    if errors:  # nothing is written until both blocks are valid; show every mistake at once
+        errors = schema_errors(start_form(), form_data, "$.form") + errors
+        return _view(request, user, form_data, identidad, family_of, errors)
+    try:
+        result = await cases.open_case(user.principal, form_data, identidad, family_of or None)
+    except InvalidInput as exc:
+        return _view(request, user, form_data, identidad, family_of, exc.errors)
+    return Redirect(f"/cases/{result['folio']}?ok=case_opened", status_code=303)
+
+
+@get("/cases/{folio:str}/identidad", include_in_schema=False)
+async def identity_page(request: Request, folio: FromPath[str]) -> Template:
+    """A child's identity: shown only on request, and the read is audited (case.identity_read)."""
+    user = await current_user(request)
+    result = await cases.identity(user.principal, folio)
+    lang = lang_of(request)
+    schema = identity_schema()
+    rows = []
+    for key, prop in schema["properties"].items():
+        value = result["identidad"].get(key)
+        if value in (None, "", []):
+            continue
+        shown = ", ".join(value) if isinstance(value, list) else str(value)
+        rows.append((forms._text(prop, "title", lang) or key, shown))
+    return _page(
+        request, "identity.html", user, folio=folio, rows=rows,
+        updated_at=result["updated_at"], notice=translate(lang, "identity_read_audited"),
+    )  # fmt: skip

@@ -1,0 +1,65 @@
+"""The pages' router: every page handler, the static assets, the security headers and the
+error pages (a service error becomes a translated page, a missing login a redirect)."""
+
+from __future__ import annotations
+
+from litestar import Router
+from litestar.exceptions import HTTPException
+from litestar.static_files import create_static_files_router
+
+from app.errors import ServiceError
+from app.web.case_pages import identity_page, new_case_page, new_case_submit
+from app.web.notification_pages import notification_read, notifications_page
+from app.web.pages import (
+    HERE,
+    _csrf_failed,
+    _http_error,
+    _login_required,
+    _service_error,
+    audit_export,
+    audit_page,
+    audit_verify,
+    case_page,
+    compliance_page,
+    home,
+    inbox_page,
+    login_page,
+    login_submit,
+    logout,
+    placement_command,
+    set_language,
+    shelter_admit,
+    shelter_page,
+    shelters_page,
+    task_claim,
+    task_page,
+    task_reassign,
+    task_submit,
+    task_unclaim,
+)
+from app.web.session import CsrfFailed, LoginRequired, security_headers
+
+
+def web_router() -> Router:
+    static = create_static_files_router(
+        path="/static", directories=[HERE / "static"], include_in_schema=False
+    )
+    return Router(
+        path="/",
+        route_handlers=[
+            home, login_page, login_submit, logout, set_language, inbox_page, task_page,
+            task_submit, task_claim, task_unclaim, case_page, shelters_page, shelter_page,
+            shelter_admit, placement_command, audit_page, audit_export, audit_verify,
+            compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
+            notification_read, task_reassign, static,
+        ],
+        middleware=[security_headers],
+        exception_handlers={
+            LoginRequired: _login_required,
+            CsrfFailed: _csrf_failed,
+            ServiceError: _service_error,
+            HTTPException: _http_error,
+        },
+        include_in_schema=False,
+        opt={"exclude_from_auth": True},  # the API's token middleware; pages check it here
+    )  # fmt: skip

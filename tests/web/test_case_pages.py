@@ -1,0 +1,157 @@
+"""Pages added for the daily work around tasks: opening a case (identification form + identity
+apart), reading a child's identity (audited), deadline notices, reassigning a task, and the case
+timeline in words instead of audit codes."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from html import unescape
+
+from app.route_engine import form_example
+from app.services import deadlines
+from app.tables import AuditEvent, Case, CaseIdentity
+from bench.deadline_seed import seed_cases
+
+OFFICER = "inm-07.officer"
+
+
+def _field_error(html: str, field_id: str) -> str | None:
+    m = re.search(rf'<p class="field-error" id="{re.escape(field_id)}-error">([^<]*)</p>', html)
+    return unescape(m.group(1)) if m else None
+
+
+def _opening_fields(**changes: str | None) -> dict[str, str]:
+    """The ``inicio_caso`` example as the page posts it (local date-time, as typed)."""
+    data = form_example("inicio_caso.schema.json")
+    fields = {k: str(v) for k, v in data.items()}
+    fields["fecha_deteccion"] = "2026-03-02T11:00"
+    fields["identidad.nombres"] = "Dania"
+    fields["identidad.apellidos"] = "Prueba Web"
+    fields["identidad.alias"] = "Dani\nDanita"
+    for key, value in changes.items():
+        if value is None:
+            fields.pop(key, None)
+        else:
+            fields[key] = value
+    return fields
+
+
+async def test_new_case_page_defaults_to_my_state(browser):
+    b = await browser(OFFICER)
+    r = await b.get("/cases/new")
+    assert r.status_code == 200 and "Abrir un caso" in r.text
+    assert re.search(r'<option value="07"\s+selected', r.text)
+    assert 'name="identidad.nombres"' in r.text and 'for="f-identidad-nombres"' in r.text
+    assert 'name="fecha_deteccion"' in r.text and 'type="datetime-local"' in r.text
+
+
+async def test_open_a_case_with_errors_then_valid_and_read_identity(browser, json_api):
+    b = await browser(OFFICER)
+    before = await Case.count()
+    bad = _opening_fields(**{"identidad.nombres": None, "sexo": None, "idioma": "x" * 500})
+    r = await b.post("/cases/new", bad)
+    assert r.status_code == 422
+    assert _field_error(r.text, "f-identidad-nombres") == "Este campo es obligatorio."
+    assert _field_error(r.text, "f-sexo") == "Este campo es obligatorio."
+    assert _field_error(r.text, "f-idioma")
+    assert 'value="Prueba Web"' in r.text  # entered values kept
+    assert await Case.count() == before  # nothing written
+
+    r = await b.post("/cases/new", _opening_fields())
+    assert r.status_code == 303, r.text
+    location = r.headers["location"]
+    assert re.fullmatch(r"/cases/CHIS-\d{4}-\d{6}\?ok=case_opened", location)
+    folio = location.split("/")[2].split("?")[0]
+    page = await b.get(location)
+    assert "Caso abierto. La primera tarea ya está turnada." in page.text
+    assert "Dania" not in page.text  # identity is not on the case page
+    assert "Caso abierto" in page.text and "Tarea turnada" in page.text  # timeline in words
+    row = await Case.select(Case.id, Case.summary).where(Case.folio == folio).first()
+    ident = await CaseIdentity.select().where(CaseIdentity.case == row["id"]).first()
+    assert '"Dania"' in str(ident["data"]) or ident["data"]["nombres"] == "Dania"
+
+    reads = AuditEvent.count().where(
+        (AuditEvent.case_folio == folio) & (AuditEvent.action == "case.identity_read")
+    )
+    assert await reads == 0
+    shown = await b.get(f"/cases/{folio}/identidad")
+    assert shown.status_code == 200
+    assert "Dania" in shown.text and "Dani, Danita" in shown.text
+    assert "quedó registrada en la auditoría" in shown.text
+    assert await reads == 1
+
+    other = await browser("inm-27.officer")
+    assert (await other.get(f"/cases/{folio}/identidad")).status_code == 404
+
+
+async def test_open_a_case_outside_my_jurisdiction_or_with_an_unknown_relative(browser):
+    b = await browser("inm-27.officer")
+    r = await b.post("/cases/new", _opening_fields(jurisdiccion="07"))
+    assert r.status_code == 422
+    assert _field_error(r.text, "f-jurisdiccion") == "Fuera de la jurisdicción de su autoridad."
+    r = await b.post(
+        "/cases/new", _opening_fields(jurisdiccion="27", municipio="Centro", family_of="CHIS-1")
+    )
+    assert r.status_code == 422
+    assert _field_error(r.text, "f-family_of") == "No hay un caso visible con ese folio."
+
+
+async def test_oversight_cannot_open_cases(browser):
+    b = await browser("cndh.oversight")
+    assert (await b.get("/cases/new")).status_code == 403
+    r = await b.post("/cases/new", _opening_fields())
+    assert r.status_code == 403
+
+
+async def test_supervisor_reassigns_a_task_from_the_task_page(browser, json_api):
+    folio = await json_api.open_case(OFFICER)
+    task = next(
+        t for t in await json_api.open_tasks(folio) if t["bpmn_id"] == "registrar_deteccion"
+    )
+    officer = await browser(OFFICER)
+    page = await officer.get(f"/tasks/{task['task_id']}")
+    assert 'action="/tasks/' + task["task_id"] + '/reassign"' not in page.text
+    forbidden = await officer.post(f"/tasks/{task['task_id']}/reassign", {"username": OFFICER})
+    assert forbidden.status_code == 403
+
+    sup = await browser("inm-07.supervisor")
+    page = await sup.get(f"/tasks/{task['task_id']}")
+    assert f'<option value="{OFFICER}">' in page.text
+    bad = await sup.post(f"/tasks/{task['task_id']}/reassign", {"username": "inm-27.officer"})
+    assert bad.status_code == 422
+    assert "No es una persona activa de su autoridad." in bad.text
+    r = await sup.post(f"/tasks/{task['task_id']}/reassign", {"username": OFFICER})
+    assert r.status_code == 303 and r.headers["location"].endswith("ok=task_reassigned")
+    detail = (await json_api.get(OFFICER, f"/api/v1/tasks/{task['task_id']}")).json()
+    assert detail["task"]["assignee_username"] == OFFICER
+    shown = await sup.get(f"/tasks/{task['task_id']}")
+    assert f"<dd>officer · INM-07 ({OFFICER})</dd>" in unescape(shown.text)
+    case_page = await sup.get(f"/cases/{folio}")
+    assert "Tarea reasignada" in case_page.text
+
+
+async def test_notices_page_lists_escalations_and_marks_them_read(browser):
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(days=40)
+    ids = await seed_cases(1, t0, prefix="WEBN")
+    await deadlines.sweep(t0 + timedelta(hours=24, seconds=1), sender=None)
+    folio = (await Case.select(Case.folio).where(Case.id == ids[0]).first())["folio"]
+
+    sup = await browser("inm-07.supervisor")
+    page = await sup.get("/notifications?unread=1")
+    assert page.status_code == 200 and folio in page.text
+    assert "Plazo vencido" in page.text and "Notificar a la Procuraduría" in page.text
+    note_id = re.search(
+        rf'href="/cases/{folio}">.*?action="/notifications/(\d+)/read"', page.text, re.S
+    ).group(1)
+    other = await browser("inm-07.head")
+    assert (await other.post(f"/notifications/{note_id}/read", {})).status_code == 404
+    assert (await sup.post("/notifications/99999999999/read", {})).status_code == 404
+    r = await sup.post(f"/notifications/{note_id}/read", {})
+    assert r.status_code == 303
+    unread = await sup.get("/notifications?unread=1")
+    assert f"/notifications/{note_id}/read" not in unread.text
+    everything = await sup.get("/notifications")
+    assert folio in everything.text and "Leído" in everything.text
+    await sup.get("/lang/en")
+    assert "Deadline notices" in (await sup.get("/notifications")).text
