@@ -24,6 +24,7 @@ from app.errors import InvalidInput, ServiceError
 from app.principal import role_may_do
 from app.services import audit_read, auth, cases, inbox, placements, tasks, users
 from app.services.audit_read import AuditFilter
+from app.throttle import TooManyAttempts
 from app.web import compliance, forms, route_svg
 from app.web.i18n import COOKIE as LANG_COOKIE
 from app.web.i18n import LANGS, label, translate
@@ -174,14 +175,23 @@ async def login_submit(request: Request) -> Response:
     target = safe_next(str(form.get("next", "")))
     if not login_csrf_ok(request, str(form.get(CSRF_FIELD, ""))):
         return _error_page(request, 403, "error_csrf")
+    address = request.client.host if request.client else None
+    token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     try:
-        result = await auth.login(username, password, "session")
+        result = await auth.login(username, password, "session", address)
     except auth.LoginFailed:
-        token = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         return _page(
             request, "login.html", None, status_code=401, login_csrf=token, next=target,
             expired=False, failed=True, username=username,
         )  # fmt: skip
+    except TooManyAttempts as exc:  # the same throttle as the API: per account and per address
+        page = _page(
+            request, "login.html", None, status_code=429, login_csrf=token, next=target,
+            expired=False, failed=False, throttled=True, username=username,
+            retry_minutes=max(1, -(-exc.retry_after // 60)),
+        )  # fmt: skip
+        page.headers["Retry-After"] = str(exc.retry_after)
+        return page
     if target == "/inbox" and (result.principal.is_oversight or result.principal.is_admin):
         target = "/audit"
     max_age = int(auth.SESSION_TTL.total_seconds())

@@ -80,6 +80,36 @@ async def test_spraying_many_accounts_from_one_address_is_refused(asgi_app, thro
         assert (await login(c, "inm-07.officer", PASSWORD)).status_code == 200
 
 
+async def test_the_login_page_shares_the_throttle_per_account_and_address(asgi_app, throttle):
+    """The pages' login counts failures with the client's address, like the API's: guesses on
+    the page and on the API add up, and a locked account gets a Spanish 429 page."""
+    import re
+
+    throttle.account_limit, throttle.address_limit = 4, 6
+
+    async def page_login(c: httpx.AsyncClient, user: str, password: str) -> httpx.Response:
+        form = await c.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        return await c.post(
+            "/login",
+            data={"username": user, "password": password, "csrf_token": token, "next": "/inbox"},
+        )
+
+    user = "inm-27.head"
+    async with client_from(asgi_app, "203.0.113.77") as c:
+        assert [(await page_login(c, user, f"g{i}")).status_code for i in range(2)] == [401, 401]
+        assert [(await login(c, user, f"g{i}")).status_code for i in range(2)] == [401, 401]
+        r = await page_login(c, user, PASSWORD)  # 4 failures: locked, right password or not
+        assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+        assert "Demasiados intentos fallidos" in r.text
+        # the address has 4 failures; two more guesses on other accounts lock it too
+        assert (await page_login(c, "nobody-a", "x")).status_code == 401
+        assert (await page_login(c, "nobody-b", "x")).status_code == 401
+        assert (await page_login(c, "inm-27.officer", PASSWORD)).status_code == 429
+    async with client_from(asgi_app, "203.0.113.78") as c:
+        assert (await page_login(c, "inm-27.officer", PASSWORD)).status_code == 303
+
+
 async def test_csrf_missing_or_wrong_is_refused(asgi_app, throttle):
     async with client_from(asgi_app, "192.0.2.1") as c:
         r = await login(c, "inm-07.officer", PASSWORD, mode="session")
