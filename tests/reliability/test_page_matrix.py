@@ -1,0 +1,209 @@
+"""Authorization matrix of the pages: every page x every role x record scope, one expected status.
+
+The same record, roles, users and scopes as ``test_authz_matrix.py`` (the JSON API's matrix), seen
+through the server-rendered pages with a cookie session and the CSRF form field, as a browser
+sends them. The pages call the same services as the API, so the expected answers mirror the API's,
+translated to what a page answers: a write that succeeds redirects (303); no session redirects to
+the login page (303 to ``/login``); a record one may not see is a 404 page; a refused action is a
+403 page. A cell expecting success on a write gets a fresh record; every refused cell uses the
+shared record, which must come out unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+
+from app.route_engine import form_example, form_schema
+from app.web.forms import LOCAL_TZ
+from tests.app.helpers import PASSWORD
+from tests.reliability.stats import STATS, count_response
+from tests.reliability.test_authz_matrix import (
+    ROLES,
+    SCOPES,
+    USERS,
+    Record,
+    make_record,
+    snapshot,
+)
+
+pytestmark = pytest.mark.reliability
+
+LOGIN = (303, 303, 303)  # no session: to the login page
+OK = (200, 200, 200)
+NO = (403, 403, 403)
+OWN = (200, 404, 404)
+DONE = (303, 404, 404)  # a write by the holder succeeds (redirect); anyone else: not found
+HIDDEN = (404, 404, 404)
+# fmt: off
+PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
+    ("GET", "/inbox"):                      dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=NO, admin=NO),
+    ("GET", "/cases/new"):                  dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=NO, admin=NO),
+    ("POST", "/cases/new"):                 dict(anon=LOGIN, officer=(303, 303, 422), supervisor=(303, 303, 422), head=(303, 303, 422), shelter_staff=(303, 303, 422), oversight=NO, admin=NO),
+    ("GET", "/cases/{folio}"):              dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
+    ("GET", "/cases/{folio}/identidad"):    dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
+    ("GET", "/tasks/{task}"):               dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=OK, admin=HIDDEN),
+    ("POST", "/tasks/{task}/claim"):        dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
+    ("POST", "/tasks/{task}/unclaim"):      dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
+    ("POST", "/tasks/{task}/reassign"):     dict(anon=LOGIN, officer=(403, 404, 404), supervisor=DONE, head=DONE, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
+    ("POST", "/tasks/{task}"):              dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
+    ("GET", "/shelters"):                   dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("GET", "/shelters/{shelter}"):         dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("POST", "/shelters/{shelter}/admit"):  dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    ("POST", "/shelters/{shelter}/placements/{placement}/transfer"):  dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    ("POST", "/shelters/{shelter}/placements/{placement}/discharge"): dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    ("POST", "/shelters/{shelter}/placements/{placement}/left"):      dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    ("GET", "/notifications"):              dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
+    ("GET", "/audit"):                      dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("GET", "/audit/export"):               dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("GET", "/audit/verify"):               dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("GET", "/compliance"):                 dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+}
+# fmt: on
+#: Pages that act on the record (a fresh one for each cell that should succeed).
+RECORD_WRITES = ("{task}", "{placement}", "/admit")
+
+
+def posted_fields(data: dict[str, Any], schema: dict[str, Any], prefix: str = "") -> list:
+    """Form data as the page posts it: date-times in central Mexico time, booleans as
+    true/false, enum lists as repeated fields, free lists one per line, rows with their count."""
+    out: list[tuple[str, str]] = []
+    props = schema.get("properties") or {}
+    for key, value in data.items():
+        prop, name = props.get(key) or {}, f"{prefix}{key}"
+        if isinstance(value, bool):
+            out.append((name, "true" if value else "false"))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            out.append((f"{name}.__rows", str(len(value))))
+            for i, row in enumerate(value):
+                out += posted_fields(row, prop.get("items") or {}, f"{name}.{i}.")
+        elif isinstance(value, list):
+            if "enum" in (prop.get("items") or {}):
+                out += [(name, str(v)) for v in value]
+            else:
+                out.append((name, "\n".join(str(v) for v in value)))
+        elif prop.get("format") == "date-time":
+            at = datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(LOCAL_TZ)
+            out.append((name, at.strftime("%Y-%m-%dT%H:%M")))
+        else:
+            out.append((name, str(value)))
+    return out
+
+
+def body_for(method: str, path: str, rec: Record) -> list[tuple[str, str]]:
+    if method == "GET":
+        return []
+    if path == "/cases/new":
+        form = form_example("inicio_caso.schema.json") | {"jurisdiccion": "07"}
+        fields = posted_fields(form, form_schema("inicio_caso.schema.json"))
+        return fields + [("identidad.nombres", "Matriz"), ("identidad.apellidos", "Página")]
+    if path.endswith("/reassign"):
+        return [("username", "procuraduria-07.officer")]
+    if path == "/tasks/{task}":
+        name = f"{rec.bpmn_id}.schema.json"
+        return [("_submit", "1"), *posted_fields(form_example(name), form_schema(name))]
+    if path.endswith("/admit"):
+        return [("folio", rec.folio)]
+    if path.endswith("/transfer"):
+        return [("to_shelter_id", str(rec.other_shelter)), ("reason", "matriz")]
+    if path.endswith("/discharge"):
+        return [("reason", "matriz")]
+    if path.endswith("/left"):
+        return [("fecha_hora_salida", "2026-11-01T10:00"), ("circunstancias", "matriz")]
+    return []
+
+
+async def release(api: Any, rec: Record) -> None:
+    """Discharge a fresh record's child, so the matrix never fills the shelter it tests."""
+    detail = (await api.get("cndh.oversight", f"/api/v1/cases/{rec.folio}")).json()
+    for placement in detail["placements"]:
+        if placement["status"] == "admitted":
+            r = await api.post(
+                "procuraduria-07.officer",
+                f"/api/v1/placements/{placement['id']}/discharge",
+                json={"reason": "fin de la celda de la matriz"},
+            )
+            assert r.status_code == 200, r.text
+
+
+class PageSession:
+    """One user's cookie jar against the app, as a browser without JavaScript."""
+
+    def __init__(self, asgi_app: Any):
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=asgi_app),
+            base_url="http://testserver",
+            event_hooks={"response": [count_response]},
+        )
+
+    async def login(self, username: str) -> None:
+        page = await self.client.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        r = await self.client.post(
+            "/login",
+            data={"username": username, "password": PASSWORD, "csrf_token": token},
+        )
+        assert r.status_code == 303, (username, r.status_code, r.text[:300])
+
+    async def send(self, method: str, url: str, fields: list[tuple[str, str]]):
+        if method == "GET":
+            return await self.client.get(url)
+        csrf = self.client.cookies.get("careroute_csrf", "")
+        return await self.client.post(
+            url,
+            content=urlencode([*fields, ("csrf_token", csrf)]).encode(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+
+
+async def test_page_authorization_matrix(api, asgi_app):
+    sessions: dict[str | None, PageSession] = {}
+
+    async def session(username: str | None) -> PageSession:
+        if username not in sessions:
+            sessions[username] = PageSession(asgi_app)
+            if username:
+                await sessions[username].login(username)
+        return sessions[username]
+
+    shared = await make_record(api)
+    before = await snapshot(api, shared)
+    failures: list[str] = []
+    checked = 0
+    try:
+        for (method, path), row in PAGES.items():
+            assert set(row) == set(ROLES), path
+            for role in ROLES:
+                for scope, expected in zip(SCOPES, row[role], strict=True):
+                    writes = method == "POST" and any(m in path for m in RECORD_WRITES)
+                    rec = await make_record(api) if writes and expected == 303 else shared
+                    url = path.format(
+                        folio=rec.folio, task=rec.task, placement=rec.placement,
+                        shelter=rec.shelter,
+                    )  # fmt: skip
+                    user = USERS[scope][role]
+                    r = await (await session(user)).send(method, url, body_for(method, path, rec))
+                    checked += 1
+                    if rec is not shared:
+                        await release(api, rec)
+                    if r.status_code != expected:
+                        failures.append(
+                            f"{method} {path} as {role} ({scope}, {user}): expected {expected}, "
+                            f"got {r.status_code} {r.headers.get('location', '')}"
+                        )
+                    elif expected == 303 and role == "anon":
+                        if not r.headers["location"].startswith("/login"):
+                            failures.append(f"{method} {path} as anon: to {r.headers['location']}")
+    finally:
+        for s in sessions.values():
+            await s.client.aclose()
+    STATS.add("matrix_cells", checked)
+    print(f"page authorization matrix: {checked} cells checked, {len(failures)} wrong")
+    assert not failures, "\n".join(failures)
+    assert await snapshot(api, shared) == before, "a refused page request changed the record"
+    assert checked == len(PAGES) * len(ROLES) * len(SCOPES)
