@@ -32,7 +32,13 @@ if TYPE_CHECKING:
     from .calendario import CalendarioLaboral
 
 #: Start-form fields copied into the case variables every branch can read.
-_START_VARIABLES = ("jurisdiccion", "fecha_nacimiento", "nacionalidad", "fecha_deteccion")
+_START_VARIABLES = (
+    "jurisdiccion",
+    "fecha_nacimiento",
+    "nacionalidad",
+    "fecha_deteccion",
+    "fecha_ingreso_pais",
+)
 #: Upper bound on engine passes per call: each pass fires at most one cycle of each timer.
 _MAX_PASSES = 64
 
@@ -331,8 +337,9 @@ class Case:
     def _settle(self, now: datetime) -> None:
         """Run the engine until nothing more is due at ``now``, recording what fired."""
         for _ in range(_MAX_PASSES):
+            finished_before = self._finished_timer_ids()
             self._guard(self.workflow.do_engine_steps)
-            fired = self._track_timers(now)
+            fired = self._track_timers(now, finished_before)
             self._flush_variable_changes(now)
             if not fired and not self._due_timers(now):
                 break
@@ -379,25 +386,45 @@ class Case:
     def _due_timers(self, now: datetime) -> bool:
         return any(datetime.fromisoformat(v) < now for v in self._timer_instants().values())
 
-    def _track_timers(self, now: datetime) -> bool:
-        """Compare each timer with what we saw last time; report escalations and firings."""
+    def _finished_timer_ids(self) -> set[str]:
+        """Timer tasks already completed or cancelled (before an engine pass)."""
+        done = (TaskState.COMPLETED, TaskState.CANCELLED)
+        return {str(t.id) for t in self._all_tasks() if t.state in done and _is_timer(t)}
+
+    def _track_timers(self, now: datetime, finished_before: set[str] | None = None) -> bool:
+        """Compare each timer with what we saw last time; report escalations and firings.
+
+        A timer armed with an instant already past (a case opened days after detection, an entry
+        date weeks ago) fires every cycle inside the engine pass that armed it, so it is never
+        seen waiting: such a timer, completed during this pass (not in ``finished_before``), is
+        reconstructed and every level it went through is reported, never silently dropped.
+        """
         fired = False
         records = self.meta["timers"]
+        seen: set[str] = set()
         for task in self._all_tasks():
             if not _is_timer(task):
                 continue
             key = str(task.id)
             value = task.internal_data.get("event_value")
             record = records.get(key)
+            seen.add(key)
             if record is None:
-                if task.state != TaskState.WAITING or value is None:
+                if value is None or task.state == TaskState.CANCELLED:
+                    continue
+                # First sight: waiting as usual, or already fired in the pass that armed it.
+                # A record lives until its task is completed or cancelled, so a timer is never
+                # first-seen twice (a finished one is in ``finished_before`` from then on).
+                if task.state != TaskState.WAITING and (
+                    finished_before is None or key in finished_before
+                ):
                     continue
                 record = records[key] = self._new_timer_record(task, value)
             fired |= self._report_firings(task, value, record, now)
-            if task.state in (TaskState.COMPLETED, TaskState.CANCELLED) or (
-                task.state != TaskState.WAITING and record.get("done")
-            ):
+            if task.state in (TaskState.COMPLETED, TaskState.CANCELLED):
                 records.pop(key, None)
+        for key in set(records) - seen:  # its task is gone (a pruned subprocess)
+            records.pop(key, None)
         return fired
 
     def _new_timer_record(self, task: Any, value: Any) -> dict[str, Any]:
@@ -408,11 +435,19 @@ class Case:
             "armed_at": current_now().isoformat(),
         }
         if isinstance(value, dict):
+            # A deadline's cycle has one firing per escalation level (plazo_ciclo: R<niveles>).
+            # Levels already spent when the timer is first seen (armed with a past instant, so
+            # the engine pass that armed it fired them) are recovered and reported, not lost.
+            plazo = self.engine.library.plazos[deadline.plazo_id] if deadline else None
+            remaining = int(value.get("cycles", 0))
+            niveles = getattr(plazo, "niveles", None)
+            levels = max(niveles, remaining) if niveles else max(remaining, 1)
+            spent = levels - remaining
+            first = datetime.fromisoformat(value["next"]) - timedelta(
+                seconds=float(value["duration"]) * spent
+            )
             record.update(
-                due=value["next"],
-                cycles=value["cycles"],
-                levels=value["cycles"],
-                interval=value["duration"],
+                due=first.isoformat(), cycles=levels, levels=levels, interval=value["duration"]
             )
         else:
             record.update(due=str(value), cycles=1, levels=1, interval=0)

@@ -38,6 +38,7 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "fecha_nacimiento",
         "nacionalidad",
         "fecha_deteccion",
+        "fecha_ingreso_pais",
         "presuncion_minoria_edad",
         "riesgo_inminente",
         "situacion_acompanamiento",
@@ -207,7 +208,11 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
         """Deadlines count from now unless the law counts from an earlier fact (e.g. entry)."""
         if not desde:
             return current_now()
-        start = datetime.fromisoformat(str(desde).replace("Z", "+00:00"))
+        text = str(desde)
+        if len(text) == 10:  # a date (e.g. entry into Mexico): that day, in central Mexico
+            day = date.fromisoformat(text)
+            return datetime(day.year, day.month, day.day, 12, tzinfo=ctx.deadlines.calendario.tz)
+        start = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return start if start.tzinfo else start.replace(tzinfo=timezone.utc)
 
     def plazo(plazo_id: str, nivel: str | None = None, desde: str | None = None) -> str:

@@ -17,7 +17,7 @@ from app.audit import digest_of
 from app.errors import Conflict, Forbidden, NotFound, field_error
 from app.principal import Principal
 from app.route_engine import library, route_engine
-from app.services import relocation
+from app.services import deadlines, relocation
 from app.services.context import Command, command
 from app.services.task_index import form_errors, sync_tasks
 from app.services.workflow import LoadedCase, load_for_update, save, variable_changes
@@ -165,6 +165,7 @@ async def open_case(
         loaded = LoadedCase(await Case.select().where(Case.id == case_id).first(), 1, engine_case)
         loaded.events = list(engine_case.events)
         routed = await sync_tasks(cmd, loaded)
+        await deadlines.record_escalations(cmd, loaded)
     return {"folio": folio, "case_id": case_id, "family_group": group, "next_tasks": routed}
 
 
@@ -351,6 +352,7 @@ async def _finish_move(cmd: Command, loaded: LoadedCase) -> None:
             changes={"variables": variable_changes(loaded.events)},
         )
     await sync_tasks(cmd, loaded, reroute=True)
+    await deadlines.record_escalations(cmd, loaded)
     await relocation.revoke_after_move(cmd, loaded)
 
 

@@ -264,6 +264,18 @@ async def apply_engine_events(
     return count
 
 
+async def record_escalations(cmd: Command, loaded: LoadedCase) -> int:
+    """Escalations the engine reported during an officer's command (a deadline already past when
+    its timer was armed: a case opened days after detection, an entry date weeks ago): recorded
+    and notified in the same transaction, exactly as the worker would. Call after sync_tasks."""
+    outgoing = default_sender() is not None
+    count = 0
+    for event in loaded.events:
+        if event.kind == "deadline_escalated":
+            count += await escalate(cmd, loaded, event.data, outgoing=outgoing)
+    return count
+
+
 async def escalate(
     cmd: Command,
     loaded: LoadedCase,

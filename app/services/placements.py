@@ -15,7 +15,7 @@ from typing import Any
 from app import access, routing
 from app.errors import Conflict, Forbidden, NotFound, field_error
 from app.principal import Principal
-from app.services import relocation
+from app.services import deadlines, relocation
 from app.services.context import Command, command
 from app.services.task_index import sync_tasks
 from app.services.workflow import LoadedCase, audit_engine_events, load_for_update, save
@@ -118,6 +118,7 @@ async def _finish(cmd: Command, loaded: LoadedCase) -> None:
     await save(cmd, loaded)
     audit_engine_events(cmd, loaded, loaded.events)
     await sync_tasks(cmd, loaded, reroute=True)
+    await deadlines.record_escalations(cmd, loaded)
     if loaded.moved:
         await relocation.revoke_after_move(cmd, loaded)
 
@@ -196,6 +197,7 @@ async def discharge(principal: Principal, placement_id: int, reason: str) -> dic
             changes={"placement_id": placement_id},
         )
         await sync_tasks(cmd, loaded, reroute=True)
+        await deadlines.record_escalations(cmd, loaded)
         await _revoke_shelter(cmd, loaded, placement["shelter_id"])
     return await placement_view(placement_id)
 
@@ -227,6 +229,7 @@ async def left(principal: Principal, placement_id: int, payload: dict[str, Any])
         await save(cmd, loaded)
         audit_engine_events(cmd, loaded, loaded.events)
         await sync_tasks(cmd, loaded, reroute=True)
+        await deadlines.record_escalations(cmd, loaded)
         await _revoke_shelter(cmd, loaded, placement["shelter_id"])
     view = await placement_view(placement_id)
     view["route_notified"] = notified

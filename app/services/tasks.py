@@ -16,7 +16,7 @@ from app.audit import digest_of
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.principal import Principal, role_may_do
 from app.route_engine import form_schema, legal_basis
-from app.services import hooks, relocation
+from app.services import deadlines, hooks, relocation
 from app.services.context import command
 from app.services.task_index import form_errors, sync_tasks
 from app.services.workflow import (
@@ -208,6 +208,7 @@ async def complete(
         )
         audit_engine_events(cmd, loaded, loaded.events)
         routed = await sync_tasks(cmd, loaded, completed=task_id, reroute=loaded.moved)
+        await deadlines.record_escalations(cmd, loaded)
         if loaded.moved:
             await relocation.revoke_after_move(cmd, loaded)
         case_status = loaded.case["status"]

@@ -159,6 +159,43 @@ async def test_24h_deadline_fires_once_at_24h_and_not_before(api):
     assert (await api.get("inm-07.head", "/api/v1/oversight/breaches")).status_code == 403
 
 
+async def test_a_case_registered_after_its_deadline_escalates_at_once(api):
+    """Detection three days before the case reaches the API: the 24 h notice to the Procuraduría
+    (D1) and both escalation intervals are already past when the task is routed. Every level is
+    recorded and notified in the officer's own command, with nothing left for the worker."""
+    detected = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    body = {
+        "form": opening_form(fecha_deteccion=detected.isoformat().replace("+00:00", "Z")),
+        "identidad": {"nombres": "Tarde", "apellidos": "Prueba"},
+    }
+    r = await api.post("inm-07.officer", "/api/v1/cases", json=body)
+    assert r.status_code == 201, r.text
+    folio = r.json()["folio"]
+    await api.complete(folio, "registrar_deteccion")
+    case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
+    task = next(t for t in await api.open_tasks(folio) if t["bpmn_id"] == "notificar_procuraduria")
+    rows = await _escalations([case_id])
+    assert sorted(r["level"] for r in rows) == [1, 2, 3]
+    assert {r["task_id"] for r in rows} == {task["task_id"]}
+    due = detected + timedelta(hours=24)
+    assert {r["due_at"] for r in rows} == {due}
+    notes = await Notification.select(Notification.user, Notification.level).where(
+        Notification.task_id == task["task_id"]
+    )
+    assert {(n["user_id"], n["level"]) for n in notes} == {
+        (await _user_id("inm-07.supervisor"), 1),
+        (await _user_id("inm-07.head"), 2),
+        (await _user_id("cndh.oversight"), 3),
+    }
+    assert await _audit_count([case_id], "deadline.escalated") == 3
+    assert await _audit_count([case_id], "deadline.breach_recorded") == 1
+    # Nothing is left due for the worker on this case.
+    state = await WorkflowState.select(WorkflowState.next_due_at).where(
+        WorkflowState.case == case_id
+    )
+    assert state[0]["next_due_at"] is None or state[0]["next_due_at"] > datetime.now(UTC)
+
+
 async def test_each_due_timer_fires_exactly_once_with_two_workers(cleanup):
     """PostgreSQL: two workers at once (SKIP LOCKED claims) fire 1,000 due timers exactly once.
     SQLite: the same two sweeps run, serialised by the write lock (one worker at a time)."""

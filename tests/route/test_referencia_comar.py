@@ -197,6 +197,62 @@ def test_filing_deadline_counts_30_working_days_from_detection():
     assert task.due_at == datetime(2026, 3, 18, 5, 59, 59, 999999, tzinfo=timezone.utc)
 
 
+def test_filing_deadline_counts_from_entry_into_mexico_when_known():
+    """LRPCAP art. 18 counts from entry into the country: an entry date before detection moves
+    the deadline earlier."""
+    d = Driver(
+        process_id=PID,
+        variables={"fecha_deteccion": "2026-02-02", "fecha_ingreso_pais": "2026-01-26"},
+    )
+    task = d.task("apoyar_solicitud_asilo")
+    assert task.deadline_id == "D10_solicitud_asilo"
+    assert task.due_at == dias_habiles(datetime(2026, 1, 26, 12, tzinfo=MX), 30)
+    # 26 Jan + 30 working days, skipping 2 Feb (Constitution Day) -> Tue 10 Mar 2026, end of day
+    assert task.due_at == datetime(2026, 3, 11, 5, 59, 59, 999999, tzinfo=timezone.utc)
+    without = Driver(process_id=PID, variables={"fecha_deteccion": "2026-02-02"})
+    assert without.task("apoyar_solicitud_asilo").due_at > task.due_at
+    assert d.events_of("deadline_escalated") == []
+
+
+def test_a_deadline_already_past_when_armed_reports_every_level_at_once():
+    """A child who entered in mid-January reaches the asylum step in March: the 30 working days
+    ran out on 24 February and all three levels (supervisor, head, oversight) are overdue. The
+    engine fires them in the pass that arms the timer; each is reported, none is lost."""
+    d = Driver(
+        process_id=PID,
+        variables={"fecha_deteccion": "2026-02-02", "fecha_ingreso_pais": "2026-01-12"},
+    )
+    due = datetime(2026, 2, 25, 5, 59, 59, 999999, tzinfo=timezone.utc)
+    events = d.events_of("deadline_escalated")
+    assert [e.data["level"] for e in events] == [1, 2, 3]
+    assert {e.data["due_at"] for e in events} == {due.isoformat()}
+    assert [e.data["level_due_at"] for e in events] == [
+        (due + timedelta(days=k)).isoformat() for k in range(3)
+    ]
+    assert all(e.data["task_bpmn_id"] == "apoyar_solicitud_asilo" for e in events)
+    assert all(e.data["task_id"] for e in events)
+    assert d.ready() == ["apoyar_solicitud_asilo"]  # still to be done
+    d.advance(timedelta(days=5))
+    assert len(d.events_of("deadline_escalated")) == 3  # and never reported again
+
+
+def test_a_deadline_partly_past_when_armed_reports_the_spent_levels_then_the_rest():
+    """Armed between level 1 and level 2: level 1 is reported at once, the others on time."""
+    due = datetime(2026, 2, 25, 5, 59, 59, 999999, tzinfo=timezone.utc)
+    d = Driver(
+        process_id=PID,
+        variables={"fecha_deteccion": "2026-02-02", "fecha_ingreso_pais": "2026-01-12"},
+        now=due + timedelta(hours=12),
+    )
+    assert [e.data["level"] for e in d.events_of("deadline_escalated")] == [1]
+    d.advance(timedelta(hours=11))
+    assert [e.data["level"] for e in d.events_of("deadline_escalated")] == [1]
+    d.advance(timedelta(hours=2))
+    events = d.events_of("deadline_escalated")
+    assert [e.data["level"] for e in events] == [1, 2]
+    assert events[1].data["level_due_at"] == (due + timedelta(days=1)).isoformat()
+
+
 def test_missed_resolution_deadline_escalates_on_45th_working_day():
     d = at_resolution()
     task = d.task("resolver_solicitud")
