@@ -168,6 +168,19 @@ async def make_record(api) -> Record:
     return Record(folio, task["task_id"], task["bpmn_id"], r.json()["id"], tap, tux)
 
 
+async def release(api: Any, rec: Record) -> None:
+    """Discharge a fresh record's child, so the matrix never fills the shelter it tests."""
+    detail = (await api.get("cndh.oversight", f"/api/v1/cases/{rec.folio}")).json()
+    for placement in detail["placements"]:
+        if placement["status"] == "admitted":
+            r = await api.post(
+                "procuraduria-07.officer",
+                f"/api/v1/placements/{placement['id']}/discharge",
+                json={"reason": "fin de la celda de la matriz"},
+            )
+            assert r.status_code == 200, r.text
+
+
 async def snapshot(api, rec: Record) -> Any:
     r = await api.get("cndh.oversight", f"/api/v1/cases/{rec.folio}")
     body = r.json()
@@ -212,6 +225,8 @@ async def test_authorization_matrix(api):
                 user = USERS[scope][role]
                 r = await call(api, user, method, url, body_for(method, path, rec))
                 checked += 1
+                if rec is not shared:
+                    await release(api, rec)
                 if r.status_code != expected:
                     failures.append(
                         f"{method} {path} as {role} ({scope}, {user}): expected {expected}, "

@@ -29,6 +29,7 @@ from tests.reliability.test_authz_matrix import (
     USERS,
     Record,
     make_record,
+    release,
     snapshot,
 )
 
@@ -116,19 +117,6 @@ def body_for(method: str, path: str, rec: Record) -> list[tuple[str, str]]:
     if path.endswith("/left"):
         return [("fecha_hora_salida", "2026-11-01T10:00"), ("circunstancias", "matriz")]
     return []
-
-
-async def release(api: Any, rec: Record) -> None:
-    """Discharge a fresh record's child, so the matrix never fills the shelter it tests."""
-    detail = (await api.get("cndh.oversight", f"/api/v1/cases/{rec.folio}")).json()
-    for placement in detail["placements"]:
-        if placement["status"] == "admitted":
-            r = await api.post(
-                "procuraduria-07.officer",
-                f"/api/v1/placements/{placement['id']}/discharge",
-                json={"reason": "fin de la celda de la matriz"},
-            )
-            assert r.status_code == 200, r.text
 
 
 class PageSession:
