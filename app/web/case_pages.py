@@ -21,12 +21,12 @@ from litestar.response import Redirect, Template
 from app import inegi
 from app.api.schemas import Identidad
 from app.clock import utcnow
-from app.errors import InvalidInput
+from app.errors import Forbidden, InvalidInput, NotFound
 from app.route_engine import schema_errors, start_form
 from app.services import cases
 from app.web import forms
 from app.web.i18n import translate
-from app.web.pages import _page
+from app.web.pages import _page, case_view
 from app.web.session import WebUser, current_user, lang_of
 
 #: Labels of the identity block, Spanish first (the API's ``Identidad`` gives types and limits).
@@ -150,21 +150,82 @@ async def new_case_submit(request: Request) -> Response:
     return Redirect(f"/cases/{result['folio']}?ok=case_opened", status_code=303)
 
 
-@get("/cases/{folio:str}/identidad", include_in_schema=False)
-async def identity_page(request: Request, folio: FromPath[str]) -> Template:
-    """A child's identity: shown only on request, and the read is audited (case.identity_read)."""
-    user = await current_user(request)
-    result = await cases.identity(user.principal, folio)
+def _identity_view(
+    request: Request,
+    user: WebUser,
+    folio: str,
+    identidad: dict[str, Any],
+    updated_at: Any,
+    errors: list[dict[str, str]] | None = None,
+    show: bool = True,
+) -> Template:
     lang = lang_of(request)
     schema = identity_schema()
     rows = []
     for key, prop in schema["properties"].items():
-        value = result["identidad"].get(key)
-        if value in (None, "", []):
-            continue
-        shown = ", ".join(value) if isinstance(value, list) else str(value)
-        rows.append((forms._text(prop, "title", lang) or key, shown))
+        value = identidad.get(key)
+        if show and value not in (None, "", []):
+            shown = ", ".join(value) if isinstance(value, list) else str(value)
+            rows.append((forms._text(prop, "title", lang) or key, shown))
+    by_name, other = forms.field_errors(schema, errors or [], lang, prefix="$")
+    fields = (
+        forms.build_fields(schema, lang, identidad, by_name, {}, "identidad.")
+        if user.principal.is_worker
+        else []
+    )
     return _page(
-        request, "identity.html", user, folio=folio, rows=rows,
-        updated_at=result["updated_at"], notice=translate(lang, "identity_read_audited"),
+        request, "identity.html", user, status_code=422 if errors else 200, folio=folio,
+        rows=rows, show=show, updated_at=updated_at, fields=fields, has_errors=bool(errors),
+        unplaced=forms.attach_unplaced(fields, by_name) + other,
+        notice=translate(lang, "identity_read_audited"),
     )  # fmt: skip
+
+
+@get("/cases/{folio:str}/identidad", include_in_schema=False)
+async def identity_page(request: Request, folio: FromPath[str]) -> Template:
+    """A child's identity: shown only on request, and the read is audited (case.identity_read).
+    Caseworkers also get the form to correct it (the change is audited by field name)."""
+    user = await current_user(request)
+    result = await cases.identity(user.principal, folio)
+    return _identity_view(request, user, folio, result["identidad"], result["updated_at"])
+
+
+@post("/cases/{folio:str}/identidad", include_in_schema=False, status_code=303)
+async def identity_submit(request: Request, folio: FromPath[str]) -> Response:
+    user = await current_user(request)
+    posted = await request.form()
+    identidad, _ = forms.parse(identity_schema(), posted, "identidad.")
+    errors = schema_errors(identity_schema(), identidad, "$.identidad")
+    if errors:  # nothing written; the form comes back with what was typed
+        await cases.case_id_for(user.principal, folio)  # 404 before showing anything
+        if not user.principal.is_worker:
+            raise Forbidden(f"role {user.principal.role} is read-only")
+        return _identity_view(request, user, folio, identidad, None, errors, show=False)
+    await cases.update_identity(user.principal, folio, identidad)
+    return Redirect(f"/cases/{folio}?ok=identity_saved", status_code=303)
+
+
+@post("/cases/{folio:str}/relocate", include_in_schema=False, status_code=303)
+async def relocate_submit(request: Request, folio: FromPath[str]) -> Response:
+    """The child moved to another place (state, municipality): the case moves, its open tasks
+    re-route, authorities left behind lose access (docs/architecture.md)."""
+    user = await current_user(request)
+    posted = await request.form()
+    move = {k: str(posted.get(k, "")).strip() for k in ("estado", "municipio", "reason")}
+    lang = lang_of(request)
+    if not move["reason"] or len(move["reason"]) > 500:
+        await cases.case_id_for(user.principal, folio)
+        message = translate(lang, "err_required" if not move["reason"] else "err_too_long")
+        return await case_view(request, user, folio, 422, message, move)
+    try:
+        await cases.relocate(
+            user.principal, folio, move["estado"], move["municipio"][:200] or None, move["reason"]
+        )
+    except InvalidInput as exc:
+        message = "; ".join(forms.message(lang, e["message"], {}) for e in exc.errors)
+        return await case_view(request, user, folio, 422, message, move)
+    try:
+        await cases.case_id_for(user.principal, folio)
+    except NotFound:  # moved out of my authority's reach: I no longer see it
+        return Redirect("/inbox?ok=case_relocated_away", status_code=303)
+    return Redirect(f"/cases/{folio}?ok=case_relocated", status_code=303)

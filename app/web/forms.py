@@ -236,6 +236,7 @@ SERVICE_MESSAGES = {
     "outside your authority's jurisdiction": "err_outside_jurisdiction",
     "no visible case with this folio": "err_no_such_folio",
     "must be the INEGI code of a state, 01..32": "err_state_code",
+    "must be an INEGI state code 01..32": "err_state_code",
     "no active user of your authority": "err_no_colleague",
 }
 _INDEX = re.compile(r"\[(\d+)\]")

@@ -17,7 +17,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Stream, Template
 from litestar.template.config import TemplateConfig
 
-from app import security
+from app import inegi, security
 from app.api.security import CSRF_COOKIE, SESSION_COOKIE
 from app.clock import utcnow
 from app.errors import InvalidInput, ServiceError
@@ -47,7 +47,8 @@ DUE_SOON = timedelta(hours=24)
 #: Confirmation messages a redirect may ask for (``?ok=key``): only these keys are shown.
 OK_KEYS = frozenset(
     {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
-     "discharged_ok", "left_ok", "logged_out", "case_opened"}
+     "discharged_ok", "left_ok", "logged_out", "case_opened", "identity_saved",
+     "case_relocated", "case_relocated_away"}
 )  # fmt: skip
 
 
@@ -371,10 +372,27 @@ async def task_unclaim(request: Request, task_id: FromPath[str]) -> Redirect:
 @get("/cases/{folio:str}", include_in_schema=False)
 async def case_page(request: Request, folio: FromPath[str]) -> Template:
     user = await current_user(request)
+    return await case_view(request, user, folio)
+
+
+async def case_view(
+    request: Request,
+    user: WebUser,
+    folio: str,
+    status_code: int = 200,
+    move_error: str | None = None,
+    move: dict[str, str] | None = None,
+) -> Template:
+    """The case page (an audited read); also re-shown with the relocation form's error."""
     detail = await cases.detail(user.principal, folio)
     lang = lang_of(request)
     svgs = route_svg.route_svgs(detail["tasks"], translate(lang, "route_svg_title"))
-    return _page(request, "case.html", user, d=detail, svgs=svgs)
+    states = [(c, f"{c} · {inegi.state_name(c)}") for c in inegi.STATES if c != inegi.FEDERAL]
+    can_move = user.principal.is_worker and detail["case"]["status"] == "open"
+    return _page(
+        request, "case.html", user, status_code=status_code, d=detail, svgs=svgs,
+        states=states, can_move=can_move, move_error=move_error, move=move or {},
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- shelters

@@ -8,7 +8,13 @@ from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
 
 from app.errors import ServiceError
-from app.web.case_pages import identity_page, new_case_page, new_case_submit
+from app.web.case_pages import (
+    identity_page,
+    identity_submit,
+    new_case_page,
+    new_case_submit,
+    relocate_submit,
+)
 from app.web.notification_pages import notification_read, notifications_page
 from app.web.pages import (
     HERE,
@@ -51,7 +57,7 @@ def web_router() -> Router:
             task_submit, task_claim, task_unclaim, case_page, shelters_page, shelter_page,
             shelter_admit, placement_command, audit_page, audit_export, audit_verify,
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
-            notification_read, task_reassign, static,
+            notification_read, task_reassign, identity_submit, relocate_submit, static,
         ],
         middleware=[security_headers],
         exception_handlers={

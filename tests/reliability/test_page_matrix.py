@@ -48,6 +48,8 @@ PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("POST", "/cases/new"):                 dict(anon=LOGIN, officer=(303, 303, 422), supervisor=(303, 303, 422), head=(303, 303, 422), shelter_staff=(303, 303, 422), oversight=NO, admin=NO),
     ("GET", "/cases/{folio}"):              dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
     ("GET", "/cases/{folio}/identidad"):    dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
+    ("POST", "/cases/{folio}/identidad"):   dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    ("POST", "/cases/{folio}/relocate"):    dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
     ("GET", "/tasks/{task}"):               dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=OK, admin=HIDDEN),
     ("POST", "/tasks/{task}/claim"):        dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
     ("POST", "/tasks/{task}/unclaim"):      dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
@@ -67,7 +69,7 @@ PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
 }
 # fmt: on
 #: Pages that act on the record (a fresh one for each cell that should succeed).
-RECORD_WRITES = ("{task}", "{placement}", "/admit")
+RECORD_WRITES = ("{folio}/", "{task}", "{placement}", "/admit")
 
 
 def posted_fields(data: dict[str, Any], schema: dict[str, Any], prefix: str = "") -> list:
@@ -103,6 +105,10 @@ def body_for(method: str, path: str, rec: Record) -> list[tuple[str, str]]:
         form = form_example("inicio_caso.schema.json") | {"jurisdiccion": "07"}
         fields = posted_fields(form, form_schema("inicio_caso.schema.json"))
         return fields + [("identidad.nombres", "Matriz"), ("identidad.apellidos", "Página")]
+    if path.endswith("/identidad"):
+        return [("identidad.nombres", "Matriz"), ("identidad.apellidos", f"Cambio {rec.task[:8]}")]
+    if path.endswith("/relocate"):
+        return [("estado", "07"), ("municipio", "Tapachula"), ("reason", "mismo lugar")]
     if path.endswith("/reassign"):
         return [("username", "procuraduria-07.officer")]
     if path == "/tasks/{task}":

@@ -267,6 +267,7 @@ AXE_PAGES = [
     ("compliance", "cndh.oversight", "/compliance"),
     ("new-case", "inm-07.officer", "new_case_errors"),
     ("notifications", "inm-07.supervisor", "/notifications"),
+    ("identity", "inm-07.officer", "identity"),
 ]
 
 
@@ -291,7 +292,12 @@ def test_accessibility_axe_core(server, chromium):
             p.wait_for_load_state()
         elif path == "case":
             p.goto("/inbox")
-            p.locator("a[href^='/cases/']").first.click()
+            p.locator("table a[href^='/cases/']").first.click()
+        elif path == "identity":
+            p.goto("/inbox")
+            p.locator("table a[href^='/cases/']").first.click()
+            p.wait_for_load_state()
+            p.get_by_role("link", name="Ver datos de identidad").click()
         elif path == "new_case_errors":
             p.goto("/cases/new")
             p.get_by_role("button", name="Abrir caso").click()  # with errors shown

@@ -155,3 +155,61 @@ async def test_notices_page_lists_escalations_and_marks_them_read(browser):
     assert folio in everything.text and "Leído" in everything.text
     await sup.get("/lang/en")
     assert "Deadline notices" in (await sup.get("/notifications")).text
+
+
+async def test_correct_a_childs_identity_from_its_page(browser, json_api):
+    folio = await json_api.open_case(OFFICER)
+    b = await browser(OFFICER)
+    page = await b.get(f"/cases/{folio}/identidad")
+    assert page.status_code == 200 and 'action="/cases/' + folio + '/identidad"' in page.text
+    bad = await b.post(
+        f"/cases/{folio}/identidad", {"identidad.nombres": "", "identidad.apellidos": "x" * 300}
+    )
+    assert bad.status_code == 422
+    assert _field_error(bad.text, "f-identidad-nombres") == "Este campo es obligatorio."
+    assert _field_error(bad.text, "f-identidad-apellidos")
+    unchanged = (await json_api.get("cndh.oversight", f"/api/v1/cases/{folio}/identity")).json()
+    r = await b.post(
+        f"/cases/{folio}/identidad",
+        {"identidad.nombres": "Nombre Corregido", "identidad.lugar_origen": "San Pedro Sula"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{folio}?ok=identity_saved"
+    now = (await json_api.get("cndh.oversight", f"/api/v1/cases/{folio}/identity")).json()
+    assert now["identidad"]["nombres"] == "Nombre Corregido"
+    assert now["identidad"]["lugar_origen"] == "San Pedro Sula"
+    assert unchanged["identidad"]["nombres"] != "Nombre Corregido"
+    event = await (
+        AuditEvent.select(AuditEvent.changes)
+        .where((AuditEvent.case_folio == folio) & (AuditEvent.action == "case.identity_updated"))
+        .first()
+    )
+    assert "Nombre Corregido" not in event["changes"] and "nombres" in event["changes"]
+    oversight = await browser("cndh.oversight")
+    page = await oversight.get(f"/cases/{folio}/identidad")
+    assert page.status_code == 200 and 'action="/cases/' not in page.text  # reads, no form
+    r = await oversight.post(f"/cases/{folio}/identidad", {"identidad.nombres": "Otro"})
+    assert r.status_code == 403
+
+
+async def test_relocate_a_child_to_another_state_from_the_case_page(browser, json_api):
+    folio = await json_api.open_case(OFFICER)
+    b = await browser(OFFICER)
+    page = await b.get(f"/cases/{folio}")
+    assert 'action="/cases/' + folio + '/relocate"' in page.text
+    missing = await b.post(f"/cases/{folio}/relocate", {"estado": "27", "municipio": "Centro"})
+    assert missing.status_code == 422 and "Este campo es obligatorio." in missing.text
+    bad = await b.post(f"/cases/{folio}/relocate", {"estado": "99", "reason": "x"})
+    assert bad.status_code == 422
+    assert "Debe ser la clave INEGI de un estado (01 a 32)." in bad.text
+    tabasco = await browser("inm-27.officer")
+    assert (await tabasco.get(f"/cases/{folio}")).status_code == 404
+    r = await b.post(
+        f"/cases/{folio}/relocate",
+        {"estado": "27", "municipio": "Centro", "reason": "Trasladada con su madre"},
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/inbox?ok=case_relocated_away"
+    assert (await b.get(f"/cases/{folio}")).status_code == 404  # INM-07 lost access
+    moved = await tabasco.get(f"/cases/{folio}")
+    assert moved.status_code == 200 and 'title="case.relocated"' in moved.text
+    tasks = await json_api.open_tasks(folio, "cndh.oversight")
+    assert {t["authority"] for t in tasks} == {"INM-27"}
