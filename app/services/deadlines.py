@@ -30,7 +30,6 @@ from typing import Any, Protocol
 
 from app.clock import utcnow
 from app.db import engine, is_sqlite, write_tx
-from app.errors import ServiceError
 from app.principal import SYSTEM
 from app.services.context import Command, command
 from app.services.task_index import sync_tasks
@@ -178,16 +177,6 @@ async def sweep(
     if out_sender is not None:
         result.delivered = await deliver_outbox(out_sender, now)
     return result
-
-
-async def fire_next(now: datetime, *, outgoing: bool = False) -> Fired | None:
-    """Claim one due case and fire it (a batch of one); None if none is due."""
-    batch = await fire_batch(now, size=1, exclude=[], outgoing=outgoing, recipients={})
-    if batch is None:
-        return None
-    if batch.failed:
-        raise ServiceError(f"firing timers of case {batch.failed[0]} failed")
-    return batch.fired[0]
 
 
 async def fire_batch(
