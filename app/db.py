@@ -115,7 +115,7 @@ async def startup(pool_size: int = 10) -> None:
     db = engine()
     if db.engine_type == "sqlite":
         await db.run_ddl("PRAGMA journal_mode=WAL")
-    else:
+    elif getattr(db, "pool", None) is None:  # one pool per process, however many callers
         await db.start_connection_pool(min_size=1, max_size=pool_size)
 
 
