@@ -70,7 +70,9 @@ async def prepare(reset: bool) -> None:
         await demo.seed_accounts(PASSWORD)
 
 
-async def bench_completions(client, n: int, steps: int) -> tuple[list[float], float, list]:
+async def bench_completions(
+    client, n: int, steps: int
+) -> tuple[list[float], float, list, list[int]]:
     """Complete n tasks over HTTP; returns latencies, wall time and the replay script."""
     from app.route_engine import form_example
     from tests.app.helpers import opening_form, user_for
@@ -85,7 +87,10 @@ async def bench_completions(client, n: int, steps: int) -> tuple[list[float], fl
             tokens[user] = r.json()["token"]
         return {"Authorization": f"Bearer {tokens[user]}"}
 
+    from app.db import engine as db_engine
+
     latencies: list[float] = []
+    statements: list[int] = []
     script: list[list[str]] = []  # per case: bpmn ids completed, for the engine replay
     wall = 0.0
     while len(latencies) < n:
@@ -112,15 +117,17 @@ async def bench_completions(client, n: int, steps: int) -> tuple[list[float], fl
             user = user_for(task["authority"], task["rol"])
             h = await headers(user)
             body = {"data": form_example(f"{task['bpmn_id']}.schema.json")}
+            queries_before = db_engine().query_id
             t0 = time.perf_counter()
             r = await client.post(f"/api/v1/tasks/{task['task_id']}/complete", headers=h, json=body)
             elapsed = time.perf_counter() - t0
             assert r.status_code == 200, r.text
             latencies.append(elapsed)
+            statements.append(db_engine().query_id - queries_before)
             wall += elapsed
             done.append(task["bpmn_id"])
         script.append(done)
-    return latencies, wall, script
+    return latencies, wall, script, statements
 
 
 def bench_engine(script: list[list[str]]) -> list[float]:
@@ -271,7 +278,7 @@ async def main_async(args: argparse.Namespace) -> None:
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
     ) as client:
         await client.get("/healthz")
-        latencies, wall, script = await bench_completions(client, args.n, args.steps)
+        latencies, wall, script, statements = await bench_completions(client, args.n, args.steps)
         engine = bench_engine(script)
         print(
             f"\ncompletions via HTTP API  (n={len(latencies)}): {fmt(latencies)}   "
@@ -280,6 +287,11 @@ async def main_async(args: argparse.Namespace) -> None:
         print(
             f"same completions, engine  (n={len(engine)}): {fmt(engine)}   "
             f"{len(engine) / sum(engine):6.1f} completions/s"
+        )
+        print(
+            f"SQL statements per completion (Piccolo queries, BEGIN/COMMIT not counted): "
+            f"median {statistics.median(statements):.0f}, mean {statistics.mean(statements):.1f}, "
+            f"max {max(statements)}"
         )
         ratio = statistics.median(latencies) / statistics.median(engine)
         ratio95 = pct(latencies, 95) / pct(engine, 95)
