@@ -6,6 +6,8 @@ get the same errors.
 
 from __future__ import annotations
 
+from workflows import FormValidationError
+
 
 class ServiceError(Exception):
     status_code = 400
@@ -45,3 +47,15 @@ class InvalidInput(ServiceError):
 
 def field_error(path: str, message: str) -> InvalidInput:
     return InvalidInput(f"{path}: {message}", [{"path": path, "message": message}])
+
+
+def form_errors(exc: FormValidationError, prefix: str) -> InvalidInput:
+    """The engine reports JSON paths from the form root (``$.campo``); prefix the body field."""
+    errors = [
+        {
+            "path": prefix + e["path"][1:] if e["path"].startswith("$") else e["path"],
+            "message": e["message"],
+        }
+        for e in exc.errors
+    ]
+    return InvalidInput(f"form {exc.form} is invalid", errors)

@@ -66,9 +66,16 @@ def form_example(form_name: str) -> dict[str, Any]:
 
 def legal_basis(task: ReadyTask) -> str | None:
     """The legal source of a step: its deadline's source, else the BPMN documentation's."""
-    if task.legal_source:
-        return task.legal_source[:500]
-    match = _SOURCE.search(task.documentation or "")
+    return legal_basis_of(task.bpmn_id, task.legal_source)
+
+
+def legal_basis_of(bpmn_id: str, deadline_source: str | None) -> str | None:
+    """The legal source of the user task ``bpmn_id``: its deadline's source if it has one, else
+    the "Fuente legal:" of its BPMN documentation."""
+    if deadline_source:
+        return deadline_source[:500]
+    info = library().tasks.get(bpmn_id)
+    match = _SOURCE.search(info.documentation or "") if info else None
     return match.group(1).rstrip(".")[:500] if match else None
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from piccolo.query.functions.aggregate import Count
 
-from app.access import covers
-from app.tables import Authority, Placement
+from app.directory import Directory
+from app.tables import Placement
 
 
 @dataclass(frozen=True)
@@ -56,34 +56,28 @@ async def current_shelter(case_id: int) -> dict[str, Any] | None:
     )
 
 
-async def route(lane: str, estado: str, municipio: str | None, case_id: int) -> RoutingDecision:
-    if lane == "DIF_CAS":
-        placed = await current_shelter(case_id)
+async def route(
+    directory: Directory,
+    lane: str,
+    estado: str,
+    municipio: str | None,
+    placed_shelter_id: int | None = None,
+) -> RoutingDecision:
+    """Pick the authority for a task of ``lane``; only shelter tasks with no placement query
+    the database (for occupancy)."""
+    if lane == "DIF_CAS" and placed_shelter_id is not None:
+        placed = directory.get(placed_shelter_id)
         if placed is not None:
-            return RoutingDecision(placed["shelter_id"], placed["shelter_code"], "placement")
-    candidates = [
-        a
-        for a in await Authority.select(
-            Authority.id,
-            Authority.code,
-            Authority.nivel,
-            Authority.estado,
-            Authority.municipio,
-            Authority.capacidad,
-        ).where((Authority.tipo == lane) & (Authority.active.eq(True)))
-        if covers(a, estado, municipio)
-    ]
+            return RoutingDecision(placed.id, placed.code, "placement")
+    candidates = [a for a in directory.active_of_type(lane) if a.covers(estado, municipio)]
     if not candidates:
         return RoutingDecision(None, None, "unroutable")
     free: dict[int, bool] = {}
     if lane == "DIF_CAS":
-        used = await occupancy([a["id"] for a in candidates])
-        free = {
-            a["id"]: a["capacidad"] is None or used.get(a["id"], 0) < a["capacidad"]
-            for a in candidates
-        }
+        used = await occupancy([a.id for a in candidates])
+        free = {a.id: a.capacidad is None or used.get(a.id, 0) < a.capacidad for a in candidates}
     best = min(
         candidates,
-        key=lambda a: (_LEVEL_RANK.get(a["nivel"], 3), not free.get(a["id"], True), a["id"]),
+        key=lambda a: (_LEVEL_RANK.get(a.nivel, 3), not free.get(a.id, True), a.id),
     )
-    return RoutingDecision(best["id"], best["code"], _RULE.get(best["nivel"], best["nivel"]))
+    return RoutingDecision(best.id, best.code, _RULE.get(best.nivel, best.nivel))

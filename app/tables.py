@@ -293,6 +293,8 @@ class NotificationOutbox(Table, tablename="notification_outbox"):
     sent_at = Timestamptz(null=True, default=None)
     attempts = Integer(default=0)
     last_error = Varchar(length=500, null=True, default=None)
+    #: while set and in the future, one deliverer holds the row (it sends outside any transaction)
+    lease_until = Timestamptz(null=True, default=None)
 
 
 class TermSuspension(Table, tablename="term_suspension"):
@@ -307,6 +309,19 @@ class TermSuspension(Table, tablename="term_suspension"):
         references=User, on_delete=OnDelete.restrict, null=True, db_column_name="created_by_id"
     )
     created_at = Timestamptz()
+    #: the worker recomputes the open cases of the jurisdiction in batches: how far it got
+    recompute_total = Integer(null=True, default=None)
+    recompute_done = Integer(default=0)
+    recompute_changed = Integer(default=0)
+    recompute_failed = Integer(default=0)
+    recompute_cursor = Integer(default=0)
+    recompute_finished_at = Timestamptz(null=True, default=None)
+
+
+class DirectoryVersion(Table, tablename="directory_version"):
+    """One row; ``n`` grows whenever an authority is created or changed (app/directory.py)."""
+
+    n = Integer(default=1)
 
 
 ALL_TABLES: tuple[type[Table], ...] = (
@@ -325,4 +340,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     Notification,
     NotificationOutbox,
     TermSuspension,
+    DirectoryVersion,
 )

@@ -10,8 +10,10 @@ Case-level variables (``caso``) live in the envelope's meta, shared by every bra
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -145,6 +147,11 @@ class Case:
     @property
     def variables(self) -> dict[str, Any]:
         return dict(self.meta["caso"])
+
+    @property
+    def forms(self) -> Mapping[str, Mapping[str, Any]]:
+        """The latest submitted form of each task, by task id (read-only view)."""
+        return MappingProxyType(self.meta["forms"])
 
     @property
     def is_completed(self) -> bool:

@@ -59,6 +59,9 @@ class TaskInfo:
     form: str
     documentation: str
     file: str
+    #: authority type the route notifies when this task is completed (BPMN property
+    #: ``notifica``): that authority may read the case from then on (app/access_rules.py)
+    notifies: str | None = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,13 @@ def _task_info(
     rol = props.get("rol", "officer")
     if rol not in ROLES:
         raise SpecError(f"rol {rol!r} is not one of {sorted(ROLES)}", file=str(path), element=tid)
+    notifies = props.get("notifica") or None
+    if notifies is not None and notifies not in AUTHORITY_TYPES:
+        raise SpecError(
+            f"notifica {notifies!r} is not an authority type {sorted(AUTHORITY_TYPES)}",
+            file=str(path),
+            element=tid,
+        )
     return TaskInfo(
         bpmn_id=tid,
         process_id=pid,
@@ -276,6 +286,7 @@ def _task_info(
         form=form,
         documentation=_text(task.find("bpmn:documentation", NS)),
         file=path.name,
+        notifies=notifies,
     )
 
 

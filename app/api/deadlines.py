@@ -46,9 +46,16 @@ class SuspensionController(Controller):
     async def list_all(self, request: AppRequest) -> list[dict[str, Any]]:
         return await suspensions.list_suspensions(request.user)
 
+    @get("/{suspension_id:int}")
+    async def one(self, request: AppRequest, suspension_id: FromPath[int]) -> dict[str, Any]:
+        """A suspension and the progress of the recompute of its open cases (``recompute``:
+        status queued / running / done, cases done of total)."""
+        return await suspensions.get_suspension(request.user, suspension_id)
+
     @post("/", status_code=201)
     async def add(self, request: AppRequest, data: JSONBody[SuspensionIn]) -> dict[str, Any]:
-        """Admin, or the head of a Procuraduría (own jurisdiction; federal: any)."""
+        """Admin, or the head of a Procuraduría (own jurisdiction; federal: any). Answers at
+        once; the deadline worker recomputes the open cases it touches (see ``GET /{id}``)."""
         return await suspensions.add_suspension(
             request.user,
             jurisdiccion=data.jurisdiccion,

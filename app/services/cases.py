@@ -13,14 +13,16 @@ from datetime import date, datetime
 from typing import Any
 
 from app import access, inegi
+from app.access_rules import CONSULATE
 from app.audit import digest_of
-from app.errors import Conflict, Forbidden, NotFound, field_error
+from app.cases.aggregate import CaseAggregate
+from app.cases.handlers import access as access_handler
+from app.cases.unit_of_work import CaseSession, case_command
+from app.directory import directory
+from app.errors import Forbidden, NotFound, field_error, form_errors
 from app.principal import Principal
 from app.route_engine import library, route_engine
-from app.services import deadlines, relocation
-from app.services.context import Command, command
-from app.services.task_index import form_errors, sync_tasks
-from app.services.workflow import LoadedCase, load_for_update, save, variable_changes
+from app.services.context import command
 from app.tables import (
     AuditEvent,
     Case,
@@ -54,20 +56,18 @@ def _age(form: dict[str, Any], today: date) -> int | None:
 
 
 async def next_folio(estado: str, year: int) -> str:
-    """``CHIS-2026-000123``: per state and year, gap-free within committed cases."""
+    """``CHIS-2026-000123``: per state and year, gap-free within committed cases.
+
+    One upsert that increments and returns the counter: the row stays locked until the opening
+    commits, so concurrent openings in one state wait for each other instead of reading the same
+    number (they failed with 500 when the counter was read, then written)."""
     prefix = inegi.folio_prefix(estado, year)
-    row = (
-        await FolioCounter.select(FolioCounter.id, FolioCounter.last)
-        .where(FolioCounter.prefix == prefix)
-        .first()
+    rows = await FolioCounter.raw(
+        "INSERT INTO folio_counter (prefix, last) VALUES ({}, 1)"
+        " ON CONFLICT (prefix) DO UPDATE SET last = folio_counter.last + 1 RETURNING last",
+        prefix,
     )
-    if row is None:
-        await FolioCounter.insert(FolioCounter(prefix=prefix, last=1))
-        number = 1
-    else:
-        number = row["last"] + 1
-        await FolioCounter.update({FolioCounter.last: number}).where(FolioCounter.id == row["id"])
-    return f"{prefix}-{number:06d}"
+    return f"{prefix}-{rows[0]['last']:06d}"
 
 
 async def _family_group(link_folio: str | None, form: dict[str, Any], principal: Principal):
@@ -136,6 +136,24 @@ async def open_case(
                 updated_at=cmd.now,
             )
         )
+        case = CaseAggregate(
+            row={
+                "id": case_id,
+                "folio": folio,
+                "estado": estado,
+                "municipio": form.get("municipio"),
+                "family_group": group,
+                "status": "open",
+                "risk": variables.get("nivel_riesgo"),
+                "variables": variables,
+            },
+            version=1,
+            state=None,
+            directory=await directory(),
+            events=list(engine_case.events),
+        )
+        case._engine = engine_case
+        session = CaseSession(cmd, case)
         if linked is not None and linked["family_group"] is None:
             await Case.update({Case.family_group: group}).where(Case.id == linked["id"])
             cmd.audit(
@@ -144,11 +162,8 @@ async def open_case(
                 case_folio=family_of,
                 changes={"family_group": group},
             )
-        await access.grant(case_id, principal.authority_id, "opened", cmd.now)
-        cmd.audit(
+        session.audit(
             "case.opened",
-            case_id=case_id,
-            case_folio=folio,
             authority_id=principal.authority_id,
             changes={
                 "estado": estado,
@@ -162,11 +177,14 @@ async def open_case(
             },
             legal_basis="LM art. 112; LGDNNA arts. 89-101",
         )
-        loaded = LoadedCase(await Case.select().where(Case.id == case_id).first(), 1, engine_case)
-        loaded.events = list(engine_case.events)
-        routed = await sync_tasks(cmd, loaded)
-        await deadlines.record_escalations(cmd, loaded)
-    return {"folio": folio, "case_id": case_id, "family_group": group, "next_tasks": routed}
+        await access_handler.grant(session, principal.authority_id, "opened")
+        await session.commit()
+    return {
+        "folio": folio,
+        "case_id": case_id,
+        "family_group": group,
+        "next_tasks": session.results.get("routed", []),
+    }
 
 
 async def case_id_for(principal: Principal, folio: str) -> int:
@@ -261,13 +279,50 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
         cmd.audit("case.read", case_id=case_id, case_folio=folio)
     case.pop("id")
     case["variables"] = case.get("variables") or {}
+    entries = [_timeline_entry(e) for e in timeline]
+    if principal.authority_tipo == CONSULATE:
+        case, tasks, entries = _without_asylum(case, tasks, entries)
     return {
         "case": case,
         "tasks": tasks,
         "placements": placements,
         "family": family,
-        "timeline": [_timeline_entry(e) for e in timeline],
+        "timeline": entries,
     }
+
+
+#: What a consulate never reads, even when it may see the case (after a final refusal of the
+#: claim): that a claim existed, its steps and its outcome (LRPCAP art. 9, confidentiality).
+ASYLUM_VARIABLES = frozenset(
+    {
+        "asilo_pendiente",
+        "contacto_consular_bloqueado",
+        "estatus_proteccion",
+        "indicadores_proteccion_internacional",
+    }
+)
+ASYLUM_PROCESS = "referencia_comar"
+
+
+def _without_asylum(
+    case: dict[str, Any], tasks: list[dict[str, Any]], timeline: list[dict[str, Any]]
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    hidden = {t["task_id"] for t in tasks if t["process_id"] == ASYLUM_PROCESS}
+    case = case | {
+        "variables": {k: v for k, v in case["variables"].items() if k not in ASYLUM_VARIABLES}
+    }
+    tasks = [t for t in tasks if t["task_id"] not in hidden]
+    kept = []
+    for entry in timeline:
+        if entry["task_id"] in hidden:
+            continue
+        variables = entry["changes"].get("variables")
+        if isinstance(variables, dict):
+            entry["changes"]["variables"] = {
+                k: v for k, v in variables.items() if k not in ASYLUM_VARIABLES
+            }
+        kept.append(entry)
+    return case, tasks, kept
 
 
 def _timeline_entry(event: dict[str, Any]) -> dict[str, Any]:
@@ -304,7 +359,7 @@ async def update_identity(principal: Principal, folio: str, identidad: dict[str,
     case_id = await case_id_for(principal, folio)
     if not principal.is_worker:
         raise Forbidden(f"role {principal.role} is read-only")
-    async with command(principal.actor) as cmd:
+    async with case_command(principal.actor, case_id) as s:
         row = (
             await CaseIdentity.select(CaseIdentity.data)
             .where(CaseIdentity.case == case_id)
@@ -316,14 +371,9 @@ async def update_identity(principal: Principal, folio: str, identidad: dict[str,
             k for k in set(before) | set(identidad) if before.get(k) != identidad.get(k)
         )
         await CaseIdentity.update(
-            {CaseIdentity.data: identidad, CaseIdentity.updated_at: cmd.now}
+            {CaseIdentity.data: identidad, CaseIdentity.updated_at: s.now}
         ).where(CaseIdentity.case == case_id)
-        cmd.audit(
-            "case.identity_updated",
-            case_id=case_id,
-            case_folio=folio,
-            changes={"fields": changed},
-        )
+        s.audit("case.identity_updated", changes={"fields": changed})
     return {"folio": folio, "changed_fields": changed}
 
 
@@ -333,27 +383,10 @@ async def relocate(
     case_id = await case_id_for(principal, folio)
     if not principal.is_worker:
         raise Forbidden(f"role {principal.role} is read-only")
-    async with command(principal.actor) as cmd:
-        loaded = await load_for_update(case_id)
-        if loaded.case["status"] != "open":
-            raise Conflict("the case is closed")
-        await relocation.relocate_in_command(cmd, loaded, estado, municipio, reason)
-        await _finish_move(cmd, loaded)
+    async with case_command(principal.actor, case_id) as s:
+        s.case.require_open()
+        s.case.relocate(estado, municipio, reason, s.now)
     return {"folio": folio, "estado": estado, "municipio": municipio}
-
-
-async def _finish_move(cmd: Command, loaded: LoadedCase) -> None:
-    await save(cmd, loaded)
-    if variable_changes(loaded.events):
-        cmd.audit(
-            "case.variables_set",
-            case_id=loaded.case_id,
-            case_folio=loaded.folio,
-            changes={"variables": variable_changes(loaded.events)},
-        )
-    await sync_tasks(cmd, loaded, reroute=True)
-    await deadlines.record_escalations(cmd, loaded)
-    await relocation.revoke_after_move(cmd, loaded)
 
 
 # --------------------------------------------------------------------------- lists

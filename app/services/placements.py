@@ -10,30 +10,19 @@ the missing-child protocol.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from app import access, routing
-from app.errors import Conflict, Forbidden, NotFound, field_error
+from app.cases import placement as stay
+from app.cases.unit_of_work import case_command
+from app.errors import Forbidden, NotFound, field_error
 from app.principal import Principal
-from app.services import deadlines, relocation
-from app.services.context import Command, command
-from app.services.task_index import sync_tasks
-from app.services.workflow import LoadedCase, audit_engine_events, load_for_update, save
 from app.tables import Authority, Case, Placement
-from workflows import TaskNotReadyError
 
 LEFT_MESSAGE = "nna_salio_colocacion"
-
-
-async def _shelter(shelter_id: int) -> dict[str, Any]:
-    row = (
-        await Authority.select()
-        .where((Authority.id == shelter_id) & (Authority.tipo == "DIF_CAS"))
-        .first()
-    )
-    if row is None or not row["active"]:
-        raise field_error("$.shelter_id", "no active shelter (DIF_CAS authority) with this id")
-    return row
+#: Longest description of how the child left (the route's form keeps the rest).
+MAX_CIRCUMSTANCES = 100
 
 
 async def _check_manager(principal: Principal, case_id: int, shelter_id: int | None) -> None:
@@ -43,61 +32,6 @@ async def _check_manager(principal: Principal, case_id: int, shelter_id: int | N
         raise Forbidden(f"role {principal.role} is read-only")
     if principal.authority_id != shelter_id and principal.authority_tipo != "PROCURADURIA":
         raise Forbidden("only the shelter or the Procuraduría handling the case may do this")
-
-
-async def admit_in_command(
-    cmd: Command, loaded: LoadedCase, shelter_id: int, principal: Principal
-) -> dict[str, Any]:
-    """Admit the child to a shelter inside a running command (capacity checked)."""
-    shelter = await _shelter(shelter_id)
-    current = await routing.current_shelter(loaded.case_id)
-    if current is not None:
-        if current["shelter_id"] == shelter_id:
-            return {"placement_id": current["id"], "shelter": shelter["code"]}
-        raise Conflict(
-            f"the child is placed at {current['shelter_code']}; transfer instead of admitting"
-        )
-    await _check_capacity(shelter)
-    row = (
-        await Placement.insert(
-            Placement(
-                case=loaded.case_id,
-                shelter=shelter_id,
-                status="admitted",
-                admitted_at=cmd.now,
-                created_by=principal.user_id,
-            )
-        ).returning(Placement.id)
-    )[0]
-    if await access.grant(loaded.case_id, shelter_id, "placement", cmd.now):
-        cmd.audit(
-            "access.granted",
-            case_id=loaded.case_id,
-            case_folio=loaded.folio,
-            authority_id=shelter_id,
-            changes={"reason": "placement"},
-        )
-    cmd.audit(
-        "placement.admitted",
-        case_id=loaded.case_id,
-        case_folio=loaded.folio,
-        authority_id=shelter_id,
-        changes={"placement_id": row["id"], "shelter": shelter["code"]},
-        legal_basis="LGDNNA art. 108; convenio SNDIF–SEDIF (2021)",
-    )
-    if shelter["estado"] not in ("00", loaded.case["estado"]):
-        await relocation.relocate_in_command(
-            cmd, loaded, shelter["estado"], shelter["municipio"], "admitted to a shelter"
-        )
-    return {"placement_id": row["id"], "shelter": shelter["code"]}
-
-
-async def _check_capacity(shelter: dict[str, Any]) -> None:
-    if shelter["capacidad"] is None:
-        return
-    used = (await routing.occupancy([shelter["id"]])).get(shelter["id"], 0)
-    if used >= shelter["capacidad"]:
-        raise Conflict(f"shelter {shelter['code']} is full ({used}/{shelter['capacidad']})")
 
 
 async def _case_id(folio: str) -> int:
@@ -114,46 +48,13 @@ async def _placement(placement_id: int) -> dict[str, Any]:
     return row
 
 
-async def _finish(cmd: Command, loaded: LoadedCase) -> None:
-    await save(cmd, loaded)
-    audit_engine_events(cmd, loaded, loaded.events)
-    await sync_tasks(cmd, loaded, reroute=True)
-    await deadlines.record_escalations(cmd, loaded)
-    if loaded.moved:
-        await relocation.revoke_after_move(cmd, loaded)
-
-
 async def admit(principal: Principal, folio: str, shelter_id: int) -> dict[str, Any]:
     case_id = await _case_id(folio)
     await _check_manager(principal, case_id, shelter_id)
-    async with command(principal.actor) as cmd:
-        loaded = await load_for_update(case_id)
-        if loaded.case["status"] != "open":
-            raise Conflict("the case is closed")
-        result = await admit_in_command(cmd, loaded, shelter_id, principal)
-        await _finish(cmd, loaded)
-    return await placement_view(result["placement_id"])
-
-
-async def _end(
-    cmd: Command, loaded: LoadedCase, placement: dict[str, Any], status: str, reason: str
-) -> None:
-    if placement["status"] != "admitted":
-        raise Conflict(f"placement is already {placement['status']}")
-    await Placement.update(
-        {Placement.status: status, Placement.ended_at: cmd.now, Placement.end_reason: reason}
-    ).where(Placement.id == placement["id"])
-
-
-async def _revoke_shelter(cmd: Command, loaded: LoadedCase, shelter_id: int) -> None:
-    if await access.revoke_if_idle(loaded.case_id, shelter_id):
-        cmd.audit(
-            "access.revoked",
-            case_id=loaded.case_id,
-            case_folio=loaded.folio,
-            authority_id=shelter_id,
-            changes={"reason": "child no longer in this shelter"},
-        )
+    async with case_command(principal.actor, case_id) as s:
+        s.case.require_open()
+        placement_id = await stay.admit(s, shelter_id, principal.user_id)
+    return await placement_view(placement_id)
 
 
 async def transfer(
@@ -161,76 +62,81 @@ async def transfer(
 ) -> dict[str, Any]:
     placement = await _placement(placement_id)
     await _check_manager(principal, placement["case_id"], placement["shelter_id"])
-    async with command(principal.actor) as cmd:
-        loaded = await load_for_update(placement["case_id"])
-        placement = await _placement(placement_id)
+    async with case_command(principal.actor, placement["case_id"]) as s:
+        placement = await _placement(placement_id)  # under the lock
         if to_shelter_id == placement["shelter_id"]:
             raise field_error("$.to_shelter_id", "the child is already in this shelter")
-        target = await _shelter(to_shelter_id)
-        await _check_capacity(target)
-        await _end(cmd, loaded, placement, "transferred", reason)
-        cmd.audit(
+        target = stay.shelter(s, to_shelter_id)
+        await stay.check_capacity(target)
+        await stay.end(s, placement, "transferred", reason)
+        s.audit(
             "placement.transferred",
-            case_id=loaded.case_id,
-            case_folio=loaded.folio,
             authority_id=placement["shelter_id"],
-            changes={"placement_id": placement_id, "to_shelter": target["code"]},
+            changes={"placement_id": placement_id, "to_shelter": target.code},
         )
-        result = await admit_in_command(cmd, loaded, to_shelter_id, principal)
-        await _finish(cmd, loaded)
-        await _revoke_shelter(cmd, loaded, placement["shelter_id"])
-    return await placement_view(result["placement_id"])
+        new_id = await stay.admit(s, to_shelter_id, principal.user_id)
+    return await placement_view(new_id)
 
 
 async def discharge(principal: Principal, placement_id: int, reason: str) -> dict[str, Any]:
     placement = await _placement(placement_id)
     await _check_manager(principal, placement["case_id"], placement["shelter_id"])
-    async with command(principal.actor) as cmd:
-        loaded = await load_for_update(placement["case_id"])
+    async with case_command(principal.actor, placement["case_id"]) as s:
         placement = await _placement(placement_id)
-        await _end(cmd, loaded, placement, "discharged", reason)
-        cmd.audit(
+        await stay.end(s, placement, "discharged", reason)
+        s.audit(
             "placement.discharged",
-            case_id=loaded.case_id,
-            case_folio=loaded.folio,
             authority_id=placement["shelter_id"],
             changes={"placement_id": placement_id},
         )
-        await sync_tasks(cmd, loaded, reroute=True)
-        await deadlines.record_escalations(cmd, loaded)
-        await _revoke_shelter(cmd, loaded, placement["shelter_id"])
     return await placement_view(placement_id)
+
+
+def left_payload(fecha_hora_salida: Any, circunstancias: Any, indicios_riesgo: Any) -> dict:
+    """Validate what is recorded when a child leaves a placement (API and pages alike): an
+    instant with its zone, not in the future, and a short description."""
+    when = fecha_hora_salida
+    if isinstance(when, str):
+        try:
+            when = datetime.fromisoformat(when.replace("Z", "+00:00"))
+        except ValueError:
+            raise field_error("$.fecha_hora_salida", "must be a date and time") from None
+    if not isinstance(when, datetime) or when.tzinfo is None:
+        raise field_error("$.fecha_hora_salida", "must be a date and time with its time zone")
+    text = str(circunstancias or "").strip()
+    if not text:
+        raise field_error("$.circunstancias", "is required")
+    if len(text) > MAX_CIRCUMSTANCES:
+        raise field_error("$.circunstancias", f"must be at most {MAX_CIRCUMSTANCES} characters")
+    return {
+        "fecha_hora_salida": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "circunstancias": text,
+        "indicios_riesgo": bool(indicios_riesgo),
+    }
 
 
 async def left(principal: Principal, placement_id: int, payload: dict[str, Any]) -> dict[str, Any]:
     """The child left the placement: record it, and start the missing-child protocol."""
+    payload = left_payload(
+        payload.get("fecha_hora_salida"),
+        payload.get("circunstancias"),
+        payload.get("indicios_riesgo"),
+    )
     placement = await _placement(placement_id)
     await _check_manager(principal, placement["case_id"], placement["shelter_id"])
-    async with command(principal.actor) as cmd:
-        loaded = await load_for_update(placement["case_id"])
+    async with case_command(principal.actor, placement["case_id"]) as s:
         placement = await _placement(placement_id)
-        await _end(cmd, loaded, placement, "left", str(payload.get("circunstancias", "")))
-        try:
-            loaded.events.extend(loaded.engine_case.send_message(LEFT_MESSAGE, payload, cmd.now))
-            notified = True
-        except TaskNotReadyError:
-            notified = False
-        cmd.audit(
+        await stay.end(s, placement, "left", payload["circunstancias"])
+        notified = s.case.send_message(LEFT_MESSAGE, payload, s.now)
+        s.audit(
             "placement.left",
-            case_id=loaded.case_id,
-            case_folio=loaded.folio,
             authority_id=placement["shelter_id"],
             changes={
                 "placement_id": placement_id,
                 "route_notified": notified,
-                "circunstancias": payload.get("circunstancias"),
+                "circunstancias": payload["circunstancias"],
             },
         )
-        await save(cmd, loaded)
-        audit_engine_events(cmd, loaded, loaded.events)
-        await sync_tasks(cmd, loaded, reroute=True)
-        await deadlines.record_escalations(cmd, loaded)
-        await _revoke_shelter(cmd, loaded, placement["shelter_id"])
     view = await placement_view(placement_id)
     view["route_notified"] = notified
     return view
@@ -275,7 +181,11 @@ async def shelters(principal: Principal) -> list[dict[str, Any]]:
 async def children(principal: Principal, shelter_id: int) -> list[dict[str, Any]]:
     """Children currently in a shelter: its own people, oversight, or a Procuraduría (only the
     cases it handles)."""
-    await _shelter(shelter_id)
+    row = await Authority.select(Authority.id).where(
+        (Authority.id == shelter_id) & (Authority.tipo == "DIF_CAS") & Authority.active.eq(True)
+    )
+    if not row:
+        raise field_error("$.shelter_id", "no active shelter (DIF_CAS authority) with this id")
     rows = await Placement.select(
         Placement.id,
         Placement.case.id.as_alias("case_id"),

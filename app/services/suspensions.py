@@ -4,12 +4,14 @@ Who may add one: an ``admin``, or the ``head`` of a Procuraduría for its own ju
 federal Procuraduría head, estado "00", for any jurisdiction including "00" = all). Suspensions
 are published by acuerdo; the Procuraduría is the authority that answers for the child's terms.
 
-Adding one (1) stores it and audits ``suspension.added`` in one transaction, (2) rebuilds the
-process's engine with the new calendar (app/route_engine.py), (3) recomputes the pending
-working-day deadlines of every open case of that jurisdiction (every open case for "00"), each in
-its own transaction: state, ``next_due_at``, task due dates and ``deadline.recomputed`` audit
-events commit together. Recomputing is idempotent (an unchanged due date is skipped), so an
-interrupted run is finished by calling ``recompute_open_cases`` again.
+Adding one stores it, counts the open cases of that jurisdiction (every open case for "00") and
+audits ``suspension.added`` in one transaction, and rebuilds the process's engine with the new
+calendar (app/route_engine.py). It does not recompute those cases in the request (at 100,000 open
+cases that took minutes): the deadline worker does it in batches (``recompute_pending``), each
+case through the case command path (state, ``next_due_at``, task due dates and
+``deadline.recomputed`` audit events commit together), and records how far it got, which
+``GET /api/v1/suspensions/{id}`` shows. Recomputing is idempotent (an unchanged due date is
+skipped) and resumes from the last case done, so a worker killed mid-run loses nothing.
 """
 
 from __future__ import annotations
@@ -19,15 +21,15 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from app.cases.repository import load_for_update
+from app.cases.unit_of_work import CaseSession
 from app.clock import utcnow
-from app.errors import Forbidden, ServiceError, field_error
-from app.principal import Actor, Principal
+from app.db import engine, is_sqlite
+from app.errors import Forbidden, NotFound, field_error
+from app.principal import SYSTEM, Principal
 from app.route_engine import calendario, set_suspensions
 from app.services.context import command
-from app.services.deadlines import apply_engine_events, default_sender
-from app.services.workflow import load_for_update
 from app.tables import Case, TermSuspension
-from workflows import EngineError
 from workflows.calendario import Suspension
 
 log = logging.getLogger("careroute.suspensions")
@@ -37,7 +39,13 @@ _ESTADO = re.compile(r"^\d{2}$")
 
 async def load_suspensions() -> bool:
     """Make the process's engine use every stored suspension; True if they changed."""
-    rows = await TermSuspension.select().order_by(TermSuspension.id)
+    rows = await TermSuspension.select(
+        TermSuspension.jurisdiccion,
+        TermSuspension.desde,
+        TermSuspension.hasta,
+        TermSuspension.motivo,
+        TermSuspension.fuente,
+    ).order_by(TermSuspension.id)
     return set_suspensions(
         tuple(
             Suspension(r["jurisdiccion"], r["desde"], r["hasta"], r["motivo"], r["fuente"])
@@ -54,6 +62,13 @@ def _may_add(principal: Principal, jurisdiccion: str) -> bool:
     return principal.authority_estado in ("00", jurisdiccion)
 
 
+def _open_cases(jurisdiccion: str) -> Any:
+    where = Case.status == "open"
+    if jurisdiccion != "00":
+        where &= Case.estado == jurisdiccion
+    return where
+
+
 async def add_suspension(
     principal: Principal,
     *,
@@ -64,6 +79,8 @@ async def add_suspension(
     fuente: str,
     now: datetime | None = None,
 ) -> dict[str, Any]:
+    """Store a suspension and queue the recompute of the open cases it touches (the worker
+    does it; the answer says how many)."""
     if not _ESTADO.match(jurisdiccion or ""):
         raise field_error("$.jurisdiccion", "must be a 2-digit INEGI code (00 = federal)")
     if hasta < desde:
@@ -76,6 +93,7 @@ async def add_suspension(
         raise Forbidden("only an admin or the head of the Procuraduría may suspend terms")
     now = now or utcnow()
     async with command(principal.actor, now) as cmd:
+        total = await Case.count().where(_open_cases(jurisdiccion))
         row = (
             await TermSuspension.insert(
                 TermSuspension(
@@ -86,6 +104,12 @@ async def add_suspension(
                     fuente=fuente.strip()[:500],
                     created_by=principal.user_id,
                     created_at=now,
+                    recompute_total=total,
+                    recompute_done=0,
+                    recompute_changed=0,
+                    recompute_failed=0,
+                    recompute_cursor=0,
+                    recompute_finished_at=now if total == 0 else None,
                 )
             )
         )[0]
@@ -97,70 +121,146 @@ async def add_suspension(
                 "jurisdiccion": jurisdiccion,
                 "desde": desde.isoformat(),
                 "hasta": hasta.isoformat(),
+                "open_cases": total,
             },
             legal_basis=fuente.strip()[:500],
         )
     await load_suspensions()
-    recomputed = await recompute_open_cases(principal.actor, jurisdiccion, now)
-    return {
-        "id": row["id"],
-        "jurisdiccion": jurisdiccion,
-        "desde": desde,
-        "hasta": hasta,
-        "motivo": motivo,
-        "fuente": fuente,
-        "cases_recomputed": recomputed,
+    return await get_suspension(principal, row["id"])
+
+
+_COLUMNS = (
+    TermSuspension.id,
+    TermSuspension.jurisdiccion,
+    TermSuspension.desde,
+    TermSuspension.hasta,
+    TermSuspension.motivo,
+    TermSuspension.fuente,
+    TermSuspension.created_by.username.as_alias("created_by"),
+    TermSuspension.created_at,
+    TermSuspension.recompute_total,
+    TermSuspension.recompute_done,
+    TermSuspension.recompute_changed,
+    TermSuspension.recompute_failed,
+    TermSuspension.recompute_finished_at,
+)
+
+
+def _require_reader(principal: Principal) -> None:
+    if not principal.is_worker and not principal.is_oversight and not principal.is_admin:
+        raise Forbidden("not allowed")
+
+
+def _view(row: dict[str, Any]) -> dict[str, Any]:
+    """A suspension with the progress of its recompute (cases done / total)."""
+    total = row.pop("recompute_total") or 0
+    done = row.pop("recompute_done")
+    finished = row.pop("recompute_finished_at")
+    row["recompute"] = {
+        "status": "done" if finished else "running" if done else "queued",
+        "cases_total": total,
+        "cases_done": done,
+        "cases_changed": row.pop("recompute_changed"),
+        "cases_failed": row.pop("recompute_failed"),
+        "finished_at": finished,
     }
+    return row
 
 
 async def list_suspensions(principal: Principal) -> list[dict[str, Any]]:
-    if not principal.is_worker and not principal.is_oversight and not principal.is_admin:
-        raise Forbidden("not allowed")
-    rows = await TermSuspension.select(
-        TermSuspension.id,
-        TermSuspension.jurisdiccion,
-        TermSuspension.desde,
-        TermSuspension.hasta,
-        TermSuspension.motivo,
-        TermSuspension.fuente,
-        TermSuspension.created_by.username.as_alias("created_by"),
-        TermSuspension.created_at,
-    ).order_by(TermSuspension.id)
-    return rows
+    _require_reader(principal)
+    rows = await TermSuspension.select(*_COLUMNS).order_by(TermSuspension.id)
+    return [_view(r) for r in rows]
 
 
-async def recompute_open_cases(actor: Actor, jurisdiccion: str, now: datetime) -> int:
-    """Re-arm pending working-day deadlines of the open cases of ``jurisdiccion`` ("00": all)."""
-    query = Case.select(Case.id).where(Case.status == "open").order_by(Case.id)
-    if jurisdiccion != "00":
-        query = query.where(Case.estado == jurisdiccion)
-    cal = calendario()
-    outgoing = default_sender() is not None
-    changed = 0
-    for row in await query:
-        try:
-            async with command(actor, now) as cmd:
-                loaded = await load_for_update(row["id"])
-                events = list(loaded.engine_case.recompute_deadlines(cal, now))
-                if not events:
-                    continue
-                loaded.events = events
-                await apply_engine_events(cmd, loaded, outgoing=outgoing)
-                for event in events:
-                    if event.kind == "deadline_recomputed":
-                        cmd.audit(
-                            "deadline.recomputed",
-                            case_id=loaded.case_id,
-                            case_folio=loaded.folio,
-                            task_id=event.data.get("task_id"),
-                            changes={
-                                "deadline": event.data.get("plazo_id"),
-                                "old_due_at": event.data.get("old_due_at"),
-                                "due_at": event.data.get("due_at"),
-                                "jurisdiccion": jurisdiccion,
-                            },
-                        )
-                changed += 1
-        except (ServiceError, EngineError):
-            log.exception("recomputing deadlines of case %s failed", row["id"])
-    return changed
+async def get_suspension(principal: Principal, suspension_id: int) -> dict[str, Any]:
+    _require_reader(principal)
+    row = await TermSuspension.select(*_COLUMNS).where(TermSuspension.id == suspension_id).first()
+    if row is None:
+        raise NotFound("suspension not found")
+    return _view(row)
+
+
+async def recompute_pending(now: datetime, batch_size: int = 20) -> int:
+    """Recompute the open cases of suspensions not finished yet, a batch per transaction (one
+    savepoint per case, as the deadline sweep does); returns the cases done. Each batch first
+    locks its suspension row (PostgreSQL: another worker skips to the next suspension), so two
+    workers never recompute the same cases."""
+    done = 0
+    if not await TermSuspension.exists().where(TermSuspension.recompute_finished_at.is_null()):
+        return 0
+    await load_suspensions()
+    while True:
+        step = await _recompute_batch(now, batch_size)
+        if step is None:
+            return done
+        done += step
+
+
+async def _recompute_batch(now: datetime, size: int) -> int | None:
+    async with command(SYSTEM, now) as cmd:
+        query = (
+            TermSuspension.select(
+                TermSuspension.id,
+                TermSuspension.jurisdiccion,
+                TermSuspension.recompute_cursor,
+                TermSuspension.recompute_done,
+                TermSuspension.recompute_changed,
+                TermSuspension.recompute_failed,
+            )
+            .where(TermSuspension.recompute_finished_at.is_null())
+            .order_by(TermSuspension.id)
+            .limit(1)
+        )
+        if not is_sqlite():
+            query = query.lock_rows("UPDATE", skip_locked=True, of=(TermSuspension,))
+        rows = await query
+        if not rows:
+            return None
+        job = rows[0]
+        ids = [
+            r["id"]
+            for r in await Case.select(Case.id)
+            .where(_open_cases(job["jurisdiccion"]) & (Case.id > job["recompute_cursor"]))
+            .order_by(Case.id)
+            .limit(size)
+        ]
+        transaction = engine().current_transaction.get()
+        changed = failed = 0
+        cal = calendario()
+        for case_id in ids:
+            mark = len(cmd.events)
+            savepoint = await transaction.savepoint()
+            try:
+                session = CaseSession(cmd, await load_for_update(case_id))
+                session.results["suspension_id"] = job["id"]
+                if session.case.recompute_deadlines(cal, now):
+                    changed += 1
+                await session.commit()
+            except Exception:  # one bad case must not stop the others
+                log.exception("recomputing deadlines of case %s failed", case_id)
+                await savepoint.rollback_to()
+                del cmd.events[mark:]
+                failed += 1
+                continue
+            await savepoint.release()
+        values: dict[Any, Any] = {
+            TermSuspension.recompute_done: job["recompute_done"] + len(ids),
+            TermSuspension.recompute_changed: job["recompute_changed"] + changed,
+            TermSuspension.recompute_failed: job["recompute_failed"] + failed,
+        }
+        if ids:
+            values[TermSuspension.recompute_cursor] = ids[-1]
+        if len(ids) < size:
+            values[TermSuspension.recompute_finished_at] = now
+            cmd.audit(
+                "suspension.recomputed",
+                changes={
+                    "suspension_id": job["id"],
+                    "cases_done": job["recompute_done"] + len(ids),
+                    "cases_changed": job["recompute_changed"] + changed,
+                    "cases_failed": job["recompute_failed"] + failed,
+                },
+            )
+        await TermSuspension.update(values).where(TermSuspension.id == job["id"])
+        return len(ids)

@@ -1,8 +1,10 @@
 """Task commands (claim, unclaim, reassign, complete) and the audited task detail read.
 
 Access: a task is visible to the workers of the authority it is routed to (and to oversight,
-read-only); anything else answers 404. Each command locks the case's workflow row first and
-re-reads the task after the lock, so two racing completions give one success and one 409.
+read-only); anything else answers 404. Each command runs on the case command path
+(app/cases/unit_of_work.py): the case is locked and loaded with its open task rows, so two racing
+completions give one success and one 409. Pages and API call these same functions; ``permissions``
+is the one place that says what a user may do with a task.
 """
 
 from __future__ import annotations
@@ -11,81 +13,99 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app import access
 from app.audit import digest_of
+from app.cases.handlers.audit_trail import variable_changes
+from app.cases.unit_of_work import CaseSession, case_command
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.principal import Principal, role_may_do
-from app.route_engine import form_schema, legal_basis
-from app.services import deadlines, hooks, relocation
+from app.route_engine import form_schema, legal_basis_of
 from app.services.context import command
-from app.services.task_index import form_errors, sync_tasks
-from app.services.workflow import (
-    audit_engine_events,
-    load_for_update,
-    save,
-    variable_changes,
-)
 from app.tables import Case, Task, User
-from workflows import FormValidationError, TaskNotReadyError
+from workflows import EngineEvent
 
 
 # --------------------------------------------------------------------------- lookups
-@dataclass
+@dataclass(frozen=True)
 class TaskRef:
-    id: int
-    case_id: int
+    """A task index row as its reader may know it (read before the case is locked)."""
+
+    row: dict[str, Any]
+
+    @property
+    def case_id(self) -> int:
+        return self.row["case_id"]
 
 
-async def _ref(task_id: str) -> TaskRef:
-    row = await Task.select(Task.id, Task.case).where(Task.task_id == task_id).first()
-    if row is None:
+async def _lookup(principal: Principal, task_id: str) -> TaskRef:
+    """The task and whether the caller's authority may see its case: one statement; 404 if the
+    task does not exist or its case is not visible."""
+    rows = await Task.raw(
+        "SELECT t.id, t.task_id, t.case_id, t.bpmn_id, t.rol, t.status, t.authority_id,"
+        " t.assignee_id, t.legal_source, c.folio,"
+        " EXISTS (SELECT 1 FROM case_access ca WHERE ca.case_id = t.case_id"
+        " AND ca.authority_id = {} AND ca.active) AS visible"
+        " FROM task t JOIN nna_case c ON c.id = t.case_id WHERE t.task_id = {}",
+        principal.authority_id,
+        task_id,
+    )
+    if not rows:
         raise NotFound("task not found")
-    return TaskRef(row["id"], row["case_id"])
-
-
-async def _row(task_id: str) -> dict[str, Any]:
-    row = await Task.select().where(Task.task_id == task_id).first()
-    if row is None:
+    row = rows[0]
+    visible = principal.is_oversight or (principal.is_worker and bool(row["visible"]))
+    if not visible:
         raise NotFound("task not found")
-    return row
-
-
-async def _check_actor(principal: Principal, task: dict[str, Any]) -> None:
-    """404 unless the caller can see the case; 403 if they see it but may not act on the task."""
-    if not await access.can_see_case(principal, task["case_id"]):
+    if principal.is_worker and row["authority_id"] != principal.authority_id:
         raise NotFound("task not found")
+    return TaskRef(row)
+
+
+def permissions(principal: Principal, task: dict[str, Any]) -> dict[str, bool]:
+    """What ``principal`` may do with a task row (the rule the commands enforce)."""
+    mine = task["authority_id"] == principal.authority_id and principal.is_worker
+    open_ = task["status"] == "open"
+    free_or_mine = task["assignee_id"] in (None, principal.user_id)
+    return {
+        "complete": open_ and mine and principal.may_do(task["rol"]) and free_or_mine,
+        "claim": open_ and mine and principal.may_do(task["rol"]) and task["assignee_id"] is None,
+        "unclaim": open_
+        and mine
+        and task["assignee_id"] is not None
+        and (task["assignee_id"] == principal.user_id or principal.supervises),
+        "reassign": open_ and mine and principal.supervises,
+    }
+
+
+def _require_worker(principal: Principal) -> None:
     if not principal.is_worker:
         raise Forbidden(f"role {principal.role} is read-only")
-    if task["authority_id"] != principal.authority_id:
-        raise NotFound("task not found")
 
 
-def _require_open(task: dict[str, Any]) -> None:
-    if task["status"] != "open":
-        raise Conflict(f"task is already {task['status']}")
+def _require_open(session: CaseSession, ref: TaskRef) -> dict[str, Any]:
+    """The task's index row as it is now, under the case lock (409 if it is no longer open)."""
+    open_task = session.case.open_tasks.get(ref.row["task_id"])
+    if open_task is None:
+        status = "completed" if ref.row["status"] == "open" else ref.row["status"]
+        raise Conflict(f"task is already {status}")
+    return ref.row | {"authority_id": open_task.authority_id, "assignee_id": open_task.assignee_id}
 
 
 # --------------------------------------------------------------------------- commands
 async def claim(principal: Principal, task_id: str) -> dict[str, Any]:
-    ref = await _ref(task_id)
-    async with command(principal.actor) as cmd:
-        await load_for_update(ref.case_id)
-        task = await _row(task_id)
-        await _check_actor(principal, task)
-        _require_open(task)
+    ref = await _lookup(principal, task_id)
+    _require_worker(principal)
+    async with case_command(principal.actor, ref.case_id) as s:
+        task = _require_open(s, ref)
         if not principal.may_do(task["rol"]):
             raise Forbidden(f"this task needs role {task['rol']}")
         if task["assignee_id"] == principal.user_id:
-            return task
+            return await _row(task_id)
         if task["assignee_id"] is not None:
             raise Conflict("task is claimed by someone else")
-        await Task.update({Task.assignee: principal.user_id, Task.claimed_at: cmd.now}).where(
+        await Task.update({Task.assignee: principal.user_id, Task.claimed_at: s.now}).where(
             Task.id == task["id"]
         )
-        cmd.audit(
+        s.audit(
             "task.claimed",
-            case_id=task["case_id"],
-            case_folio=await _folio(task["case_id"]),
             task_id=task_id,
             changes={"task": task["bpmn_id"], "assignee": principal.username},
         )
@@ -93,21 +113,17 @@ async def claim(principal: Principal, task_id: str) -> dict[str, Any]:
 
 
 async def unclaim(principal: Principal, task_id: str) -> dict[str, Any]:
-    ref = await _ref(task_id)
-    async with command(principal.actor) as cmd:
-        await load_for_update(ref.case_id)
-        task = await _row(task_id)
-        await _check_actor(principal, task)
-        _require_open(task)
+    ref = await _lookup(principal, task_id)
+    _require_worker(principal)
+    async with case_command(principal.actor, ref.case_id) as s:
+        task = _require_open(s, ref)
         if task["assignee_id"] is None:
-            return task
+            return await _row(task_id)
         if task["assignee_id"] != principal.user_id and not principal.supervises:
             raise Forbidden("only the assignee or a supervisor may release this task")
         await Task.update({Task.assignee: None, Task.claimed_at: None}).where(Task.id == task["id"])
-        cmd.audit(
+        s.audit(
             "task.unclaimed",
-            case_id=task["case_id"],
-            case_folio=await _folio(task["case_id"]),
             task_id=task_id,
             changes={"task": task["bpmn_id"], "previous_assignee_id": task["assignee_id"]},
         )
@@ -115,12 +131,10 @@ async def unclaim(principal: Principal, task_id: str) -> dict[str, Any]:
 
 
 async def reassign(principal: Principal, task_id: str, username: str) -> dict[str, Any]:
-    ref = await _ref(task_id)
-    async with command(principal.actor) as cmd:
-        await load_for_update(ref.case_id)
-        task = await _row(task_id)
-        await _check_actor(principal, task)
-        _require_open(task)
+    ref = await _lookup(principal, task_id)
+    _require_worker(principal)
+    async with case_command(principal.actor, ref.case_id) as s:
+        task = _require_open(s, ref)
         if not principal.supervises:
             raise Forbidden("only a supervisor or head may reassign tasks")
         target = (
@@ -142,13 +156,11 @@ async def reassign(principal: Principal, task_id: str, username: str) -> dict[st
                 "assignee may not do this task",
                 [{"path": "$.username", "message": f"this task needs role {task['rol']}"}],
             )
-        await Task.update({Task.assignee: target["id"], Task.claimed_at: cmd.now}).where(
+        await Task.update({Task.assignee: target["id"], Task.claimed_at: s.now}).where(
             Task.id == task["id"]
         )
-        cmd.audit(
+        s.audit(
             "task.reassigned",
-            case_id=task["case_id"],
-            case_folio=await _folio(task["case_id"]),
             task_id=task_id,
             changes={
                 "task": task["bpmn_id"],
@@ -163,62 +175,39 @@ async def complete(
     principal: Principal, task_id: str, data: dict[str, Any], now: datetime | None = None
 ) -> dict[str, Any]:
     """Validate and complete a task; workflow, index and audit commit in one transaction."""
-    ref = await _ref(task_id)
-    async with command(principal.actor, now) as cmd:
-        loaded = await load_for_update(ref.case_id)
-        task = await _row(task_id)  # re-read after the lock: a racing completion shows here
-        await _check_actor(principal, task)
-        _require_open(task)
+    ref = await _lookup(principal, task_id)
+    _require_worker(principal)
+    async with case_command(principal.actor, ref.case_id, now) as s:
+        task = _require_open(s, ref)
         if not principal.may_do(task["rol"]):
             raise Forbidden(f"this task needs role {task['rol']}")
         if task["assignee_id"] not in (None, principal.user_id):
             raise Conflict("task is claimed by someone else; ask a supervisor to reassign it")
-        ready = {t.task_id: t for t in loaded.engine_case.ready_tasks()}
-        try:
-            events = loaded.engine_case.complete_task(task_id, data, cmd.now)
-        except FormValidationError as exc:
-            raise form_errors(exc, "$.data") from exc
-        except TaskNotReadyError as exc:
-            raise Conflict(str(exc)) from exc
-        loaded.events = list(events)
-        await hooks.after_completion(cmd, loaded, principal, task["bpmn_id"], data)
-        await save(cmd, loaded)
-        await Task.update(
-            {
-                Task.status: "completed",
-                Task.completed_at: cmd.now,
-                Task.completed_by: principal.user_id,
-                Task.assignee: principal.user_id,
-            }
-        ).where(Task.id == task["id"])
-        engine_task = ready.get(task_id)
-        cmd.audit(
+        s.case.complete_task(task_id, data, s.now)
+        s.audit(
             "task.completed",
-            case_id=loaded.case_id,
-            case_folio=loaded.folio,
             task_id=task_id,
             authority_id=principal.authority_id,
             changes={
                 "task": task["bpmn_id"],
                 "form_fields": sorted(data),
                 "form_sha256": digest_of(data),
-                "variables": variable_changes(loaded.events),
+                "variables": variable_changes(s.case.events),
             },
-            legal_basis=legal_basis(engine_task) if engine_task else task["legal_source"],
+            legal_basis=legal_basis_of(task["bpmn_id"], task["legal_source"]),
         )
-        audit_engine_events(cmd, loaded, loaded.events)
-        routed = await sync_tasks(cmd, loaded, completed=task_id, reroute=loaded.moved)
-        await deadlines.record_escalations(cmd, loaded)
-        if loaded.moved:
-            await relocation.revoke_after_move(cmd, loaded)
-        case_status = loaded.case["status"]
-        version = loaded.version
+        s.results["variables_audited"] = True
+    case = s.case
     return {
         "task_id": task_id,
         "status": "completed",
-        "case": {"folio": loaded.folio, "status": case_status, "version": version},
-        "events": [{"kind": e.kind, **_event_data(e.data)} for e in loaded.events],
-        "next_tasks": routed,
+        "case": {"folio": case.folio, "status": case.row["status"], "version": case.version},
+        "events": [
+            {"kind": e.kind, **_event_data(e.data)}
+            for e in case.events
+            if isinstance(e, EngineEvent)
+        ],
+        "next_tasks": s.results.get("routed", []),
     }
 
 
@@ -228,19 +217,18 @@ def _event_data(data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k not in ("old",)}
 
 
-async def _folio(case_id: int) -> str | None:
-    row = await Case.select(Case.folio).where(Case.id == case_id).first()
-    return row["folio"] if row else None
+async def _row(task_id: str) -> dict[str, Any]:
+    row = await Task.select().where(Task.task_id == task_id).first()
+    if row is None:
+        raise NotFound("task not found")
+    return row
 
 
 # --------------------------------------------------------------------------- reading
 async def detail(principal: Principal, task_id: str) -> dict[str, Any]:
     """Task with its form schema and a case summary; an audited read of a child's record."""
+    ref = await _lookup(principal, task_id)
     task = await _row(task_id)
-    if not await access.can_see_case(principal, task["case_id"]):
-        raise NotFound("task not found")
-    if principal.is_worker and task["authority_id"] != principal.authority_id:
-        raise NotFound("task not found")
     case = (
         await Case.select(
             Case.id,
@@ -253,7 +241,7 @@ async def detail(principal: Principal, task_id: str) -> dict[str, Any]:
             Case.family_group,
             Case.opened_at,
         )
-        .where(Case.id == task["case_id"])
+        .where(Case.id == ref.case_id)
         .first()
         .output(load_json=True)
     )
@@ -266,7 +254,6 @@ async def detail(principal: Principal, task_id: str) -> dict[str, Any]:
         )
         task["assignee_name"] = (user["display_name"] or user["username"]) if user else None
         task["assignee_username"] = user["username"] if user else None
-    form_name = f"{task['bpmn_id']}.schema.json"
     async with command(principal.actor) as cmd:
         cmd.audit(
             "task.read",
@@ -275,11 +262,25 @@ async def detail(principal: Principal, task_id: str) -> dict[str, Any]:
             task_id=task_id,
             changes={"task": task["bpmn_id"]},
         )
-    return {"task": task, "case": case, "form": _form_or_empty(form_name)}
+    return {
+        "task": task,
+        "case": case,
+        "form": form_of(task["bpmn_id"]),
+        "permissions": permissions(principal, task),
+    }
 
 
-def _form_or_empty(form_name: str) -> dict[str, Any]:
+async def form_for(principal: Principal, task_id: str) -> dict[str, Any]:
+    """The JSON Schema of a task's form, for a user who may see the task (404 otherwise).
+
+    Not an audited read: a form is the same for every child. Pages use it to read a posted form
+    before completing, so a completion writes no read event."""
+    ref = await _lookup(principal, task_id)
+    return form_of(ref.row["bpmn_id"])
+
+
+def form_of(bpmn_id: str) -> dict[str, Any]:
     try:
-        return form_schema(form_name)
+        return form_schema(f"{bpmn_id}.schema.json")
     except KeyError:
         return {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app import inegi, security
+from app import directory, inegi, security
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.principal import WORKER_ROLES, Actor, Principal
 from app.services.context import command
@@ -64,6 +64,7 @@ async def create_authority(
                 )
             ).returning(Authority.id)
         )[0]
+        await directory.bump()  # every process reloads its authority directory
         cmd.audit(
             "authority.created",
             authority_id=row["id"],

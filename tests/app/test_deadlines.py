@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app import db
+from app.cases.handlers import PROJECTIONS, escalations
 from app.clock import set_clock
 from app.route_engine import calendario, library, route_engine
 from app.services import deadlines
@@ -261,15 +262,19 @@ async def test_a_case_that_fails_mid_batch_rolls_back_alone(cleanup, monkeypatch
     before = await WorkflowState.select(WorkflowState.version, WorkflowState.state).where(
         WorkflowState.case == bad
     )
-    real_escalate = deadlines.escalate
+    real_record = escalations.record
 
-    async def failing_escalate(cmd, loaded, data, **kwargs):
-        count = await real_escalate(cmd, loaded, data, **kwargs)  # writes, then fails
-        if loaded.case_id == bad:
+    async def failing_record(session, event):
+        await real_record(session, event)  # writes, then fails
+        if session.case.id == bad:
             raise RuntimeError("sender table unavailable")
-        return count
 
-    monkeypatch.setattr(deadlines, "escalate", failing_escalate)
+    handlers = PROJECTIONS["deadline_escalated"]
+    monkeypatch.setitem(
+        PROJECTIONS,
+        "deadline_escalated",
+        [failing_record if h is real_record else h for h in handlers],
+    )
     now = t0 + timedelta(hours=24) + S
     result = await deadlines.sweep(now, batch_size=5)
     assert bad in result.failed
@@ -285,7 +290,7 @@ async def test_a_case_that_fails_mid_batch_rolls_back_alone(cleanup, monkeypatch
     assert await AuditEvent.count().where(AuditEvent.case_id == bad) == 0
     assert await _audit_count(ids, "deadline.escalated") == 4
 
-    monkeypatch.setattr(deadlines, "escalate", real_escalate)
+    monkeypatch.setitem(PROJECTIONS, "deadline_escalated", handlers)
     await deadlines.sweep(now)
     rows = await _escalations(ids)
     assert len(rows) == 5 and {r["case_id"] for r in rows} == set(ids)
@@ -379,7 +384,20 @@ async def test_45_working_days_across_a_holiday_and_a_suspension(api, cleanup):
     assert bad.status_code == 422
     r = await api.post("procuraduria-27.head", "/api/v1/suspensions", json=body)
     assert r.status_code == 201, r.text
-    assert r.json()["cases_recomputed"] >= 1
+    added = r.json()
+    # The request only queues the recompute: the case has not moved yet.
+    assert added["recompute"]["status"] == "queued" and added["recompute"]["cases_total"] >= 1
+    state = await WorkflowState.select(WorkflowState.version).where(WorkflowState.case == row["id"])
+    assert state[0]["version"] == 1
+    # The worker does it, in batches, and records its progress.
+    result = await deadlines.sweep(datetime.now(UTC), limit=0, batch_size=2)
+    assert result.recomputed >= 1
+    progress = await api.get("procuraduria-27.officer", f"/api/v1/suspensions/{added['id']}")
+    assert progress.status_code == 200, progress.text
+    recompute = progress.json()["recompute"]
+    assert recompute["status"] == "done"
+    assert recompute["cases_done"] == recompute["cases_total"] == added["recompute"]["cases_total"]
+    assert recompute["cases_changed"] >= 1 and recompute["cases_failed"] == 0
 
     cal = calendario()
     assert plazos.vencimiento("D13_resolucion_comar", desde, cal, "27") == end_of(date(2027, 2, 12))
@@ -399,8 +417,7 @@ async def test_45_working_days_across_a_holiday_and_a_suspension(api, cleanup):
     )
     assert len(recomputed) == 1
     assert json.loads(recomputed[0]["changes"])["deadline"] == "D10_solicitud_asilo"
-    added = await AuditEvent.count().where(AuditEvent.action == "suspension.added")
-    assert added >= 1
+    assert await AuditEvent.count().where(AuditEvent.action == "suspension.added") >= 1
     listed = (await api.get("cndh.oversight", "/api/v1/suspensions")).json()
     assert any(
         s["jurisdiccion"] == "27" and s["created_by"] == "procuraduria-27.head" for s in listed

@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 from app import routing
+from app.directory import directory
 
 
 async def test_rules(api):
-    inm = await routing.route("INM", "07", "Tapachula", 0)
+    d = await directory()
+    inm = await routing.route(d, "INM", "07", "Tapachula")
     assert (inm.authority_code, inm.rule) == ("INM-07", "estatal")
-    fallback = await routing.route("INM", "30", None, 0)
+    fallback = await routing.route(d, "INM", "30", None)
     assert (fallback.authority_code, fallback.rule) == ("INM-00", "federal_fallback")
-    sre = await routing.route("SRE_CONSULADO", "07", None, 0)
+    sre = await routing.route(d, "SRE_CONSULADO", "07", None)
     assert (sre.authority_code, sre.rule) == ("SRE-00", "federal_fallback")
-    nowhere = await routing.route("DIF_CAS", "30", None, 0)
+    nowhere = await routing.route(d, "DIF_CAS", "30", None)
     assert (nowhere.authority_id, nowhere.rule) == (None, "unroutable")
-    shelter = await routing.route("DIF_CAS", "27", "Centro", 0)
+    shelter = await routing.route(d, "DIF_CAS", "27", "Centro")
     assert shelter.authority_code == "CAS-27-VILLAHERMOSA"
+    placed = await routing.route(d, "DIF_CAS", "27", "Centro", shelter.authority_id)
+    assert (placed.authority_id, placed.rule) == (shelter.authority_id, "placement")
+
+
+async def test_a_new_authority_is_routed_to_at_once(api):
+    """The directory is cached per process; creating an authority bumps its version, which the
+    next command reads with the case, so routing never uses a stale directory."""
+    before = await directory()
+    r = await api.post(
+        "sistema.admin",
+        "/api/v1/authorities",
+        json={
+            "code": "INM-07-SUCHIATE",
+            "name": "INM Suchiate",
+            "tipo": "INM",
+            "nivel": "municipal",
+            "estado": "07",
+            "municipio": "Suchiate",
+        },
+    )
+    assert r.status_code == 201, r.text
+    after = await directory()
+    assert after.version == before.version + 1
+    folio = await api.open_case("inm-07.officer", municipio="Suchiate")
+    tasks = await api.open_tasks(folio)
+    assert [t["authority"] for t in tasks] == ["INM-07-SUCHIATE"]
 
 
 async def test_relocation_reroutes_open_tasks_and_is_audited(api):

@@ -1,0 +1,180 @@
+"""The case aggregate: one child's case as a command sees it, and what happened to it.
+
+It holds the ``nna_case`` row, the engine case restored from ``workflow_state`` (with the version
+read under the lock), and what the command needs to know about the case's other records without
+querying them again: the open task index rows, the authorities holding access, the shelter where
+the child is placed. Every change made through it is recorded as an event (``CaseEvent`` for the
+service's own facts, ``workflows.EngineEvent`` for the engine's); the unit of work dispatches
+them to the handlers (app/cases/handlers/__init__.py) after the command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app import inegi
+from app.directory import Directory
+from app.errors import Conflict, field_error, form_errors
+from workflows import Case as EngineCase
+from workflows import (
+    EngineEvent,
+    FormValidationError,
+    ReadyTask,
+    StateFormatError,
+    TaskNotReadyError,
+)
+
+
+@dataclass(frozen=True)
+class CaseEvent:
+    """A fact the service records about a case (engine events have the same ``kind``/``data``)."""
+
+    kind: str
+    data: dict[str, Any]
+
+
+Event = CaseEvent | EngineEvent
+
+
+@dataclass
+class OpenTask:
+    """A row of the task index that is open (waiting for a person)."""
+
+    authority_id: int | None
+    assignee_id: int | None
+
+
+@dataclass
+class Access:
+    active: bool
+    reason: str | None
+
+
+@dataclass
+class CaseAggregate:
+    row: dict[str, Any]
+    version: int
+    #: the serialized engine state as loaded; restored on first use (a claim never needs it)
+    state: str | None
+    directory: Directory
+    open_tasks: dict[str, OpenTask] = field(default_factory=dict)
+    access: dict[int, Access] = field(default_factory=dict)
+    shelter_id: int | None = None  # the shelter where the child is admitted, if any
+    events: list[Event] = field(default_factory=list)
+    #: the engine state changed and must be saved
+    changed: bool = False
+    #: the child changed state or municipality: open tasks re-route
+    moved: bool = False
+    #: the child's placement changed: open tasks re-route (shelter tasks follow the child)
+    reroute: bool = False
+    _ready: list[ReadyTask] | None = None
+    _engine: EngineCase | None = None
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def engine(self) -> EngineCase:
+        """The engine case, restored from ``state`` the first time it is needed."""
+        if self._engine is None:
+            from app.route_engine import route_engine
+
+            try:
+                self._engine = route_engine().restore(self.state or "")
+            except StateFormatError as exc:
+                # The route changed since this case was saved; the engine refuses to guess.
+                raise Conflict(f"cannot continue this case on this server: {exc}") from exc
+        return self._engine
+
+    @property
+    def touched(self) -> bool:
+        """Whether the command changed anything handlers must follow."""
+        return bool(self.changed or self.events or self.moved or self.reroute)
+
+    @property
+    def id(self) -> int:
+        return self.row["id"]
+
+    @property
+    def folio(self) -> str:
+        return self.row["folio"]
+
+    @property
+    def estado(self) -> str:
+        return self.row["estado"]
+
+    @property
+    def municipio(self) -> str | None:
+        return self.row["municipio"]
+
+    @property
+    def is_open(self) -> bool:
+        return self.row["status"] == "open"
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        """The engine's ready user tasks (computed once per change)."""
+        if self._ready is None:
+            self._ready = self.engine.ready_tasks()
+        return self._ready
+
+    def require_open(self) -> None:
+        if not self.is_open:
+            raise Conflict("the case is closed")
+
+    # ------------------------------------------------------------------ commands
+    def record(self, kind: str, **data: Any) -> None:
+        self.events.append(CaseEvent(kind, data))
+
+    def _engine_did(self, events: list[EngineEvent]) -> list[EngineEvent]:
+        self.events.extend(events)
+        self.changed = True
+        self._ready = None
+        return events
+
+    def complete_task(self, task_id: str, data: dict[str, Any], now: datetime) -> None:
+        """Complete a ready task with its form (422 naming each bad field, 409 if not ready)."""
+        try:
+            events = self.engine.complete_task(task_id, data, now)
+        except FormValidationError as exc:
+            raise form_errors(exc, "$.data") from exc
+        except TaskNotReadyError as exc:
+            raise Conflict(str(exc)) from exc
+        self._engine_did(events)
+
+    def send_message(self, name: str, payload: dict[str, Any], now: datetime) -> bool:
+        """Deliver a message to the route; False if the route is not waiting for it."""
+        try:
+            events = self.engine.send_message(name, payload, now)
+        except TaskNotReadyError:
+            return False
+        self._engine_did(events)
+        return True
+
+    def fire_timers(self, now: datetime) -> None:
+        self._engine_did(self.engine.fire_timers(now))
+
+    def recompute_deadlines(self, calendario: Any, now: datetime) -> bool:
+        events = self.engine.recompute_deadlines(calendario, now)
+        if events:
+            self._engine_did(events)
+        return bool(events)
+
+    def relocate(self, estado: str, municipio: str | None, reason: str, now: datetime) -> bool:
+        """The child is now in another state or municipality: the route's working-day deadlines
+        follow the new jurisdiction and open tasks re-route. False if nothing changed."""
+        if not inegi.is_valid(estado) or estado == inegi.FEDERAL:
+            raise field_error("$.estado", "must be an INEGI state code 01..32")
+        before = (self.estado, self.municipio)
+        if before == (estado, municipio):
+            return False
+        self._engine_did(self.engine.relocate(estado, now))
+        self.row["estado"], self.row["municipio"] = estado, municipio
+        self.moved = True
+        self.record(
+            "case_relocated",
+            from_estado=before[0],
+            to_estado=estado,
+            municipio_changed=before[1] != municipio,
+            reason=reason,
+        )
+        return True

@@ -1,0 +1,56 @@
+"""Every side effect of a change to a case, in one table: which handler runs for which event.
+
+Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_escalated,
+timer_fired, case_variable_set, case_completed, message_received, deadline_recomputed,
+case_started) and the service's own (``CaseEvent``: case_changed, case_relocated,
+placement_admitted, placement_ended, risk_changed). The unit of work
+(app/cases/unit_of_work.py) runs them in three steps:
+
+1. POLICIES run before the case is saved and may change it (they record more events).
+2. The case is saved. PROJECTIONS then run in event order; ``case_changed`` comes first, so the
+   task index is in step with the engine before escalations look up whom to notify.
+3. FINALIZERS run once, from the final state (access to the case).
+
+A new entry point applies its command to the aggregate and lets this table do the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from app.cases.handlers import (
+    access,
+    audit_trail,
+    closure,
+    escalations,
+    route_policies,
+    task_index,
+)
+
+Handler = Callable[[Any, Any], Awaitable[None]]
+Finalizer = Callable[[Any], Awaitable[None]]
+
+POLICIES: dict[str, list[Handler]] = {
+    "task_completed": [
+        route_policies.admit_on_admission_task,
+        route_policies.move_on_other_state,
+    ],
+}
+
+PROJECTIONS: dict[str, list[Handler]] = {
+    "case_changed": [task_index.sync],
+    "deadline_escalated": [
+        task_index.escalation_level,
+        audit_trail.deadline_escalated,
+        escalations.record,
+    ],
+    "deadline_recomputed": [task_index.due_date, audit_trail.deadline_recomputed],
+    "risk_changed": [task_index.risk],
+    "timer_fired": [audit_trail.timer_fired],
+    "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
+    "case_relocated": [audit_trail.relocated],
+    "placement_admitted": [audit_trail.placement_admitted],
+}
+
+FINALIZERS: list[Finalizer] = [access.reconcile, audit_trail.variables_set]

@@ -1,0 +1,90 @@
+"""What the engine and the case's records did besides the command itself, in the audit trail.
+
+The command audits its own act (``task.completed``, ``placement.left``, ...); these handlers add
+what followed from it, whoever caused it: a deadline level, a timer, the case closing, the child
+moving, a placement starting or ending, a deadline recomputed after a suspension of terms, and the
+case variables the route set (redacted where they identify the child).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.cases.aggregate import Event
+from app.cases.unit_of_work import CaseSession
+
+#: Engine variables never copied in clear to the audit trail (quasi-identifying).
+REDACTED_VARIABLES = frozenset({"fecha_nacimiento"})
+
+
+def variable_changes(events: list[Event]) -> dict[str, Any]:
+    """Case variables a command set, for the audit trail (redacted where identifying)."""
+    out: dict[str, Any] = {}
+    for event in events:
+        if event.kind == "case_variable_set":
+            name = event.data["name"]
+            out[name] = "[redacted]" if name in REDACTED_VARIABLES else event.data["new"]
+    return out
+
+
+async def deadline_escalated(session: CaseSession, event: Event) -> None:
+    data = event.data
+    session.audit(
+        "deadline.escalated",
+        task_id=data.get("task_id"),
+        changes={
+            "deadline": data.get("plazo_id"),
+            "level": data.get("level"),
+            "due_at": data.get("due_at"),
+            "task": data.get("task_bpmn_id"),
+        },
+        legal_basis=data.get("legal_source"),
+    )
+
+
+async def timer_fired(session: CaseSession, event: Event) -> None:
+    session.audit(
+        "timer.fired",
+        changes={"timer": event.data.get("bpmn_id"), "due_at": event.data.get("due_at")},
+    )
+
+
+async def case_closed(session: CaseSession, event: Event) -> None:
+    session.audit("case.closed", changes={"end_state": event.data.get("end_state")})
+
+
+async def deadline_recomputed(session: CaseSession, event: Event) -> None:
+    session.audit(
+        "deadline.recomputed",
+        task_id=event.data.get("task_id"),
+        changes={
+            "deadline": event.data.get("plazo_id"),
+            "old_due_at": event.data.get("old_due_at"),
+            "due_at": event.data.get("due_at"),
+            "jurisdiccion": session.case.estado,
+            "suspension_id": session.results.get("suspension_id"),
+        },
+    )
+
+
+async def relocated(session: CaseSession, event: Event) -> None:
+    session.audit("case.relocated", changes=dict(event.data))
+
+
+async def placement_admitted(session: CaseSession, event: Event) -> None:
+    session.audit(
+        "placement.admitted",
+        authority_id=event.data["shelter_id"],
+        changes={"placement_id": event.data["placement_id"], "shelter": event.data["shelter"]},
+        legal_basis="LGDNNA art. 108; convenio SNDIF–SEDIF (2021)",
+    )
+
+
+async def variables_set(session: CaseSession) -> None:
+    """Case variables the route set in this command, unless the command's own audit event
+    already carries them (``task.completed`` does)."""
+    if session.results.get("variables_audited"):
+        return
+    changes = variable_changes(session.case.events)
+    if changes:
+        session.audit("case.variables_set", changes={"variables": changes})

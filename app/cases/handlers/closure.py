@@ -1,0 +1,30 @@
+"""A closed case has no child in a shelter: end any placement still open."""
+
+from __future__ import annotations
+
+from app.cases.aggregate import Event
+from app.cases.unit_of_work import CaseSession
+from app.tables import Placement
+
+
+async def discharge_on_close(session: CaseSession, _: Event) -> None:
+    if session.case.shelter_id is None:
+        return
+    ended = (
+        await Placement.update(
+            {
+                Placement.status: "discharged",
+                Placement.ended_at: session.now,
+                Placement.end_reason: "case closed",
+            }
+        )
+        .where((Placement.case == session.case.id) & (Placement.status == "admitted"))
+        .returning(Placement.id, Placement.shelter)
+    )
+    session.case.shelter_id = None
+    for row in ended:
+        session.audit(
+            "placement.discharged",
+            authority_id=row["shelter_id"],
+            changes={"placement_id": row["id"], "reason": "case closed"},
+        )

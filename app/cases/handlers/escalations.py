@@ -1,0 +1,151 @@
+"""A deadline level fired: record it once, notify the people it goes to, queue outgoing messages.
+
+Level 1 notifies the supervisors of the authority the task is routed to (its heads if it has
+none), level 2 its heads, level 3 every oversight user: level 3 is the oversight breach record.
+The row is unique on (task_id, plazo_id, level), so a replayed sweep inserts nothing and
+notifies nobody twice. Outgoing notifications (webhook) are written to the outbox in the same
+transaction and delivered by the worker after commit (app/services/outbox.py).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from app.cases.aggregate import Event
+from app.cases.unit_of_work import CaseSession
+from app.services import outbox
+from app.tables import DeadlineEscalation, Notification, Task, User
+
+#: Who is notified at each escalation level (roles of the authority the task is routed to;
+#: level 3 notifies every oversight user and is the oversight breach record).
+LEVEL_ROLES = {1: ("supervisor",), 2: ("head",)}
+BREACH_LEVEL = 3
+
+#: (level, authority id) -> user ids; a worker shares one across a sweep (seconds), a request
+#: has its own.
+RecipientCache = dict[tuple[int, int | None], list[int]]
+
+
+async def record(session: CaseSession, event: Event) -> None:
+    data = event.data
+    case = session.case
+    task_id = data.get("task_id") or f"case-{case.id}:{data.get('boundary_id')}"
+    plazo_id = data["plazo_id"]
+    level = int(data["level"])
+    authority_id = await _authority_of(session, task_id)
+    due_at = datetime.fromisoformat(data["due_at"])
+    legal_source = (data.get("legal_source") or "")[:500] or None
+    inserted = (
+        await DeadlineEscalation.insert(
+            DeadlineEscalation(
+                case=case.id,
+                case_folio=case.folio,
+                task_id=task_id,
+                task_bpmn_id=data.get("task_bpmn_id"),
+                plazo_id=plazo_id,
+                level=level,
+                authority=authority_id,
+                estado=case.estado,
+                due_at=due_at,
+                level_due_at=datetime.fromisoformat(data.get("level_due_at") or data["due_at"]),
+                fired_at=session.now,
+                legal_source=legal_source,
+            )
+        )
+        .on_conflict(
+            target=(
+                DeadlineEscalation.task_id,
+                DeadlineEscalation.plazo_id,
+                DeadlineEscalation.level,
+            ),
+            action="DO NOTHING",
+        )
+        .returning(DeadlineEscalation.id)
+    )
+    if not inserted:  # a replay: already escalated, never twice
+        return
+    escalation_id = inserted[0]["id"]
+    users = await recipients(session, level, authority_id)
+    kind = "deadline.breach" if level >= BREACH_LEVEL else "deadline.escalated"
+    if users:
+        await Notification.insert(
+            *[
+                Notification(
+                    user=user_id,
+                    kind=kind,
+                    escalation=escalation_id,
+                    case_folio=case.folio,
+                    task_id=task_id,
+                    task_bpmn_id=data.get("task_bpmn_id"),
+                    plazo_id=plazo_id,
+                    level=level,
+                    due_at=due_at,
+                    created_at=session.now,
+                    read_at=None,
+                )
+                for user_id in users
+            ]
+        )
+    session.audit(
+        "deadline.breach_recorded" if level >= BREACH_LEVEL else "deadline.notified",
+        task_id=task_id,
+        authority_id=authority_id,
+        changes={
+            "deadline": plazo_id,
+            "level": level,
+            "escalation_id": escalation_id,
+            "recipients": len(users),
+        },
+        legal_basis=legal_source,
+    )
+    session.results["escalations"] = session.results.get("escalations", 0) + 1
+    if outbox.enabled():
+        payload: dict[str, Any] = {
+            "escalation_id": escalation_id,
+            "case_folio": case.folio,
+            "task_id": task_id,
+            "task_bpmn_id": data.get("task_bpmn_id"),
+            "plazo_id": plazo_id,
+            "level": level,
+            "due_at": data["due_at"],
+            "authority_id": authority_id,
+            "recipients": users,
+        }
+        await outbox.queue(kind, json.dumps(payload, sort_keys=True), session.now)
+
+
+async def _authority_of(session: CaseSession, task_id: str) -> int | None:
+    open_task = session.case.open_tasks.get(task_id)
+    if open_task is not None:
+        return open_task.authority_id
+    row = await Task.select(Task.authority).where(Task.task_id == task_id).first()
+    return row["authority_id"] if row else None
+
+
+async def recipients(session: CaseSession, level: int, authority_id: int | None) -> list[int]:
+    """Active users to notify: the authority's supervisors (1) or heads (2); oversight (3).
+
+    Level 1 falls back to the heads when the authority has no supervisor, so nobody is skipped.
+    """
+    cache: RecipientCache = session.results.setdefault("recipient_cache", {})
+    key = (level, authority_id)
+    if key not in cache:
+        cache[key] = await _recipients(level, authority_id)
+    return cache[key]
+
+
+async def _recipients(level: int, authority_id: int | None) -> list[int]:
+    if level >= BREACH_LEVEL:
+        rows = await User.select(User.id).where((User.role == "oversight") & (User.active.eq(True)))
+        return [r["id"] for r in rows]
+    if authority_id is None:  # unroutable task: nobody to tell locally, oversight learns at 3
+        return []
+    for role in (*LEVEL_ROLES[level], "head"):
+        rows = await User.select(User.id).where(
+            (User.authority == authority_id) & (User.role == role) & (User.active.eq(True))
+        )
+        if rows:
+            return [r["id"] for r in rows]
+    return []

@@ -1,0 +1,173 @@
+"""Load case aggregates under a lock, and save them with an optimistic version check.
+
+One statement loads everything a command needs about a case: the engine state and its version,
+the case row, its open task index rows, the authorities holding access, the shelter where the
+child is, and the authority directory's version. On PostgreSQL it locks the ``workflow_state``
+row (``FOR UPDATE OF ws``; the worker adds ``SKIP LOCKED``), so a concurrent command on the same
+case waits and then sees the new version; on SQLite the process write lock plus ``BEGIN
+IMMEDIATE`` serialise commands. ``save`` also checks ``version``: if the row changed since it was
+read, the command fails with 409 and rolls back instead of overwriting someone's work.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from app.cases.aggregate import Access, CaseAggregate, OpenTask
+from app.db import is_sqlite
+from app.directory import directory
+from app.errors import Conflict, NotFound
+from app.tables import Case, WorkflowState
+
+_CASE_COLUMNS = (
+    "c.id, c.folio, c.estado, c.municipio, c.family_group, c.status, c.risk, c.variables"
+)
+
+
+def _agg(expr: str) -> str:
+    return f"group_concat({expr}, ',')" if is_sqlite() else f"string_agg({expr}, ',')"
+
+
+def _select(where: str, lock: str) -> str:
+    tasks = _agg(
+        "t.task_id || ':' || COALESCE(CAST(t.authority_id AS TEXT), '')"
+        " || ':' || COALESCE(CAST(t.assignee_id AS TEXT), '')"
+    )
+    access = _agg(
+        "CAST(ca.authority_id AS TEXT) || ':' || (CASE WHEN ca.active THEN '1' ELSE '0' END)"
+        " || ':' || ca.reason"
+    )
+    # Only constant fragments are formatted in; every value is a bound parameter.
+    return (
+        f"SELECT ws.case_id, ws.state, ws.version, {_CASE_COLUMNS},"  # noqa: S608
+        f" (SELECT {tasks} FROM task t WHERE t.case_id = ws.case_id AND t.status = 'open')"
+        " AS open_tasks,"
+        f" (SELECT {access} FROM case_access ca WHERE ca.case_id = ws.case_id) AS access,"
+        " (SELECT p.shelter_id FROM placement p WHERE p.case_id = ws.case_id"
+        " AND p.status = 'admitted' ORDER BY p.id DESC LIMIT 1) AS shelter_id,"
+        " (SELECT dv.n FROM directory_version dv WHERE dv.id = 1) AS directory_version"
+        " FROM workflow_state ws JOIN nna_case c ON c.id = ws.case_id"
+        f" WHERE {where}{lock}"
+    )
+
+
+async def load_for_update(case_id: int) -> CaseAggregate:
+    """The case, locked for this transaction (404 if it does not exist)."""
+    lock = "" if is_sqlite() else " FOR UPDATE OF ws"
+    rows = await WorkflowState.raw(_select("ws.case_id = {}", lock), case_id)
+    if not rows:
+        raise NotFound("case not found")
+    return await _aggregate(rows[0])
+
+
+async def claim_due(now: datetime, size: int, exclude: list[int]) -> list[dict[str, Any]]:
+    """Up to ``size`` cases with a timer due before ``now``, locked (PostgreSQL: rows another
+    worker holds are skipped, never waited for). Rows, not aggregates: each case is restored in
+    its own savepoint so one bad state fails alone."""
+    where = "ws.next_due_at < {}"
+    args: list[Any] = [now]
+    if exclude:
+        where += " AND ws.case_id NOT IN (" + ", ".join("{}" for _ in exclude) + ")"
+        args += exclude
+    order = " ORDER BY ws.next_due_at LIMIT {}"
+    args.append(size)
+    lock = "" if is_sqlite() else " FOR UPDATE OF ws SKIP LOCKED"
+    return await WorkflowState.raw(_select(where, order + lock), *args)
+
+
+async def aggregate_from(row: dict[str, Any]) -> CaseAggregate:
+    """A claimed row (``claim_due``) as an aggregate."""
+    return await _aggregate(row)
+
+
+async def _aggregate(row: dict[str, Any]) -> CaseAggregate:
+    case_row = {k: row[k] for k in ("id", "folio", "estado", "municipio", "family_group")}
+    case_row.update(status=row["status"], risk=row["risk"], variables=_json(row["variables"]))
+    return CaseAggregate(
+        row=case_row,
+        version=row["version"],
+        state=row["state"],
+        directory=await directory(row["directory_version"]),
+        open_tasks=_open_tasks(row["open_tasks"]),
+        access=_access(row["access"]),
+        shelter_id=row["shelter_id"],
+    )
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        return json.loads(value or "{}")
+    return value or {}
+
+
+def _int(text: str) -> int | None:
+    return int(text) if text else None
+
+
+def _open_tasks(text: str | None) -> dict[str, OpenTask]:
+    out: dict[str, OpenTask] = {}
+    for item in (text or "").split(","):
+        if item:
+            task_id, authority, assignee = item.split(":")
+            out[task_id] = OpenTask(_int(authority), _int(assignee))
+    return out
+
+
+def _access(text: str | None) -> dict[int, Access]:
+    out: dict[int, Access] = {}
+    for item in (text or "").split(","):
+        if item:
+            authority, active, reason = item.split(":", 2)
+            out[int(authority)] = Access(active == "1", reason or None)
+    return out
+
+
+async def save(case: CaseAggregate, now: datetime) -> None:
+    """Write the new engine state (version + 1) and the case row's derived columns when they
+    changed (variables, risk, status, location)."""
+    engine_case = case.engine
+    updated = await WorkflowState.raw(
+        "UPDATE workflow_state SET state = {}, version = {}, next_due_at = {}, updated_at = {}"
+        " WHERE case_id = {} AND version = {} RETURNING id",
+        engine_case.dump(),
+        case.version + 1,
+        engine_case.next_due_at(),
+        now,
+        case.id,
+        case.version,
+    )
+    if not updated:
+        raise Conflict("the case changed while this command ran; reload and retry")
+    case.version += 1
+    await save_case_row(case, now)
+
+
+async def save_case_row(case: CaseAggregate, now: datetime) -> None:
+    """Refresh the case row from the engine, writing only if something in it changed."""
+    variables = case.engine.variables
+    values: dict[Any, Any] = {}
+    if variables != case.row["variables"]:
+        values[Case.variables] = variables
+        case.row["variables"] = variables
+    risk = variables.get("nivel_riesgo")
+    if risk != case.row["risk"]:
+        values[Case.risk] = risk
+        case.row["risk"] = risk
+        case.record("risk_changed", risk=risk)
+    if case.moved:
+        values[Case.estado] = case.estado
+        values[Case.municipio] = case.municipio
+    if case.engine.is_completed and case.is_open:
+        values.update(
+            {
+                Case.status: "closed",
+                Case.closed_at: now,
+                Case.end_state: case.engine.end_state,
+            }
+        )
+        case.row["status"] = "closed"
+    if values:
+        values[Case.updated_at] = now
+        await Case.update(values).where(Case.id == case.id)

@@ -1,0 +1,95 @@
+"""The one path every change to a case takes: lock and load, apply, dispatch, save; one transaction.
+
+    async with case_command(actor, case_id) as s:      # BEGIN; lock + load the aggregate
+        s.case.complete_task(task_id, data, s.now)     # the command: engine and domain events
+        s.audit("task.completed", ...)                 # the command's own audit event
+    # on exit, CaseSession.commit():
+    #   1. policies: handlers that react by changing the case (admission -> placement, ...)
+    #   2. save the engine state and the case row (version check)
+    #   3. projections: task index and routing, escalations and notifications, audit of the
+    #      engine's events, closure; then access, reconciled once from the final state
+    #   4. the audit events are chained; COMMIT (app/services/context.py)
+
+Entry points (API, pages, worker, CLI) only authorize and apply; every side effect is a handler
+listed in app/cases/handlers/__init__.py. The worker runs many sessions in one transaction, each
+in a savepoint (app/services/deadlines.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.cases import repository
+from app.cases.aggregate import CaseAggregate, CaseEvent, Event
+from app.principal import Actor
+from app.services.context import Command, command
+
+
+@dataclass
+class CaseSession:
+    cmd: Command
+    case: CaseAggregate
+    #: results handlers leave for the entry point (e.g. the tasks newly routed)
+    results: dict[str, Any] = field(default_factory=dict)
+    _policy_cursor: int = 0
+
+    @property
+    def now(self) -> datetime:
+        return self.cmd.now
+
+    @property
+    def actor(self) -> Actor:
+        return self.cmd.actor
+
+    def audit(self, action: str, **kw: Any) -> None:
+        """Record an audit event about this case (chained at commit)."""
+        kw.setdefault("case_id", self.case.id)
+        kw.setdefault("case_folio", self.case.folio)
+        self.cmd.audit(action, **kw)
+
+    async def commit(self) -> None:
+        """Run the handlers for everything the command did, then save; raises to roll back."""
+        from app.cases import handlers
+
+        if not self.case.touched:
+            return  # e.g. a claim: its own audit event is all there is
+        await self._run_policies(handlers.POLICIES)
+        if self.case.changed:
+            await repository.save(self.case, self.now)
+        await self._run_projections(handlers.PROJECTIONS, handlers.FINALIZERS)
+
+    async def _run_policies(self, policies: dict[str, list[Any]]) -> None:
+        while self._policy_cursor < len(self.case.events):
+            event = self.case.events[self._policy_cursor]
+            self._policy_cursor += 1
+            for handler in policies.get(event.kind, ()):
+                await handler(self, event)
+
+    async def _run_projections(
+        self, projections: dict[str, list[Any]], finalizers: list[Any]
+    ) -> None:
+        queue: list[Event] = [CaseEvent("case_changed", {}), *self.case.events]
+        self.case.events = queue  # handlers record more events; they are dispatched too
+        index = 0
+        while index < len(queue):
+            event = queue[index]
+            index += 1
+            for handler in projections.get(event.kind, ()):
+                await handler(self, event)
+        for finalizer in finalizers:
+            await finalizer(self)
+
+
+@asynccontextmanager
+async def case_command(
+    actor: Actor, case_id: int, now: datetime | None = None
+) -> AsyncIterator[CaseSession]:
+    """One command on one existing case, in its own transaction."""
+    async with command(actor, now) as cmd:
+        session = CaseSession(cmd, await repository.load_for_update(case_id))
+        yield session
+        await session.commit()
