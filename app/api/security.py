@@ -6,13 +6,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from app import security
 from app.services import auth
-
-SESSION_COOKIE = "careroute_session"
-CSRF_COOKIE = "careroute_csrf"
-CSRF_HEADER = "x-csrf-token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+from app.session_cookies import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, csrf_ok
 
 
 class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -28,7 +23,6 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         if resolved is None:
             raise NotAuthorizedException("invalid or expired credentials")
         if via == "cookie" and connection.scope.get("method", "GET") not in SAFE_METHODS:
-            sent = connection.headers.get(CSRF_HEADER, "")
-            if not sent or not security.same_digest(sent, resolved.csrf_hash):
+            if not csrf_ok(connection.headers.get(CSRF_HEADER), resolved.csrf_hash):
                 raise PermissionDeniedException("CSRF token missing or invalid (X-CSRF-Token)")
         return AuthenticationResult(user=resolved.principal, auth=via)

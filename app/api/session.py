@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from litestar import Controller, Response, get, post
-from litestar.datastructures import Cookie
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from app.api.deps import AppRequest
 from app.api.schemas import LoginIn, LoginOut, MeOut
-from app.api.security import CSRF_COOKIE, SESSION_COOKIE
 from app.principal import Principal
 from app.services import auth
+from app.session_cookies import clear_session, session_cookies
 from app.throttle import TooManyAttempts
 
 
@@ -31,11 +29,6 @@ def me_out(p: Principal) -> MeOut:
         municipio=p.authority_municipio,
         auth=p.token_kind,
     )
-
-
-def _secure_cookies() -> bool:
-    """Secure cookies need HTTPS; set CAREROUTE_SECURE_COOKIES=1 behind TLS (production)."""
-    return os.environ.get("CAREROUTE_SECURE_COOKIES", "0") == "1"
 
 
 class SessionController(Controller):
@@ -67,35 +60,14 @@ class SessionController(Controller):
             return Response(body)
         body.csrf_token = result.csrf_token
         max_age = int(auth.SESSION_TTL.total_seconds())
-        secure = _secure_cookies()
-        cookies = [
-            Cookie(
-                key=SESSION_COOKIE,
-                value=result.token,
-                httponly=True,
-                samesite="lax",
-                secure=secure,
-                max_age=max_age,
-                path="/",
-            ),
-            Cookie(
-                key=CSRF_COOKIE,
-                value=result.csrf_token or "",
-                httponly=False,
-                samesite="lax",
-                secure=secure,
-                max_age=max_age,
-                path="/",
-            ),
-        ]
+        cookies = session_cookies(result.token, result.csrf_token, max_age)
         return Response(body, cookies=cookies)
 
     @post("/logout", status_code=200)
     async def logout(self, request: AppRequest) -> Response[dict[str, Any]]:
         await auth.logout(request.user)
         response = Response({"logged_out": True})
-        response.delete_cookie(SESSION_COOKIE, path="/")
-        response.delete_cookie(CSRF_COOKIE, path="/")
+        clear_session(response)
         return response
 
     @get("/me")

@@ -13,6 +13,8 @@ import statistics
 from datetime import datetime
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count
+
 from app.clock import utcnow
 from app.errors import Forbidden, NotFound
 from app.principal import Principal
@@ -171,7 +173,7 @@ async def compliance(
         Task.created_at,
         Task.completed_at,
         Task.escalation_level,
-    ).where(Task.deadline_id.is_not_null() & (Task.status != "cancelled"))
+    ).where(Task.status != "cancelled")
     if since:
         query = query.where(Task.created_at >= since)
     if until:
@@ -188,8 +190,20 @@ async def compliance(
             breached.add(r["task_id"])
     groups: dict[tuple[str, str], dict[str, Any]] = {}
     taken: dict[tuple[str, str], list[float]] = {}
+    by_authority: dict[str, dict[str, Any]] = {}
     for t in tasks:
-        key = (t["authority"] or "(unroutable)", t["deadline_id"])
+        authority = t["authority"] or "(unroutable)"
+        if t["status"] == "open":
+            a = by_authority.setdefault(
+                authority,
+                {"authority": authority, "open_tasks": 0, "open_overdue": 0, "escalated": 0},
+            )
+            a["open_tasks"] += 1
+            a["open_overdue"] += t["due_at"] is not None and t["due_at"] < now
+            a["escalated"] += t["escalation_level"] > 0
+        if t["deadline_id"] is None:
+            continue
+        key = (authority, t["deadline_id"])
         g = groups.setdefault(key, dict.fromkeys(COMPLIANCE_COLUMNS[2:-1], 0))
         g["tasks"] += 1
         g["escalations"] += escalated.get(t["task_id"], 0)
@@ -216,9 +230,23 @@ async def compliance(
         "since": since,
         "until": until,
         "rows": rows,
+        "by_authority": [by_authority[k] for k in sorted(by_authority)],
+        "cases_by_risk": await _count_cases(Case.risk, Case.status == "open"),
+        "cases_by_status": await _count_cases(Case.status),
         "procuraduria_notification": await _notification_times(since, until),
         "children_in_migration_stations": await migration_station_count(),
     }
+
+
+async def _count_cases(column: Any, where: Any = None) -> list[dict[str, Any]]:
+    """Cases per value of ``column`` (risk, status), for the report's summaries."""
+    query = Case.select(column.as_alias("value"), Count(alias="n")).group_by(column)
+    if where is not None:
+        query = query.where(where)
+    name = column._meta.name
+    return sorted(
+        ({name: r["value"], "n": r["n"]} for r in await query), key=lambda r: str(r[name] or "")
+    )
 
 
 async def _notification_times(since: datetime | None, until: datetime | None) -> dict[str, Any]:

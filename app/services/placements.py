@@ -16,7 +16,7 @@ from typing import Any
 from app import access, routing
 from app.cases import placement as stay
 from app.cases.unit_of_work import case_command
-from app.errors import Forbidden, NotFound, field_error
+from app.errors import Forbidden, InvalidInput, NotFound, field_error
 from app.principal import Principal
 from app.tables import Authority, Case, Placement
 
@@ -94,20 +94,26 @@ async def discharge(principal: Principal, placement_id: int, reason: str) -> dic
 
 def left_payload(fecha_hora_salida: Any, circunstancias: Any, indicios_riesgo: Any) -> dict:
     """Validate what is recorded when a child leaves a placement (API and pages alike): an
-    instant with its zone, not in the future, and a short description."""
+    instant with its zone and a short description; every bad field is reported at once."""
+    errors = []
     when = fecha_hora_salida
-    if isinstance(when, str):
+    if isinstance(when, str) and when.strip():
         try:
-            when = datetime.fromisoformat(when.replace("Z", "+00:00"))
+            when = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
         except ValueError:
-            raise field_error("$.fecha_hora_salida", "must be a date and time") from None
-    if not isinstance(when, datetime) or when.tzinfo is None:
-        raise field_error("$.fecha_hora_salida", "must be a date and time with its time zone")
+            when = None
+    if when in (None, ""):
+        errors.append({"path": "$.fecha_hora_salida", "message": "is required"})
+    elif not isinstance(when, datetime) or when.tzinfo is None:
+        errors.append({"path": "$.fecha_hora_salida", "message": "is not a 'date-time'"})
     text = str(circunstancias or "").strip()
     if not text:
-        raise field_error("$.circunstancias", "is required")
-    if len(text) > MAX_CIRCUMSTANCES:
-        raise field_error("$.circunstancias", f"must be at most {MAX_CIRCUMSTANCES} characters")
+        errors.append({"path": "$.circunstancias", "message": "is required"})
+    elif len(text) > MAX_CIRCUMSTANCES:
+        errors.append({"path": "$.circunstancias", "message": f"'{text}' is too long"})
+    if errors:
+        raise InvalidInput("the departure is not valid", errors)
+    assert isinstance(when, datetime)
     return {
         "fecha_hora_salida": when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "circunstancias": text,

@@ -19,6 +19,7 @@ from app.cases.unit_of_work import CaseSession, case_command
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.principal import Principal, role_may_do
 from app.route_engine import form_schema, legal_basis_of
+from app.services import users
 from app.services.context import command
 from app.tables import Case, Task, User
 from workflows import EngineEvent
@@ -225,8 +226,11 @@ async def _row(task_id: str) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- reading
-async def detail(principal: Principal, task_id: str) -> dict[str, Any]:
-    """Task with its form schema and a case summary; an audited read of a child's record."""
+async def detail(principal: Principal, task_id: str, *, audited: bool = True) -> dict[str, Any]:
+    """Task with its form schema and a case summary; an audited read of a child's record.
+
+    ``audited=False`` only when the same user's form comes back to them after a rejected
+    submission (the page they submitted from was an audited read)."""
     ref = await _lookup(principal, task_id)
     task = await _row(task_id)
     case = (
@@ -254,20 +258,34 @@ async def detail(principal: Principal, task_id: str) -> dict[str, Any]:
         )
         task["assignee_name"] = (user["display_name"] or user["username"]) if user else None
         task["assignee_username"] = user["username"] if user else None
-    async with command(principal.actor) as cmd:
-        cmd.audit(
-            "task.read",
-            case_id=case["id"],
-            case_folio=case["folio"],
-            task_id=task_id,
-            changes={"task": task["bpmn_id"]},
-        )
+    if audited:
+        async with command(principal.actor) as cmd:
+            cmd.audit(
+                "task.read",
+                case_id=case["id"],
+                case_folio=case["folio"],
+                task_id=task_id,
+                changes={"task": task["bpmn_id"]},
+            )
     return {
         "task": task,
         "case": case,
         "form": form_of(task["bpmn_id"]),
         "permissions": permissions(principal, task),
     }
+
+
+async def assignable(principal: Principal, task: dict[str, Any]) -> list[dict[str, Any]]:
+    """Whom a supervisor may hand an open task to: active colleagues of the task's authority
+    whose role may do it (the assignee excluded)."""
+    if not permissions(principal, task)["reassign"]:
+        return []
+    return [
+        u
+        for u in await users.colleagues(principal)
+        if role_may_do(u["role"], principal.authority_tipo, task["rol"])
+        and u["id"] != task["assignee_id"]
+    ]
 
 
 async def form_for(principal: Principal, task_id: str) -> dict[str, Any]:

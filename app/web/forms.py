@@ -180,14 +180,21 @@ def _scalar(prop: dict[str, Any], kind: str, raw: str) -> Any:
     if kind in ("bool_radio", "bool_check"):
         return {"true": True, "false": False}.get(raw, raw)
     if kind == "datetime":
-        try:
-            local = datetime.fromisoformat(raw)
-        except ValueError:
-            return raw
-        if local.tzinfo is None:
-            local = local.replace(tzinfo=LOCAL_TZ)
-        return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return local_datetime(raw)
     return raw
+
+
+def local_datetime(raw: str) -> str:
+    """A ``datetime-local`` input (central Mexico time) as an ISO UTC instant; what does not
+    parse is returned as typed, for the service to report beside its field."""
+    raw = raw.strip()
+    try:
+        local = datetime.fromisoformat(raw)
+    except ValueError:
+        return raw
+    if local.tzinfo is None:
+        local = local.replace(tzinfo=LOCAL_TZ)
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse(schema: dict[str, Any], form: Any, prefix: str = "") -> tuple[dict[str, Any], dict]:

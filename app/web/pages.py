@@ -18,18 +18,16 @@ from litestar.response import Redirect, Stream, Template
 from litestar.template.config import TemplateConfig
 
 from app import inegi, security
-from app.api.security import CSRF_COOKIE, SESSION_COOKIE
 from app.clock import utcnow
 from app.errors import InvalidInput, ServiceError
-from app.principal import role_may_do
-from app.services import audit_read, auth, cases, inbox, placements, tasks, users
+from app.services import audit_read, auth, cases, inbox, oversight, placements, tasks
 from app.services.audit_read import AuditFilter
+from app.session_cookies import CSRF_FIELD, clear_session, secure_cookies, session_cookies
 from app.throttle import TooManyAttempts
-from app.web import compliance, forms, route_svg
+from app.web import charts, forms, route_svg
 from app.web.i18n import COOKIE as LANG_COOKIE
 from app.web.i18n import LANGS, label, translate
 from app.web.session import (
-    CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     CsrfFailed,
     LoginRequired,
@@ -39,7 +37,6 @@ from app.web.session import (
     login_csrf_ok,
     login_url,
     safe_next,
-    secure_cookies,
 )
 
 HERE = Path(__file__).parent
@@ -195,14 +192,9 @@ async def login_submit(request: Request) -> Response:
         return page
     if target == "/inbox" and (result.principal.is_oversight or result.principal.is_admin):
         target = "/audit"
-    max_age = int(auth.SESSION_TTL.total_seconds())
-    secure = secure_cookies()
-    cookies = [
-        Cookie(key=SESSION_COOKIE, value=result.token, httponly=True, samesite="lax",
-               secure=secure, max_age=max_age, path="/"),
-        Cookie(key=CSRF_COOKIE, value=result.csrf_token or "", httponly=False, samesite="lax",
-               secure=secure, max_age=max_age, path="/"),
-    ]  # fmt: skip
+    cookies = session_cookies(
+        result.token, result.csrf_token, int(auth.SESSION_TTL.total_seconds())
+    )
     return Redirect(target, status_code=303, cookies=cookies)
 
 
@@ -211,8 +203,7 @@ async def logout(request: Request) -> Response:
     user = await current_user(request)
     await auth.logout(user.principal)
     response = Redirect("/login?ok=logged_out", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session(response)
     return response
 
 
@@ -273,13 +264,7 @@ def _task_view(
     unplaced = forms.attach_unplaced(fields, errors) + (top_errors or [])
     task = detail["task"]
     p = user.principal
-    can_act = (
-        task["status"] == "open"
-        and p.is_worker
-        and task["authority_id"] == p.authority_id
-        and p.may_do(task["rol"])
-        and task["assignee_id"] in (None, p.user_id)
-    )
+    can_act = detail["permissions"]["complete"]
     return _page(
         request, "task.html", user, status_code=status_code, task=task, case=detail["case"],
         schema=schema, form_title=forms._text(schema, "title", lang),
@@ -291,15 +276,7 @@ def _task_view(
 
 
 async def _assignees(user: WebUser, task: dict[str, Any]) -> list[dict[str, Any]]:
-    """Whom a supervisor may hand this open task to: caseworkers of the task's authority (mine)
-    whose role may do it."""
-    p = user.principal
-    if not (p.supervises and task["status"] == "open" and task["authority_id"] == p.authority_id):
-        return []
-    return [
-        u for u in await users.colleagues(p)
-        if role_may_do(u["role"], p.authority_tipo, task["rol"]) and u["id"] != task["assignee_id"]
-    ]  # fmt: skip
+    return await tasks.assignable(user.principal, task)
 
 
 @get("/tasks/{task_id:str}", include_in_schema=False)
@@ -314,8 +291,7 @@ async def task_page(request: Request, task_id: FromPath[str]) -> Template:
 async def task_submit(request: Request, task_id: FromPath[str]) -> Response:
     user = await current_user(request)
     form = await request.form()
-    detail = await tasks.detail(user.principal, task_id)
-    schema = detail["form"]
+    schema = await tasks.form_for(user.principal, task_id)  # not a read of the child's record
     data, rows = forms.parse(schema, form)
     add, remove = form.get("_add"), form.get("_remove")
     if add in rows or remove in rows:  # the no-JavaScript "Agregar fila" / "Quitar fila"
@@ -325,10 +301,13 @@ async def task_submit(request: Request, task_id: FromPath[str]) -> Response:
             rows[remove] -= 1
             if isinstance(data.get(remove.split(".")[-1]), list):
                 data[remove.split(".")[-1]] = data[remove.split(".")[-1]][: rows[remove]]
+        detail = await tasks.detail(user.principal, task_id, audited=False)
         return _task_view(request, user, detail, data, {}, rows)
     try:
         result = await tasks.complete(user.principal, task_id, data)
     except InvalidInput as exc:
+        # The form comes back to the user who opened it (that read was audited): not a new read.
+        detail = await tasks.detail(user.principal, task_id, audited=False)
         errors, other = forms.field_errors(schema, exc.errors, lang_of(request))
         return _task_view(request, user, detail, data, errors, rows, 422, other)
     folio = result["case"]["folio"]
@@ -397,7 +376,7 @@ async def case_view(
 
 # --------------------------------------------------------------------------- shelters
 def _chart(rows: list[dict[str, Any]], lang: str) -> str:
-    return compliance.bar_chart(
+    return charts.bar_chart(
         [(r["code"], r["occupancy"]) for r in rows],
         translate(lang, "occupancy_chart"),
         "",
@@ -481,15 +460,10 @@ async def placement_command(
             await placements.transfer(user.principal, pid, _int(form.get("to_shelter_id")), reason)
         elif what == "discharge":
             await placements.discharge(user.principal, pid, reason)
-        elif what == "left":
-            when = forms._scalar({}, "datetime", str(form.get("fecha_hora_salida", "")))
-            what_happened = str(form.get("circunstancias", "")).strip()
-            if not what_happened or len(what_happened) > 100 or not when.endswith("Z"):
-                path = "$.circunstancias" if when.endswith("Z") else "$.fecha_hora_salida"
-                raise InvalidInput("invalid", [{"path": path, "message": "is required"}])
+        elif what == "left":  # the service validates; the page only reads the local time
             payload = {
-                "fecha_hora_salida": when,
-                "circunstancias": what_happened,
+                "fecha_hora_salida": forms.local_datetime(str(form.get("fecha_hora_salida", ""))),
+                "circunstancias": str(form.get("circunstancias", "")),
                 "indicios_riesgo": form.get("indicios_riesgo") == "true",
             }
             await placements.left(user.principal, pid, payload)
@@ -561,23 +535,24 @@ async def audit_verify(request: Request) -> Template:
 
 @get("/compliance", include_in_schema=False)
 async def compliance_page(request: Request) -> Template:
+    """The same report as ``GET /api/v1/oversight/compliance`` (one service, one query)."""
     user = await current_user(request)
     lang = lang_of(request)
     t = partial(translate, lang)
-    data = await compliance.dashboard(user.principal, utcnow())
-    charts = {
-        "open": compliance.bar_chart(
-            [(r["authority"], int(r["open_tasks"])) for r in data["by_authority"]],
+    data = await oversight.compliance(user.principal)
+    figures = {
+        "open": charts.bar_chart(
+            [(r["authority"], r["open_tasks"]) for r in data["by_authority"]],
             t("open_tasks_by_authority"), "",
         ),
-        "overdue": compliance.bar_chart(
-            [(r["authority"], r["overdue"]) for r in data["by_authority"]],
+        "overdue": charts.bar_chart(
+            [(r["authority"], r["open_overdue"]) for r in data["by_authority"]],
             t("overdue_by_authority"), "",
         ),
-        "risk": compliance.bar_chart(
-            [(t(f"risk_{r['risk']}") if r["risk"] else t("risk_none"), int(r["n"]))
-             for r in data["by_risk"]],
+        "risk": charts.bar_chart(
+            [(t(f"risk_{r['risk']}") if r["risk"] else t("risk_none"), r["n"])
+             for r in data["cases_by_risk"]],
             t("cases_by_risk"), "",
         ),
     }  # fmt: skip
-    return _page(request, "compliance.html", user, data=data, charts=charts)
+    return _page(request, "compliance.html", user, data=data, charts=figures)

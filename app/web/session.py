@@ -10,7 +10,6 @@ The login form itself is protected by a double-submit cookie (there is no sessio
 from __future__ import annotations
 
 import hmac
-import os
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -18,16 +17,20 @@ from urllib.parse import quote
 from litestar import Request
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import security
-from app.api.security import CSRF_COOKIE, SESSION_COOKIE
 from app.principal import Principal
 from app.services import auth
+from app.session_cookies import (
+    CSRF_COOKIE,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SAFE_METHODS,
+    SESSION_COOKIE,
+    csrf_ok,
+)
 from app.web.i18n import COOKIE as LANG_COOKIE
 from app.web.i18n import norm
 
 LOGIN_CSRF_COOKIE = "careroute_login_csrf"
-CSRF_FIELD = "csrf_token"
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -58,10 +61,6 @@ class WebUser:
     csrf: str  # the plain token to embed in forms
 
 
-def secure_cookies() -> bool:
-    return os.environ.get("CAREROUTE_SECURE_COOKIES", "0") == "1"
-
-
 def lang_of(request: Request) -> str:
     return norm(request.cookies.get(LANG_COOKIE))
 
@@ -84,8 +83,8 @@ async def current_user(request: Request) -> WebUser:
     csrf = request.cookies.get(CSRF_COOKIE, "")
     if request.method not in SAFE_METHODS:
         form = await request.form()
-        sent = str(form.get(CSRF_FIELD, "")) or request.headers.get("x-csrf-token", "")
-        if not sent or not security.same_digest(sent, resolved.csrf_hash):
+        sent = str(form.get(CSRF_FIELD, "")) or request.headers.get(CSRF_HEADER, "")
+        if not csrf_ok(sent, resolved.csrf_hash):
             raise CsrfFailed
     return WebUser(resolved.principal, csrf)
 

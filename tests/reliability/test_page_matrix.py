@@ -65,7 +65,7 @@ PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("GET", "/audit"):                      dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
     ("GET", "/audit/export"):               dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
     ("GET", "/audit/verify"):               dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
-    ("GET", "/compliance"):                 dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("GET", "/compliance"):                 dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO),
 }
 # fmt: on
 #: Pages that act on the record (a fresh one for each cell that should succeed).

@@ -251,3 +251,39 @@ async def test_shelter_transfer_discharge_and_left_forms(browser, json_api):
     assert r.status_code == 303 and r.headers["location"].endswith("ok=left_ok")
     d = (await json_api.get("cndh.oversight", f"/api/v1/cases/{folios[1]}")).json()
     assert [p["status"] for p in d["placements"]] == ["left"]
+
+
+async def test_a_completion_from_the_page_writes_what_the_api_writes(browser, json_api):
+    """The page calls the same service as the API: a completion adds the same audit events
+    (no extra task.read, no extra transaction), whether or not the form was rejected first."""
+    from app.tables import AuditEvent, Case
+
+    async def actions(folio: str) -> list[str]:
+        case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
+        rows = await AuditEvent.select(AuditEvent.action).where(AuditEvent.case_id == case_id)
+        return [r["action"] for r in rows]
+
+    via_api = await json_api.open_case(OFFICER)
+    task_id = await _task_of(json_api, via_api, "registrar_deteccion")
+    before = await actions(via_api)
+    data = {"data": form_example("registrar_deteccion.schema.json")}
+    r = await json_api.post(OFFICER, f"/api/v1/tasks/{task_id}/complete", json=data)
+    assert r.status_code == 200, r.text
+    api_added = (await actions(via_api))[len(before) :]
+
+    via_page = await json_api.open_case(OFFICER)
+    task_id = await _task_of(json_api, via_page, "registrar_deteccion")
+    b = await browser(OFFICER)
+    before = await actions(via_page)
+    rejected = await b.post(f"/tasks/{task_id}", _detection_form(canal_deteccion=None))
+    assert rejected.status_code == 422
+    assert (await actions(via_page))[len(before) :] == []  # a rejected form writes nothing
+    r = await b.post(f"/tasks/{task_id}", _detection_form())
+    assert r.status_code == 303
+    page_added = (await actions(via_page))[len(before) :]
+    assert "task.read" not in page_added and "case.read" not in page_added
+
+    def steps(added: list[str]) -> list[str]:  # the page's form dates the detection earlier,
+        return [a for a in added if not a.startswith("deadline.")]  # so deadlines escalate
+
+    assert steps(page_added) == steps(api_added) == ["task.completed", "task.routed"]
