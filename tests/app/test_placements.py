@@ -189,6 +189,33 @@ async def test_child_leaving_keeps_the_judges_and_comars_tasks_open(api):
     assert not [e for e in by_shelter if e["task_id"] in pending.values()]
 
 
+async def test_located_child_is_placed_again_and_a_second_departure_is_caught(api):
+    folio, placement_id = await _placed_case(api, "Localizada")
+    left = {"fecha_hora_salida": "2026-03-02T08:00:00-06:00", "circunstancias": "no_regreso"}
+    staff = "cas-07-tapachula.shelter-staff"
+    r = await api.post(staff, f"/api/v1/placements/{placement_id}/left", json=left)
+    assert r.json()["route_notified"] is True
+    for bpmn_id in (
+        "reportar_salida_colocacion",
+        "denunciar_ante_mp",
+        "registrar_reporte_no_localizado",
+        "resultado_busqueda",  # example: located in Chiapas, no imminent risk
+    ):
+        await api.complete(folio, bpmn_id)
+    # the Procuraduría places the located child again through the placement flow
+    await api.complete(folio, "emitir_medida_proteccion")
+    await api.complete(folio, "admitir_en_cas")
+    detail = (await api.get("procuraduria-07.officer", f"/api/v1/cases/{folio}")).json()
+    assert [p["status"] for p in detail["placements"]] == ["left", "admitted"]
+    assert detail["case"]["status"] == "open"
+    again = detail["placements"][1]["id"]
+    r = await api.post(staff, f"/api/v1/placements/{again}/left", json=left)
+    assert r.status_code == 200, r.text
+    assert r.json()["route_notified"] is True
+    tasks = await api.open_tasks(folio)
+    assert "reportar_salida_colocacion" in [t["bpmn_id"] for t in tasks]
+
+
 async def test_discharge_ends_the_shelters_access(api):
     folio, placement_id = await _placed_case(api, "Egresada")
     r = await api.post(
