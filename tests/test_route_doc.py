@@ -22,3 +22,25 @@ def test_care_route_doc_lists_every_deadline_and_marks_unconfirmed():
     text = (REPO_ROOT / "docs" / "care-route.md").read_text(encoding="utf-8")
     assert "`D13_resolucion_comar` **[U]**" in text
     assert "`D5_decreto_mp` |" in text
+
+
+def test_care_route_doc_says_what_each_interrupting_event_stops():
+    text = (REPO_ROOT / "docs" / "care-route.md").read_text(encoding="utf-8")
+    section = text[text.index("## What stops what") :]
+    rows = {
+        line.split("|")[2].strip().split(" ")[0]: line
+        for line in section.splitlines()
+        if line.startswith("| `ruta_proteccion_nna` |")
+    }
+    assert set(rows) == {
+        "`ruta_cumple_mayoria_edad`",
+        "`ruta_nna_no_localizada`",
+        "`prot_nueva_informacion_bid`",
+        "`prot_proteccion_concluida`",
+    }
+    assert "`resolver_medida_urgente`" in rows["`ruta_nna_no_localizada`"]
+    assert "`entrevista_elegibilidad`" not in rows["`prot_nueva_informacion_bid`"]
+    assert "none (a wait, no user task)" in rows["`prot_proteccion_concluida`"]
+    # the child leaving a placement stops nothing
+    [departure] = [line for line in section.splitlines() if "`nna_salio_colocacion` |" in line]
+    assert departure.endswith("| no | nothing |")

@@ -41,6 +41,26 @@ def test_fixture_loads(route):
     assert lib.tasks["revision"].process_id == "sub_revision"
 
 
+def test_interrupting_event_must_say_what_it_stops_and_why(route):
+    edit(
+        route / "bpmn" / MAIN,
+        "<bpmn:documentation>Fixture: interrumpe la revisión.</bpmn:documentation>",
+        "",
+    )
+    with pytest.raises(SpecError, match="which work it stops and why") as err:
+        load(route)
+    assert err.value.element == "salio"
+
+
+def test_non_interrupting_boundary_needs_no_reason(route):
+    edit(
+        route / "bpmn" / MAIN,
+        "<bpmn:documentation>Protocolo INM 2016: 24 horas.</bpmn:documentation>",
+        "",
+    )
+    assert "registrar_deteccion" in load(route).tasks
+
+
 def test_invalid_bpmn_element_names_file_and_line(route):
     edit(route / "bpmn" / MAIN, "<bpmn:scriptTask", "<bpmn:notATask")
     edit(route / "bpmn" / MAIN, "</bpmn:scriptTask>", "</bpmn:notATask>")

@@ -132,7 +132,188 @@ def _gateway_rows() -> list[str]:
     return rows
 
 
+# ---------------------------------------------------------------- what stops what
+STOPS_INTRO = """An interrupting event stops work: every task still open inside the activity it is
+attached to is cancelled and leaves its authority's inbox (the audit trail records
+`task.cancelled`). A boundary event is interrupting unless it says `cancelActivity="false"`; an
+error is always interrupting; a terminate end event stops every open task of its own process. The
+route uses them only where the law or the route itself ends that work, and every one of them must
+say why in its `bpmn:documentation` (the loader refuses it otherwise). The tables below are
+generated from `bpmn/`: the tasks listed are every user task inside the stopped activity, including
+the processes it calls.
+
+Everything else runs alongside and stops nothing. In particular **the child leaving a placement
+stops nothing**: the message `nna_salio_colocacion` is caught by a wait inside `proteccion`, which
+starts the missing-child protocol next to the judge's, the prosecutor's, COMAR's and everyone
+else's open tasks, and waits again once the located child has been placed again, so a second
+departure starts the protocol again. Protection does not conclude while a search or the
+re-placement that follows it is running. Deadline timers never interrupt either: an escalation
+never takes a task away from its authority.
+"""
+
+
+class _Route:
+    """The BPMN files as XML: processes, elements by id, root elements (messages, errors...)."""
+
+    def __init__(self) -> None:
+        self.processes: dict[str, etree._Element] = {}
+        self.roots: dict[str, etree._Element] = {}
+        for path in sorted((ROOT / "bpmn").glob("*.bpmn")):
+            tree = etree.parse(str(path))
+            for el in tree.getroot():
+                if el.get("id"):
+                    self.roots[el.get("id")] = el
+            for proc in tree.iterfind("bpmn:process", NS):
+                self.processes[proc.get("id")] = proc
+
+    def elements(self):
+        for pid, proc in self.processes.items():
+            for el in proc.iter(f"{{{NS['bpmn']}}}*"):
+                yield pid, proc, el
+
+    @staticmethod
+    def local(el: etree._Element) -> str:
+        return etree.QName(el).localname
+
+    def find(self, proc: etree._Element, element_id: str) -> etree._Element | None:
+        return next(iter(proc.xpath(".//*[@id=$i]", i=element_id)), None)
+
+    def user_tasks(self, el: etree._Element, seen: set[str] | None = None) -> dict[str, list[str]]:
+        """Process id -> user task ids stopped when ``el`` is stopped (call activities followed)."""
+        seen = set() if seen is None else seen
+        out: dict[str, list[str]] = {}
+        pid = next((p for p, proc in self.processes.items() if el in proc.iter()), "?")
+        for node in [el, *el.iterdescendants()]:
+            if not isinstance(node.tag, str):
+                continue
+            kind = self.local(node)
+            if kind == "userTask":
+                out.setdefault(pid, []).append(node.get("id"))
+            elif kind == "callActivity":
+                called = node.get("calledElement")
+                if called in self.processes and called not in seen:
+                    seen.add(called)
+                    for k, v in self.user_tasks(self.processes[called], seen).items():
+                        out.setdefault(k, []).extend(v)
+        return out
+
+    def trigger(self, proc: etree._Element, event: etree._Element) -> str:
+        timer = event.find("bpmn:timerEventDefinition", NS)
+        if timer is not None:
+            expr = " ".join(_text(c) for c in timer)
+            return f"timer `{_cell(expr)}`"
+        for kind, ref_attr in (
+            ("message", "messageRef"),
+            ("signal", "signalRef"),
+            ("error", "errorRef"),
+            ("escalation", "escalationRef"),
+        ):
+            definition = event.find(f"bpmn:{kind}EventDefinition", NS)
+            if definition is None:
+                continue
+            ref = definition.get(ref_attr)
+            name = self.roots[ref].get("name") if ref in self.roots else ref
+            if kind == "message":
+                return f"message `{name}` (sent by the app)"
+            throwers = [
+                f"`{t.getparent().get('id')}`"
+                for t in proc.iterfind(f".//bpmn:{kind}EventDefinition", NS)
+                if t.get(ref_attr) == ref and t.getparent() is not event
+            ]
+            return f"{kind} `{name}`" + (f" thrown by {', '.join(throwers)}" if throwers else "")
+        return "?"
+
+
+def _text(el: etree._Element | None) -> str:
+    return " ".join((el.text or "").split()) if el is not None else ""
+
+
+def _tasks_cell(tasks: dict[str, list[str]], lanes_of: dict[str, str]) -> str:
+    if not tasks:
+        return "none (a wait, no user task)"
+    ids = [t for group in tasks.values() for t in group]
+    lanes = sorted({lanes_of.get(t, "?") for t in ids})
+    groups = "; ".join(
+        f"`{pid}`: " + ", ".join(f"`{t}`" for t in group) for pid, group in tasks.items()
+    )
+    return f"{len(ids)} tasks (lanes {', '.join(lanes)}). {groups}"
+
+
+def _stop_rows(lib: RouteLibrary, route: _Route) -> list[str]:
+    lanes_of = {t.bpmn_id: t.lane for t in lib.tasks.values()}
+    rows = [
+        "| process | event | trigger | stops | tasks it stops | why (BPMN documentation; en) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for pid, proc, el in route.elements():
+        kind = route.local(el)
+        if kind == "boundaryEvent" and el.get("cancelActivity", "true") != "false":
+            host = route.find(proc, el.get("attachedToRef"))
+            stops = f"`{host.get('id')}` ({_cell(host.get('name'))})"
+            tasks = route.user_tasks(host)
+        elif kind == "endEvent" and el.find("bpmn:terminateEventDefinition", NS) is not None:
+            scope = el.getparent()
+            stops = f"every open task of `{scope.get('id')}`"
+            tasks = route.user_tasks(scope)
+        else:
+            continue
+        rows.append(
+            f"| `{pid}` | `{el.get('id')}` ({_cell(el.get('name'))}) "
+            f"| {route.trigger(proc, el)} | {stops} | {_tasks_cell(tasks, lanes_of)} "
+            f"| {_cell(_why(el))} |"
+        )
+    return rows
+
+
+def _why(el: etree._Element) -> str:
+    """The event's documentation (Spanish), then its ``motivo_en`` property (English) if any."""
+    es = _text(el.find("bpmn:documentation", NS))
+    en = next(
+        (
+            prop.get("value")
+            for prop in el.iterfind(
+                "bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS
+            )
+            if prop.get("name") == "motivo_en"
+        ),
+        None,
+    )
+    return f"{es} *(en)* {en}" if en else es
+
+
+def _message_rows(lib: RouteLibrary, route: _Route) -> list[str]:
+    lanes_of = {t.bpmn_id: t.lane for t in lib.tasks.values()}
+    rows = [
+        "| message | caught by | interrupting | stops |",
+        "|---|---|---|---|",
+    ]
+    names = {ref: el.get("name") for ref, el in route.roots.items() if route.local(el) == "message"}
+    for pid, proc, el in route.elements():
+        kind = route.local(el)
+        if kind == "receiveTask":
+            ref = el.get("messageRef")
+        elif kind in ("boundaryEvent", "intermediateCatchEvent", "startEvent"):
+            definition = el.find("bpmn:messageEventDefinition", NS)
+            ref = definition.get("messageRef") if definition is not None else None
+        else:
+            continue
+        if ref not in names:
+            continue
+        interrupting = kind == "boundaryEvent" and el.get("cancelActivity", "true") != "false"
+        if interrupting:
+            host = route.find(proc, el.get("attachedToRef"))
+            stops = f"`{host.get('id')}`: " + _tasks_cell(route.user_tasks(host), lanes_of)
+        else:
+            stops = "nothing"
+        rows.append(
+            f"| `{names[ref]}` | `{pid}` / `{el.get('id')}` ({_cell(el.get('name'))}) "
+            f"| {'yes' if interrupting else 'no'} | {stops} |"
+        )
+    return rows
+
+
 def render(lib: RouteLibrary) -> str:
+    route = _Route()
     parts = [
         INTRO,
         "## Processes\n",
@@ -147,6 +328,12 @@ def render(lib: RouteLibrary) -> str:
         *_deadline_rows(lib),
         "\n## Gateways\n",
         *_gateway_rows(),
+        "\n## What stops what\n",
+        STOPS_INTRO,
+        "### Interrupting events\n",
+        *_stop_rows(lib, route),
+        "\n### Messages the app sends\n",
+        *_message_rows(lib, route),
         "",
     ]
     return "\n".join(parts)

@@ -55,6 +55,7 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "solucion_duradera",
         "retorno_en_interes_superior",
         "nna_no_localizado",
+        "proteccion_concluida",
         "motivo_cierre",
     }
 )

@@ -206,6 +206,7 @@ def _check_file(
         for task in process.iterfind(".//bpmn:userTask", NS):
             info = _task_info(task, pid, lanes, forms, path)
             tasks[info.bpmn_id] = info
+        _check_interrupting_events(process, path)
         for boundary in process.iterfind(".//bpmn:boundaryEvent", NS):
             timer = boundary.find("bpmn:timerEventDefinition", NS)
             cycle = timer.find("bpmn:timeCycle", NS) if timer is not None else None
@@ -224,6 +225,31 @@ def _check_file(
                 interrupting=boundary.get("cancelActivity", "true") != "false",
             )
     return tasks, deadlines
+
+
+def _check_interrupting_events(process: etree._Element, path: Path) -> None:
+    """An event that stops other authorities' work must say which work and why.
+
+    Interrupting boundary events (``cancelActivity`` is true unless it says false) and terminate
+    end events cancel every open task inside their scope; docs/care-route.md lists them with this
+    documentation as the reason, so a new one without a reason is refused.
+    """
+    stopping = [
+        b
+        for b in process.iterfind(".//bpmn:boundaryEvent", NS)
+        if b.get("cancelActivity", "true") != "false"
+    ] + [
+        e
+        for e in process.iterfind(".//bpmn:endEvent", NS)
+        if e.find("bpmn:terminateEventDefinition", NS) is not None
+    ]
+    for event in stopping:
+        if not _text(event.find("bpmn:documentation", NS)):
+            raise SpecError(
+                "an interrupting event must say in bpmn:documentation which work it stops and why",
+                file=str(path),
+                element=event.get("id"),
+            )
 
 
 def _lanes(process: etree._Element, path: Path) -> dict[str, str]:

@@ -120,6 +120,102 @@ async def test_child_left_placement_starts_missing_child_protocol(api):
     assert again.status_code in (404, 409)
 
 
+RIESGO = {
+    "riesgo_inminente": True,
+    "descripcion_riesgo": "Un adulto no familiar la obliga a trabajar.",
+}
+ASILO = {
+    "indicadores_proteccion_internacional": True,
+    "motivos_proteccion": ["violencia_pandillas_reclutamiento"],
+    "expresa_deseo_solicitar_asilo": True,
+}
+
+
+async def _judge_and_comar_pending(api) -> tuple[str, int, dict[str, str]]:
+    """A placed child with an urgent measure awaiting the judge's ratification and an asylum
+    claim whose next step is COMAR's; returns folio, placement id and {lane: open task id}."""
+    folio = await api.open_case("inm-07.officer", name="Salió con trámites")
+    await api.complete(folio, "registrar_deteccion", **RIESGO)
+    for bpmn_id in (
+        "notificar_procuraduria",
+        "emitir_acta_canalizacion",
+        "ordenar_medida_urgente",
+        "decretar_medida_urgente",
+    ):
+        await api.complete(folio, bpmn_id)
+    for _ in range(30):
+        tasks = await api.open_tasks(folio)
+        if any(t["lane"] == "COMAR" for t in tasks):
+            break
+        todo = sorted(t["bpmn_id"] for t in tasks if t["lane"] != "JUZGADO")
+        assert todo, tasks
+        await api.complete(folio, todo[0], **(ASILO if todo[0] == "detectar_necesidades" else {}))
+    pending = {t["lane"]: t["task_id"] for t in tasks if t["lane"] in ("JUZGADO", "COMAR")}
+    assert set(pending) == {"JUZGADO", "COMAR"}, tasks
+    detail = (await api.get("procuraduria-07.officer", f"/api/v1/cases/{folio}")).json()
+    [placement] = [p for p in detail["placements"] if p["status"] == "admitted"]
+    return folio, placement["id"], pending
+
+
+async def test_child_leaving_keeps_the_judges_and_comars_tasks_open(api):
+    folio, placement_id, pending = await _judge_and_comar_pending(api)
+    open_before = {t["task_id"] for t in await api.open_tasks(folio)}
+    r = await api.post(
+        "cas-07-tapachula.shelter-staff",
+        f"/api/v1/placements/{placement_id}/left",
+        json={"fecha_hora_salida": "2026-03-02T08:00:00-06:00", "circunstancias": "no_regreso"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["route_notified"] is True
+    detail = (await api.get("cndh.oversight", f"/api/v1/cases/{folio}")).json()
+    status = {t["task_id"]: t["status"] for t in detail["tasks"]}
+    # the judge's and COMAR's tasks (and every other open one) are still open, none cancelled
+    assert {status[task_id] for task_id in pending.values()} == {"open"}
+    assert {status[task_id] for task_id in open_before} == {"open"}
+    assert "cancelled" not in status.values()
+    opened = [t for t in detail["tasks"] if t["status"] == "open"]
+    assert any(t["bpmn_id"] == "reportar_salida_colocacion" for t in opened), opened
+
+    async def audit(**params):
+        r = await api.get(
+            "cndh.oversight", "/api/v1/audit", params={"case": folio, "limit": 200, **params}
+        )
+        assert r.status_code == 200, r.text
+        return r.json()["items"]
+
+    assert await audit(action="task.cancelled") == []
+    by_shelter = await audit(actor="cas-07-tapachula.shelter-staff")
+    assert "placement.left" in [e["action"] for e in by_shelter]
+    assert not [e for e in by_shelter if e["task_id"] in pending.values()]
+
+
+async def test_located_child_is_placed_again_and_a_second_departure_is_caught(api):
+    folio, placement_id = await _placed_case(api, "Localizada")
+    left = {"fecha_hora_salida": "2026-03-02T08:00:00-06:00", "circunstancias": "no_regreso"}
+    staff = "cas-07-tapachula.shelter-staff"
+    r = await api.post(staff, f"/api/v1/placements/{placement_id}/left", json=left)
+    assert r.json()["route_notified"] is True
+    for bpmn_id in (
+        "reportar_salida_colocacion",
+        "denunciar_ante_mp",
+        "registrar_reporte_no_localizado",
+        "resultado_busqueda",  # example: located in Chiapas, no imminent risk
+    ):
+        await api.complete(folio, bpmn_id)
+    # the Procuraduría places the located child again through the placement flow
+    await api.complete(folio, "emitir_medida_proteccion")
+    await api.complete(folio, "admitir_en_cas")
+    detail = (await api.get("procuraduria-07.officer", f"/api/v1/cases/{folio}")).json()
+    assert [p["status"] for p in detail["placements"]] == ["left", "admitted"]
+    assert detail["case"]["status"] == "open"
+    again = detail["placements"][1]["id"]
+    r = await api.post(staff, f"/api/v1/placements/{again}/left", json=left)
+    assert r.status_code == 200, r.text
+    assert r.json()["route_notified"] is True
+    tasks = await api.open_tasks(folio)
+    assert "reportar_salida_colocacion" in [t["bpmn_id"] for t in tasks]
+
+
 async def test_discharge_ends_the_shelters_access(api):
     folio, placement_id = await _placed_case(api, "Egresada")
     r = await api.post(

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from tests.route.driver import Driver, form_example, route_engine
+from workflows import TaskNotReadyError
 
 ASILO = {
     "indicadores_proteccion_internacional": True,
@@ -43,10 +44,13 @@ def walk(
     overrides: dict[str, dict[str, Any]] | None = None,
     stop: str | None = None,
     max_steps: int = 120,
+    keep: frozenset[str] | set[str] = frozenset(),
 ) -> list[str]:
     """Complete ready tasks (form example + overrides) and fire waits.
 
-    Stops when the case ends or ``stop`` is ready; returns the ids of the tasks completed, in order.
+    Tasks in ``keep`` are never completed: they stay open, as an authority that has not acted yet.
+    Stops when the case ends, ``stop`` is ready, or only kept tasks are ready; returns the ids of
+    the tasks completed, in order.
     """
     overrides = overrides or {}
     done: list[str] = []
@@ -56,6 +60,9 @@ def walk(
         ready = d.ready()
         if stop is not None and stop in ready:
             return done
+        if ready and all(t in keep for t in ready):
+            return done
+        ready = [t for t in ready if t not in keep]
         if not ready:
             due = d.case().next_due_at()
             assert due is not None, f"case is stuck after {done}"
@@ -244,27 +251,199 @@ def test_without_imminent_risk_there_are_no_urgent_measures():
 
 
 # ------------------------------------------------------------------ boundaries of proteccion
-def test_child_leaves_placement_and_is_located_then_protection_restarts():
+#: The missing-child protocol's tasks, in order (protocolo_no_localizado).
+PROTOCOLO = (
+    "reportar_salida_colocacion",
+    "denunciar_ante_mp",
+    "registrar_reporte_no_localizado",
+    "resultado_busqueda",
+)
+NO_LOCALIZADA = {"localizado": False, "acciones_busqueda_realizadas": "Alerta Amber; albergues."}
+
+
+def search(d: Driver, resultado: dict[str, Any] | None = None) -> None:
+    """Run the missing-child protocol that a departure started, to its result."""
+    for task_id in PROTOCOLO[:-1]:
+        d.complete(task_id)
+    d.complete("resultado_busqueda", resultado)
+
+
+def completions(d: Driver, bpmn_id: str) -> int:
+    return sum(1 for e in d.events_of("task_completed") if e.data["bpmn_id"] == bpmn_id)
+
+
+def judge_and_comar_pending() -> tuple[Driver, dict[str, str]]:
+    """A placed child with an urgent measure awaiting the judge's ratification (24 h) and an
+    asylum claim awaiting COMAR's eligibility interview: the work a departure must not stop."""
     d = start()
-    walk(d, stop="detectar_necesidades")
+    d.complete("registrar_deteccion", **RIESGO)
+    for task_id in (
+        "notificar_procuraduria",
+        "emitir_acta_canalizacion",
+        "ordenar_medida_urgente",
+        "decretar_medida_urgente",
+    ):
+        d.complete(task_id)
+    walk(
+        d,
+        {"detectar_necesidades": ASILO},
+        stop="entrevista_elegibilidad",
+        keep={"resolver_medida_urgente"},
+    )
+    assert "resolver_medida_urgente" in d.ready()
+    assert d.variables["asilo_pendiente"] is True
+    assert d.variables["contacto_consular_bloqueado"] is True
+    assert completions(d, "admitir_en_cas") == 1
+    pending = {t: d.task(t).task_id for t in ("resolver_medida_urgente", "entrevista_elegibilidad")}
+    assert d.task("resolver_medida_urgente").lane == "JUZGADO"
+    assert d.task("entrevista_elegibilidad").lane == "COMAR"
+    return d, pending
+
+
+def still_pending(d: Driver, pending: dict[str, str]) -> None:
+    """The same task instances (same ids) are still waiting for the same authorities."""
+    ready = {t.task_id for t in d.ready_tasks()}
+    assert set(pending.values()) <= ready, (pending, d.ready())
+
+
+def test_child_leaving_the_placement_stops_no_other_authoritys_work():
+    d, pending = judge_and_comar_pending()
+    before = {t.task_id for t in d.ready_tasks()}
     d.send("nna_salio_colocacion")
-    assert d.ready() == ["reportar_salida_colocacion"]
-    walk(d, stop="determinar_acompanamiento")
+    # nothing that was waiting is cancelled: judge, COMAR and everyone else keep their tasks
+    assert before <= {t.task_id for t in d.ready_tasks()}
+    still_pending(d, pending)
+    assert "reportar_salida_colocacion" in d.ready()
+    assert d.task("reportar_salida_colocacion").lane == "DIF_CAS"
+    assert d.variables["nna_no_localizado"] is True
+    # the protocol runs alongside the judge's and COMAR's work
+    for task_id in PROTOCOLO[:-1]:
+        d.complete(task_id)
+        still_pending(d, pending)
+    assert d.variables["asilo_pendiente"] is True
+    assert d.variables["contacto_consular_bloqueado"] is True
+
+
+def test_located_child_is_placed_again_and_protection_goes_on_where_it_was():
+    d, pending = judge_and_comar_pending()
+    d.send("nna_salio_colocacion")
+    search(d)  # example: located, no imminent risk
     assert d.variables["nna_no_localizado"] is False
-    assert d.ready() == ["determinar_acompanamiento"]
+    still_pending(d, pending)
+    # the Procuraduría places the child again through the placement flow (new protection measure)
+    assert "emitir_medida_proteccion" in d.ready()
+    # nothing already done is asked again: no new claim, no new urgent measure, no re-screening
+    for done_once in (
+        "apoyar_solicitud_asilo",
+        "ordenar_medida_urgente",
+        "decretar_medida_urgente",
+        "determinar_acompanamiento",
+        "detectar_necesidades",
+    ):
+        assert done_once not in d.ready(), done_once
+    d.complete("emitir_medida_proteccion")
+    d.complete("admitir_en_cas")
+    assert completions(d, "admitir_en_cas") == 2
+    still_pending(d, pending)
+    assert d.variables["asilo_pendiente"] is True
+    assert d.variables["contacto_consular_bloqueado"] is True
+    # the judge and COMAR finish their own work later, on the same tasks
+    d.complete("resolver_medida_urgente")
+    d.complete("entrevista_elegibilidad")
+    walk(d)
+    assert d.end_state == "fin_caso_cerrado"
+    for once in (
+        "apoyar_solicitud_asilo",
+        "decretar_medida_urgente",
+        "resolver_medida_urgente",
+        "entrevista_elegibilidad",
+        "detectar_necesidades",
+    ):
+        assert completions(d, once) == 1, once
+
+
+def test_located_child_at_imminent_risk_gets_a_new_urgent_measure():
+    d, pending = judge_and_comar_pending()
+    d.send("nna_salio_colocacion")
+    search(
+        d,
+        {
+            **form_example(route_engine(), "resultado_busqueda.schema.json"),
+            "riesgo_inminente": True,
+        },
+    )
+    assert d.variables["riesgo_inminente"] is True
+    assert {"ordenar_medida_urgente", "emitir_medida_proteccion"} <= set(d.ready())
+    still_pending(d, pending)
+
+
+def test_second_departure_after_being_found_starts_the_protocol_again():
+    d, pending = judge_and_comar_pending()
+    d.send("nna_salio_colocacion")
+    search(d)
+    d.complete("emitir_medida_proteccion")
+    d.complete("admitir_en_cas")
+    d.send("nna_salio_colocacion")
+    assert "reportar_salida_colocacion" in d.ready()
+    assert d.variables["nna_no_localizado"] is True
+    still_pending(d, pending)
+    search(d)
+    assert d.variables["nna_no_localizado"] is False
+    assert completions(d, "resultado_busqueda") == 2
+
+
+def test_child_not_located_closes_the_case_and_keeps_the_asylum_guarantees():
+    d, pending = judge_and_comar_pending()
+    d.send("nna_salio_colocacion")
+    search(d, NO_LOCALIZADA)
+    assert d.variables["nna_no_localizado"] is True
+    # the search ended without finding the child: protection stops and the case goes to closure
+    assert d.ready() == ["proponer_cierre"]
+    assert d.variables["asilo_pendiente"] is True
+    assert d.variables["contacto_consular_bloqueado"] is True
+    done = walk(d)
+    assert d.end_state == "fin_nna_no_localizada"
+    assert "resolver_medida_urgente" not in done and "entrevista_elegibilidad" not in done
+
+
+def test_child_not_located_after_a_second_departure_closes_the_case():
+    d = start()
+    walk(d, stop="consolidar_bia")
+    d.send("nna_salio_colocacion")
+    search(d)
+    d.complete("emitir_medida_proteccion")
+    d.complete("admitir_en_cas")
+    assert "consolidar_bia" in d.ready()
+    d.send("nna_salio_colocacion")
+    search(d, NO_LOCALIZADA)
+    done = walk(d)
+    assert "proponer_cierre" in done and "consolidar_bia" not in done
+    assert d.end_state == "fin_nna_no_localizada"
+
+
+def test_protection_does_not_conclude_while_the_child_is_missing():
+    d = start()
+    walk(d, stop="seguimiento_post_reunificacion")  # the last protection task of this path
+    d.send("nna_salio_colocacion")
+    d.complete("seguimiento_post_reunificacion")
+    # all other protection work is done, but the search is on: closure does not start
+    assert d.ready() == ["reportar_salida_colocacion"]
+    assert not d.completed
+    search(d)
+    assert d.ready() == ["emitir_medida_proteccion"]
+    d.complete("emitir_medida_proteccion")
+    d.complete("admitir_en_cas")
+    # only now, with the child placed again, does protection conclude and closure begin
+    assert d.ready() == ["proponer_cierre"]
     walk(d)
     assert d.end_state == "fin_caso_cerrado"
 
 
-def test_child_leaves_placement_and_is_not_located_then_case_is_closed():
+def test_a_departure_is_not_expected_once_protection_concluded():
     d = start()
-    walk(d, stop="consolidar_bia")
-    d.send("nna_salio_colocacion")
-    done = walk(d, {"resultado_busqueda": {"localizado": False}})
-    assert d.variables["nna_no_localizado"] is True
-    assert "proponer_cierre" in done
-    assert "consolidar_bia" not in done
-    assert d.end_state == "fin_nna_no_localizada"
+    walk(d, stop="proponer_cierre")
+    with pytest.raises(TaskNotReadyError):
+        d.send("nna_salio_colocacion")
 
 
 def test_turning_18_mid_route_moves_to_transition_then_closure():

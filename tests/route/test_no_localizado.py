@@ -11,6 +11,8 @@ PID = "protocolo_no_localizado"
 
 def searched(**variables) -> Driver:
     d = Driver(process_id=PID, variables=variables)
+    # missing from the moment the departure is known, before the shelter files its report
+    assert d.variables["nna_no_localizado"] is True
     assert d.ready() == ["reportar_salida_colocacion"]
     assert d.task("reportar_salida_colocacion").lane == "DIF_CAS"
     d.complete("reportar_salida_colocacion")
@@ -25,7 +27,7 @@ def searched(**variables) -> Driver:
 
 
 def test_located_child_with_imminent_risk():
-    d = searched(riesgo_inminente=False)
+    d = searched(riesgo_inminente=False, nna_no_localizado=False)
     d.complete("resultado_busqueda", riesgo_inminente=True)
     assert d.completed and d.end_state == "fin_nl_localizada"
     assert d.variables["nna_no_localizado"] is False
