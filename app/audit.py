@@ -26,7 +26,9 @@ from app.tables import AuditEvent
 
 GENESIS_HASH = "0" * 64
 #: Key of the PostgreSQL advisory lock that serialises appends to the chain.
-_CHAIN_LOCK_KEY = 0x43415245  # "CARE"
+_CHAIN_LOCK_KEY = (
+    0x43415245  # "CARE" (= 1128354373, taken by careroute_audit_head(), migration 0004)
+)
 CANONICAL_VERSION = 1
 
 
@@ -111,16 +113,7 @@ async def append(events: Iterable[PendingEvent]) -> list[str]:
     events = list(events)
     if not events:
         return []
-    db = engine()
-    if db.engine_type != "sqlite":
-        await AuditEvent.raw("SELECT pg_advisory_xact_lock({})", _CHAIN_LOCK_KEY)
-    head = (
-        await AuditEvent.select(AuditEvent.hash)
-        .order_by(AuditEvent.id, ascending=False)
-        .limit(1)
-        .first()
-    )
-    prev = head["hash"] if head else GENESIS_HASH
+    prev = await _locked_head()
     rows = []
     for event in events:
         row = _row(event, prev)
@@ -128,6 +121,22 @@ async def append(events: Iterable[PendingEvent]) -> list[str]:
         prev = row["hash"]
     await AuditEvent.insert(*rows)
     return [r.hash for r in rows]
+
+
+async def _locked_head() -> str:
+    """The chain head, read after taking the chain lock. PostgreSQL: one call of
+    ``careroute_audit_head()`` (migration 0004) takes the advisory lock and reads the head with a
+    fresh snapshot. SQLite: BEGIN IMMEDIATE already made this transaction the only writer."""
+    if engine().engine_type != "sqlite":
+        rows = await AuditEvent.raw("SELECT careroute_audit_head() AS hash")
+        return rows[0]["hash"] or GENESIS_HASH
+    head = (
+        await AuditEvent.select(AuditEvent.hash)
+        .order_by(AuditEvent.id, ascending=False)
+        .limit(1)
+        .first()
+    )
+    return head["hash"] if head else GENESIS_HASH
 
 
 @dataclass

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import io
 import os
+import sqlite3
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,9 +41,28 @@ class TunedSQLiteEngine(SQLiteEngine):
     """
 
     async def get_connection(self) -> Any:
-        conn = await super().get_connection()
+        conn = await super().get_connection()  # foreign_keys = 1 and the dict row factory
         await conn.execute("PRAGMA synchronous = NORMAL")
         return conn
+
+    async def _run_in_existing_connection(
+        self,
+        connection: Any,
+        query: str,
+        args: list[Any] | None = None,
+        query_type: str = "generic",
+        table: Any = None,
+    ) -> Any:
+        """A statement inside a transaction. Piccolo runs ``PRAGMA foreign_keys = 1`` before
+        each one, a second trip through aiosqlite's thread per statement; the transaction's
+        connection came from ``get_connection``, which already set it (tests/app/test_db.py
+        checks that foreign keys still hold)."""
+        if sqlite3.sqlite_version_info < (3, 35):  # no RETURNING: Piccolo's path reads the pk
+            return await super()._run_in_existing_connection(
+                connection, query, args, query_type, table
+            )
+        async with connection.execute(query, args or []) as cursor:
+            return await cursor.fetchall()
 
 
 def database_url() -> str:
@@ -133,3 +153,21 @@ async def migrate() -> None:
         result = await run_forwards("careroute")
     if not result.success:
         raise RuntimeError(f"migration failed: {result.message}")
+
+
+async def drop_everything() -> None:
+    """PostgreSQL only: drop every table of the database and the audit guard, so migrations
+    start from scratch (the test suites and benchmarks use throwaway databases)."""
+    from piccolo.querystring import QueryString
+
+    db = engine()
+    if db.engine_type == "sqlite":
+        raise RuntimeError("drop_everything is for a throwaway PostgreSQL database")
+    rows = await db.run_querystring(
+        QueryString("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    )
+    if rows:
+        names = ", ".join(f'"{r["tablename"]}"' for r in rows)
+        await db.run_ddl(f"DROP TABLE IF EXISTS {names} CASCADE")
+    await db.run_ddl("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
+    await db.run_ddl("DROP FUNCTION IF EXISTS careroute_audit_head()")

@@ -34,10 +34,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 PASSWORD = "bench-password-123"
-OUR_TABLES = (
-    "audit_event, folio_counter, placement, task, case_access, workflow_state, case_identity, "
-    "nna_case, auth_token, app_user, authority, migration"
-)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -63,8 +59,7 @@ async def prepare(reset: bool) -> None:
         if exists and exists[0]["e"]:
             if not reset:
                 raise SystemExit("careroute tables exist in this database; pass --reset to drop")
-            await db.engine().run_ddl(f"DROP TABLE IF EXISTS {OUR_TABLES} CASCADE")
-            await db.engine().run_ddl("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
+            await db.drop_everything()
     await db.migrate()
     if await Authority.count() == 0:
         await demo.seed_accounts(PASSWORD)

@@ -33,12 +33,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-OUR_TABLES = (
-    "notification, notification_outbox, deadline_escalation, term_suspension, "
-    "audit_event, folio_counter, placement, task, case_access, workflow_state, case_identity, "
-    "nna_case, auth_token, app_user, authority, migration"
-)
-
 
 def _workers(n: int, db_path: str | None) -> float:
     env = dict(os.environ)
@@ -80,8 +74,7 @@ async def main() -> None:
 
     await db.startup()
     if args.reset and not db.is_sqlite():
-        await db.engine().run_ddl(f"DROP TABLE IF EXISTS {OUR_TABLES} CASCADE")
-        await db.engine().run_ddl("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
+        await db.drop_everything()
     await db.migrate()
     await demo.seed_accounts("bench-password-123")
     print(f"database: {db.database_url()}")

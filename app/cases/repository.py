@@ -2,11 +2,17 @@
 
 One statement loads everything a command needs about a case: the engine state and its version,
 the case row, its open task index rows, the authorities holding access, the shelter where the
-child is, and the authority directory's version. On PostgreSQL it locks the ``workflow_state``
-row (``FOR UPDATE OF ws``; the worker adds ``SKIP LOCKED``), so a concurrent command on the same
-case waits and then sees the new version; on SQLite the process write lock plus ``BEGIN
-IMMEDIATE`` serialise commands. ``save`` also checks ``version``: if the row changed since it was
-read, the command fails with 409 and rolls back instead of overwriting someone's work.
+child is, and the authority directory's version (and, for a task command, the task's row and
+whether the caller's authority may see the case).
+
+Locking: on SQLite the process write lock plus ``BEGIN IMMEDIATE`` already made this transaction
+the only writer, so the load runs alone. On PostgreSQL a first statement locks the
+``workflow_state`` row (``FOR UPDATE``; the worker adds ``SKIP LOCKED``) and the load follows as
+a second statement: in READ COMMITTED each statement reads a fresh snapshot, so the load sees
+everything the transaction it waited for committed. (Loading in the locking statement itself
+would read the task index and access rows from a snapshot taken *before* the wait.) ``save``
+also checks ``version``: if the row changed since it was read, the command fails with 409 and
+rolls back instead of overwriting someone's work.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ def _agg(expr: str) -> str:
     return f"group_concat({expr}, ',')" if is_sqlite() else f"string_agg({expr}, ',')"
 
 
-def _select(where: str, lock: str) -> str:
+def _select(where: str, *, task: bool = False) -> str:
     tasks = _agg(
         "t.task_id || ':' || COALESCE(CAST(t.authority_id AS TEXT), '')"
         " || ':' || COALESCE(CAST(t.assignee_id AS TEXT), '')"
@@ -39,6 +45,17 @@ def _select(where: str, lock: str) -> str:
         "CAST(ca.authority_id AS TEXT) || ':' || (CASE WHEN ca.active THEN '1' ELSE '0' END)"
         " || ':' || ca.reason"
     )
+    task_columns = task_join = ""
+    if task:  # the task a command acts on, and whether the caller's authority sees the case
+        task_columns = (
+            ", tt.id AS task_row_id, tt.task_id AS task_task_id, tt.bpmn_id AS task_bpmn_id,"
+            " tt.rol AS task_rol, tt.status AS task_status,"
+            " tt.authority_id AS task_authority_id, tt.assignee_id AS task_assignee_id,"
+            " tt.legal_source AS task_legal_source,"
+            " EXISTS (SELECT 1 FROM case_access cv WHERE cv.case_id = ws.case_id"
+            " AND cv.authority_id = {} AND cv.active) AS task_visible"
+        )
+        task_join = " JOIN task tt ON tt.case_id = ws.case_id"
     # Only constant fragments are formatted in; every value is a bound parameter.
     return (
         f"SELECT ws.case_id, ws.state, ws.version, {_CASE_COLUMNS},"  # noqa: S608
@@ -48,18 +65,65 @@ def _select(where: str, lock: str) -> str:
         " (SELECT p.shelter_id FROM placement p WHERE p.case_id = ws.case_id"
         " AND p.status = 'admitted' ORDER BY p.id DESC LIMIT 1) AS shelter_id,"
         " (SELECT dv.n FROM directory_version dv WHERE dv.id = 1) AS directory_version"
-        " FROM workflow_state ws JOIN nna_case c ON c.id = ws.case_id"
-        f" WHERE {where}{lock}"
+        f"{task_columns}"
+        f" FROM workflow_state ws JOIN nna_case c ON c.id = ws.case_id{task_join}"
+        f" WHERE {where}"
     )
+
+
+async def _lock(where: str, *args: Any) -> list[int]:
+    """PostgreSQL: lock the matching workflow_state rows; returns their case ids."""
+    rows = await WorkflowState.raw(
+        f"SELECT ws.case_id FROM workflow_state ws WHERE {where}",  # noqa: S608 (constant)
+        *args,
+    )
+    return [r["case_id"] for r in rows]
 
 
 async def load_for_update(case_id: int) -> CaseAggregate:
     """The case, locked for this transaction (404 if it does not exist)."""
-    lock = "" if is_sqlite() else " FOR UPDATE OF ws"
-    rows = await WorkflowState.raw(_select("ws.case_id = {}", lock), case_id)
+    if not is_sqlite():
+        await _lock("ws.case_id = {} FOR UPDATE", case_id)
+    rows = await WorkflowState.raw(_select("ws.case_id = {}"), case_id)
     if not rows:
         raise NotFound("case not found")
     return await _aggregate(rows[0])
+
+
+async def load_for_task(task_id: str, viewer_authority_id: int) -> tuple[dict, CaseAggregate]:
+    """The case of a task, locked, with the task's index row (``visible``: whether
+    ``viewer_authority_id`` holds access to the case). 404 if the task does not exist."""
+    if is_sqlite():
+        where, args = "tt.task_id = {}", [viewer_authority_id, task_id]
+    else:
+        locked = await _lock(
+            "ws.case_id = (SELECT t2.case_id FROM task t2 WHERE t2.task_id = {}) FOR UPDATE",
+            task_id,
+        )
+        if not locked:
+            raise NotFound("task not found")
+        where, args = (
+            "ws.case_id = {} AND tt.task_id = {}",
+            [viewer_authority_id, locked[0], task_id],
+        )
+    rows = await WorkflowState.raw(_select(where, task=True), *args)
+    if not rows:
+        raise NotFound("task not found")
+    row = rows[0]
+    task = {
+        "id": row["task_row_id"],
+        "task_id": row["task_task_id"],
+        "case_id": row["case_id"],
+        "bpmn_id": row["task_bpmn_id"],
+        "rol": row["task_rol"],
+        "status": row["task_status"],
+        "authority_id": row["task_authority_id"],
+        "assignee_id": row["task_assignee_id"],
+        "legal_source": row["task_legal_source"],
+        "folio": row["folio"],
+        "visible": bool(row["task_visible"]),
+    }
+    return task, await _aggregate(row)
 
 
 async def claim_due(now: datetime, size: int, exclude: list[int]) -> list[dict[str, Any]]:
@@ -71,10 +135,17 @@ async def claim_due(now: datetime, size: int, exclude: list[int]) -> list[dict[s
     if exclude:
         where += " AND ws.case_id NOT IN (" + ", ".join("{}" for _ in exclude) + ")"
         args += exclude
-    order = " ORDER BY ws.next_due_at LIMIT {}"
     args.append(size)
-    lock = "" if is_sqlite() else " FOR UPDATE OF ws SKIP LOCKED"
-    return await WorkflowState.raw(_select(where, order + lock), *args)
+    if is_sqlite():
+        return await WorkflowState.raw(_select(where + " ORDER BY ws.next_due_at LIMIT {}"), *args)
+    ids = await _lock(where + " ORDER BY ws.next_due_at LIMIT {} FOR UPDATE SKIP LOCKED", *args)
+    if not ids:
+        return []
+    rows = await WorkflowState.raw(
+        _select("ws.case_id IN (" + ", ".join("{}" for _ in ids) + ")"), *ids
+    )
+    order = {case_id: i for i, case_id in enumerate(ids)}
+    return sorted(rows, key=lambda r: order[r["case_id"]])
 
 
 async def aggregate_from(row: dict[str, Any]) -> CaseAggregate:

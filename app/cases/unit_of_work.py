@@ -93,3 +93,17 @@ async def case_command(
         session = CaseSession(cmd, await repository.load_for_update(case_id))
         yield session
         await session.commit()
+
+
+@asynccontextmanager
+async def task_command(
+    actor: Actor, task_id: str, viewer_authority_id: int, now: datetime | None = None
+) -> AsyncIterator[tuple[CaseSession, dict[str, Any]]]:
+    """One command on the case of a task: the session, and the task's index row read under the
+    lock (with ``visible``: whether the viewer's authority may see the case). The caller
+    authorizes before it changes anything; raising rolls everything back."""
+    async with command(actor, now) as cmd:
+        task, case = await repository.load_for_task(task_id, viewer_authority_id)
+        session = CaseSession(cmd, case)
+        yield session, task
+        await session.commit()

@@ -7,6 +7,10 @@
   sends it outside any transaction, then marks it sent; a webhook never holds the write lock.
 - ``term_suspension`` progress: adding a suspension queues the recompute of open cases; the worker
   does it in batches and records how far it got (``GET /api/v1/suspensions/{id}``).
+- PostgreSQL: ``careroute_audit_head()`` takes the audit chain's advisory lock and then reads the
+  chain head, in one statement. The function is VOLATILE, so its SELECT runs with a snapshot
+  taken after the lock was granted (a single plain statement would read the head from a snapshot
+  taken before it waited, and could chain onto a stale head).
 """
 
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
@@ -36,12 +40,23 @@ def _statements(pg: bool) -> list[str]:
     ]
 
 
+AUDIT_HEAD_FUNCTION = """
+CREATE OR REPLACE FUNCTION careroute_audit_head() RETURNS varchar
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock(1128354373);  -- app/audit.py _CHAIN_LOCK_KEY ("CARE")
+  RETURN (SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1);
+END $$
+"""
+
+
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="careroute", description=DESCRIPTION)
 
     async def run():
         db = engine_finder()
-        for statement in _statements(db.engine_type != "sqlite"):
+        pg = db.engine_type != "sqlite"
+        for statement in _statements(pg) + ([AUDIT_HEAD_FUNCTION] if pg else []):
             await db.run_ddl(statement)
 
     manager.add_raw(run)

@@ -49,6 +49,10 @@ async def inbox(
         " FROM task t JOIN nna_case c ON c.id = t.case_id",
         " LEFT JOIN app_user u ON u.id = t.assignee_id",
         " WHERE t.authority_id = {} AND t.status = 'open'",
+        # a task whose case the authority may not see is not shown either (the consulate
+        # loses access while a claim may be pending, even to a task it holds)
+        " AND EXISTS (SELECT 1 FROM case_access ca WHERE ca.case_id = t.case_id"
+        " AND ca.authority_id = t.authority_id AND ca.active)",
     ]
     args: list[Any] = [principal.authority_id]
     rols = _allowed_rols(principal)

@@ -9,13 +9,15 @@ is the one place that says what a user may do with a task.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from app.audit import digest_of
 from app.cases.handlers.audit_trail import variable_changes
-from app.cases.unit_of_work import CaseSession, case_command
+from app.cases.unit_of_work import CaseSession, task_command
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.principal import Principal, role_may_do
 from app.route_engine import form_schema, legal_basis_of
@@ -28,7 +30,7 @@ from workflows import EngineEvent
 # --------------------------------------------------------------------------- lookups
 @dataclass(frozen=True)
 class TaskRef:
-    """A task index row as its reader may know it (read before the case is locked)."""
+    """A task index row as its reader may know it (read without locking the case)."""
 
     row: dict[str, Any]
 
@@ -37,9 +39,19 @@ class TaskRef:
         return self.row["case_id"]
 
 
+def _authorize(principal: Principal, task: dict[str, Any]) -> None:
+    """404 unless the caller may see the task: oversight sees every task, a worker only those
+    routed to their authority, on a case their authority may see."""
+    if principal.is_oversight:
+        return
+    if not (principal.is_worker and task["visible"]):
+        raise NotFound("task not found")
+    if task["authority_id"] != principal.authority_id:
+        raise NotFound("task not found")
+
+
 async def _lookup(principal: Principal, task_id: str) -> TaskRef:
-    """The task and whether the caller's authority may see its case: one statement; 404 if the
-    task does not exist or its case is not visible."""
+    """The task for a read (one statement); 404 if it does not exist or is not visible."""
     rows = await Task.raw(
         "SELECT t.id, t.task_id, t.case_id, t.bpmn_id, t.rol, t.status, t.authority_id,"
         " t.assignee_id, t.legal_source, c.folio,"
@@ -51,13 +63,24 @@ async def _lookup(principal: Principal, task_id: str) -> TaskRef:
     )
     if not rows:
         raise NotFound("task not found")
-    row = rows[0]
-    visible = principal.is_oversight or (principal.is_worker and bool(row["visible"]))
-    if not visible:
-        raise NotFound("task not found")
-    if principal.is_worker and row["authority_id"] != principal.authority_id:
-        raise NotFound("task not found")
-    return TaskRef(row)
+    _authorize(principal, rows[0])
+    return TaskRef(rows[0])
+
+
+@asynccontextmanager
+async def _command(
+    principal: Principal, task_id: str, now: datetime | None = None
+) -> AsyncIterator[tuple[CaseSession, dict[str, Any]]]:
+    """A command on a task, for a caseworker who may see it; the task's row is read under the
+    case lock, so a racing command shows here: 409 if it is no longer open."""
+    async with task_command(principal.actor, task_id, principal.authority_id, now) as (s, task):
+        _authorize(principal, task)
+        if not principal.is_worker:
+            raise Forbidden(f"role {principal.role} is read-only")
+        open_task = s.case.open_tasks.get(task_id)
+        if open_task is None:
+            raise Conflict(f"task is already {task['status']}")
+        yield s, task
 
 
 def permissions(principal: Principal, task: dict[str, Any]) -> dict[str, bool]:
@@ -76,26 +99,9 @@ def permissions(principal: Principal, task: dict[str, Any]) -> dict[str, bool]:
     }
 
 
-def _require_worker(principal: Principal) -> None:
-    if not principal.is_worker:
-        raise Forbidden(f"role {principal.role} is read-only")
-
-
-def _require_open(session: CaseSession, ref: TaskRef) -> dict[str, Any]:
-    """The task's index row as it is now, under the case lock (409 if it is no longer open)."""
-    open_task = session.case.open_tasks.get(ref.row["task_id"])
-    if open_task is None:
-        status = "completed" if ref.row["status"] == "open" else ref.row["status"]
-        raise Conflict(f"task is already {status}")
-    return ref.row | {"authority_id": open_task.authority_id, "assignee_id": open_task.assignee_id}
-
-
 # --------------------------------------------------------------------------- commands
 async def claim(principal: Principal, task_id: str) -> dict[str, Any]:
-    ref = await _lookup(principal, task_id)
-    _require_worker(principal)
-    async with case_command(principal.actor, ref.case_id) as s:
-        task = _require_open(s, ref)
+    async with _command(principal, task_id) as (s, task):
         if not principal.may_do(task["rol"]):
             raise Forbidden(f"this task needs role {task['rol']}")
         if task["assignee_id"] == principal.user_id:
@@ -114,10 +120,7 @@ async def claim(principal: Principal, task_id: str) -> dict[str, Any]:
 
 
 async def unclaim(principal: Principal, task_id: str) -> dict[str, Any]:
-    ref = await _lookup(principal, task_id)
-    _require_worker(principal)
-    async with case_command(principal.actor, ref.case_id) as s:
-        task = _require_open(s, ref)
+    async with _command(principal, task_id) as (s, task):
         if task["assignee_id"] is None:
             return await _row(task_id)
         if task["assignee_id"] != principal.user_id and not principal.supervises:
@@ -132,10 +135,7 @@ async def unclaim(principal: Principal, task_id: str) -> dict[str, Any]:
 
 
 async def reassign(principal: Principal, task_id: str, username: str) -> dict[str, Any]:
-    ref = await _lookup(principal, task_id)
-    _require_worker(principal)
-    async with case_command(principal.actor, ref.case_id) as s:
-        task = _require_open(s, ref)
+    async with _command(principal, task_id) as (s, task):
         if not principal.supervises:
             raise Forbidden("only a supervisor or head may reassign tasks")
         target = (
@@ -176,10 +176,7 @@ async def complete(
     principal: Principal, task_id: str, data: dict[str, Any], now: datetime | None = None
 ) -> dict[str, Any]:
     """Validate and complete a task; workflow, index and audit commit in one transaction."""
-    ref = await _lookup(principal, task_id)
-    _require_worker(principal)
-    async with case_command(principal.actor, ref.case_id, now) as s:
-        task = _require_open(s, ref)
+    async with _command(principal, task_id, now) as (s, task):
         if not principal.may_do(task["rol"]):
             raise Forbidden(f"this task needs role {task['rol']}")
         if task["assignee_id"] not in (None, principal.user_id):

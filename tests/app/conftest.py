@@ -17,20 +17,6 @@ import pytest  # noqa: E402
 import app  # noqa: E402,F401  (sets PICCOLO_CONF before Piccolo looks for it)
 from tests.app.helpers import PASSWORD, Api  # noqa: E402
 
-OUR_TABLES = (
-    "notification, notification_outbox, deadline_escalation, term_suspension, "
-    "audit_event, folio_counter, placement, task, case_access, workflow_state, case_identity, "
-    "nna_case, auth_token, app_user, authority, migration"
-)
-
-
-async def _reset_postgres() -> None:
-    from app import db
-
-    engine = db.engine()
-    await engine.run_ddl(f"DROP TABLE IF EXISTS {OUR_TABLES} CASCADE")
-    await engine.run_ddl("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
-
 
 @pytest.fixture(scope="session")
 async def database():
@@ -38,7 +24,7 @@ async def database():
 
     await db.startup()
     if not db.is_sqlite():
-        await _reset_postgres()
+        await db.drop_everything()
     await db.migrate()
     await demo.seed_accounts(PASSWORD)
     yield

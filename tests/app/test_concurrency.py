@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+from app import audit
 from app.route_engine import form_example, route_engine
 from app.tables import AuditEvent, Case, Task, WorkflowState
 
@@ -42,13 +43,17 @@ async def test_concurrent_completions_one_wins(api):
 
 
 async def test_many_concurrent_commands_on_different_cases(api):
-    folios = [await api.open_case("inm-07.officer") for _ in range(6)]
+    """On PostgreSQL these really run at once: each appends to the one audit chain after
+    careroute_audit_head() took the chain lock and read the head, so the chain stays whole."""
+    folios = [await api.open_case("inm-07.officer") for _ in range(12)]
     tasks = [(await api.open_tasks(f))[0]["task_id"] for f in folios]
     data = {"data": form_example("registrar_deteccion.schema.json")}
     results = await asyncio.gather(
         *(api.post("inm-07.officer", f"/api/v1/tasks/{t}/complete", json=data) for t in tasks)
     )
-    assert [r.status_code for r in results] == [200] * 6
+    assert [r.status_code for r in results] == [200] * 12
+    verified = await audit.verify()
+    assert verified.ok, (verified.first_bad_id, verified.reason)
 
 
 async def _rewrite_route_version(folio: str, rename_task: str | None = None) -> None:

@@ -21,7 +21,6 @@ if not os.environ.get("DATABASE_URL") and not os.environ.get("CAREROUTE_DB"):
 
 import httpx  # noqa: E402
 import pytest  # noqa: E402
-from piccolo.querystring import QueryString  # noqa: E402
 
 import app  # noqa: E402,F401  (sets PICCOLO_CONF before Piccolo looks for it)
 from tests.app.helpers import PASSWORD, Api  # noqa: E402
@@ -49,14 +48,7 @@ async def database():
 
     await db.startup()
     if not db.is_sqlite():
-        # every table of the test database (also those of migrations added after this file)
-        rows = await db.engine().run_querystring(
-            QueryString("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        )
-        if rows:
-            names = ", ".join(f'"{r["tablename"]}"' for r in rows)
-            await db.engine().run_ddl(f"DROP TABLE IF EXISTS {names} CASCADE")
-        await db.engine().run_ddl("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
+        await db.drop_everything()
     await db.migrate()
     if await Authority.count() == 0:
         await demo.seed_accounts(PASSWORD)
