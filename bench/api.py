@@ -11,6 +11,9 @@ and inbox latency with many open cases.
    (bulk SQL: the inbox reads only the index), spread over the demo authorities, then times
    ``GET /inbox`` pages for a Procuraduría officer, with and without filters and cursors.
 
+3. PostgreSQL only: completions per second through 2 real ``careroute serve`` processes
+   (``--processes``) with 8 concurrent clients (``--clients``), beside 1 process.
+
 Usage:
     python bench/api.py [--n 300] [--cases 100000] [--db /tmp/bench.db]
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python bench/api.py --reset
@@ -24,7 +27,10 @@ import argparse
 import asyncio
 import os
 import random
+import signal
+import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -260,6 +266,101 @@ async def bench_inbox(client, requests: int) -> dict[str, list[float]]:
     return out
 
 
+def _serve(port: int) -> subprocess.Popen:
+    """``careroute serve`` on ``port`` with this process's database, no in-server worker."""
+    env = {**os.environ, "CAREROUTE_WORKER": "0"}
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def bench_servers(processes: int, n: int, clients: int) -> float:
+    """Completions per second through ``processes`` real server processes on this database,
+    ``clients`` concurrent clients spread over them, each walking its own cases along the route
+    from what the completions answer (``next_tasks``). Returns completions/s."""
+    import httpx
+
+    from app.route_engine import form_example
+    from tests.app.helpers import opening_form, user_for
+
+    ports = [_free_port() for _ in range(processes)]
+    procs = [_serve(port) for port in ports]
+    try:
+        async with httpx.AsyncClient(timeout=60) as http:
+            for port in ports:  # wait until each answers
+                for _ in range(600):
+                    try:
+                        if (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        pass
+                    await asyncio.sleep(0.1)
+            tokens: dict[str, str] = {}
+
+            async def headers(base: str, user: str) -> dict[str, str]:
+                if user not in tokens:
+                    r = await http.post(
+                        f"{base}/api/v1/auth/login",
+                        json={"username": user, "password": PASSWORD, "mode": "api"},
+                    )
+                    tokens[user] = r.json()["token"]
+                return {"Authorization": f"Bearer {tokens[user]}"}
+
+            done = 0
+
+            async def client(i: int, n: int) -> None:
+                nonlocal done
+                base = f"http://127.0.0.1:{ports[i % processes]}"
+                while done < n:
+                    r = await http.post(
+                        f"{base}/api/v1/cases",
+                        headers=await headers(base, "inm-07.officer"),
+                        json={"form": opening_form(), "identidad": {"nombres": "Bench"}},
+                    )
+                    queue = list(r.json()["next_tasks"])
+                    for _ in range(12):
+                        if not queue or done >= n:
+                            break
+                        task = queue.pop(0)
+                        user = user_for(task["authority"], task["rol"])
+                        body = {"data": form_example(f"{task['bpmn_id']}.schema.json")}
+                        r = await http.post(
+                            f"{base}/api/v1/tasks/{task['task_id']}/complete",
+                            headers=await headers(base, user),
+                            json=body,
+                        )
+                        if r.status_code == 200:
+                            done += 1
+                            queue += r.json()["next_tasks"]
+                        elif r.status_code != 409:  # a task the route cancelled meanwhile
+                            raise RuntimeError(f"{r.status_code}: {r.text[:300]}")
+
+            await client(0, 3 * 12)  # warm up: every user logs in once (argon2), untimed
+            done = 0
+            t0 = time.perf_counter()
+            await asyncio.gather(*(client(i, n) for i in range(clients)))
+            return done / (time.perf_counter() - t0)
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGINT)
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 async def main_async(args: argparse.Namespace) -> None:
     import httpx
 
@@ -295,6 +396,20 @@ async def main_async(args: argparse.Namespace) -> None:
             f"(goal: p95 < 50 ms -> {'OK' if pct(latencies, 95) < 0.05 else 'MISSED'})"
         )
 
+        if args.processes and not db.is_sqlite():
+            print()
+            rates = {}
+            for procs in sorted({1, args.processes}):
+                rates[procs] = await bench_servers(procs, args.n, args.clients)
+                print(
+                    f"{procs} server process(es), {args.clients} concurrent clients: "
+                    f"{rates[procs]:6.1f} completions/s"
+                )
+            if len(rates) > 1:
+                print(
+                    f"{args.processes} processes / 1 process: x{rates[args.processes] / rates[1]:.2f}"
+                )
+
         if args.cases:
             seconds = await seed_open_cases(args.cases)
             print(f"\nseeded {args.cases} open cases in {seconds:.1f} s")
@@ -314,6 +429,14 @@ def main() -> int:
     parser.add_argument(
         "--inbox-requests", type=int, default=200, help="inbox requests per variant"
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=2,
+        help="PostgreSQL: also measure completions/s through this many `careroute serve` "
+        "processes (and 1, the baseline); 0 skips it",
+    )
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients for that")
     parser.add_argument("--db", help="SQLite file (default: a new temp file)")
     parser.add_argument(
         "--reset", action="store_true", help="PostgreSQL: drop careroute tables first"

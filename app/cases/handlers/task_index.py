@@ -134,6 +134,7 @@ async def _insert(session: CaseSession, tasks: list[ReadyTask]) -> list[dict[str
                 "bpmn_id": task.bpmn_id,
                 "name": task.name,
                 "lane": task.lane,
+                "rol": task.rol,
                 "authority": decision.authority_code,
                 "routing_rule": decision.rule,
                 "due_at": task.due_at,
