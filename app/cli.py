@@ -1,7 +1,10 @@
 """``careroute`` command line: serve, demo, migrate, audit verify, users create, tick, worker.
 
-``--db PATH`` (any subcommand) selects the SQLite file; ``DATABASE_URL=postgresql://...`` selects
-PostgreSQL and wins over ``--db``.
+``--db PATH`` (before or after any subcommand) selects the SQLite file;
+``DATABASE_URL=postgresql://...`` selects PostgreSQL and wins over ``--db``.
+
+A database that cannot be opened, or a route that cannot be loaded, prints one line naming what
+is wrong and what to do, and exits 1.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+#: Exit status when the database or the route is unusable (2 stays "audit chain broken").
+EXIT_UNUSABLE = 1
 
 
 def _use_db(path: str | None) -> None:
@@ -29,6 +35,8 @@ async def _with_db(body: Callable[[], Awaitable[Any]], migrate: bool = True) -> 
     try:
         if migrate:
             await db.migrate()
+        else:
+            await db.require_schema()
         return await body()
     finally:
         await db.shutdown()
@@ -177,12 +185,44 @@ def cmd_worker(args: argparse.Namespace) -> int:
         return 0
 
 
+def _db_option() -> argparse.ArgumentParser:
+    """``--db`` for every subparser, so it may follow the subcommand too.
+
+    SUPPRESS: a subparser that was not given ``--db`` leaves the value of the main parser alone.
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--db", default=argparse.SUPPRESS, help="SQLite file (default ./careroute.db)"
+    )
+    return parent
+
+
+def _command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    func: Callable[[argparse.Namespace], int] | None = None,
+    *,
+    route: bool = False,
+    **kwargs: Any,
+) -> argparse.ArgumentParser:
+    """One subcommand; ``route=True`` if it runs cases, so main loads the route before it starts."""
+    parser = sub.add_parser(name, parents=[_db_option()], **kwargs)
+    if func is not None:  # prog is "careroute audit verify": the prefix of its error lines
+        parser.set_defaults(func=func, needs_route=route, prog=parser.prog)
+    return parser
+
+
+def _group(sub: argparse._SubParsersAction, name: str, help: str) -> argparse._SubParsersAction:
+    """A subcommand with subcommands of its own (audit verify, users create)."""
+    return _command(sub, name, help=help).add_subparsers(dest=f"{name}_command", required=True)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="careroute", description=__doc__)
     parser.add_argument("--db", help="SQLite file (default ./careroute.db)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="migrate, then serve the JSON API")
+    serve = _command(sub, "serve", cmd_serve, route=True, help="migrate, then serve the JSON API")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
@@ -192,41 +232,66 @@ def build_parser() -> argparse.ArgumentParser:
         help="deadline worker period in s (default $CAREROUTE_WORKER_INTERVAL or 30; "
         "CAREROUTE_WORKER=0 or --tick 0 disables it)",
     )
-    serve.set_defaults(func=cmd_serve)
 
-    demo = sub.add_parser("demo", help="load demo authorities, users and cases")
+    demo = _command(
+        sub, "demo", cmd_demo, route=True, help="load demo authorities, users and cases"
+    )
     demo.add_argument("--json", action="store_true", help="machine-readable output")
     demo.add_argument("--password", help="one password for every demo user (default: random)")
-    demo.set_defaults(func=cmd_demo)
 
-    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
-    sub.add_parser("tick", help="fire due deadlines once").set_defaults(func=cmd_tick)
-    worker = sub.add_parser("worker", help="run the deadline worker (own process)")
+    _command(sub, "migrate", cmd_migrate, help="apply database migrations")
+    _command(sub, "tick", cmd_tick, route=True, help="fire due deadlines once")
+    worker = _command(
+        sub, "worker", cmd_worker, route=True, help="run the deadline worker (own process)"
+    )
     worker.add_argument("--interval", type=float, default=None, help="seconds between sweeps")
     worker.add_argument("--once", action="store_true", help="one sweep, then exit")
     worker.add_argument("--limit", type=int, default=None, help="at most N cases per sweep")
-    worker.set_defaults(func=cmd_worker)
 
-    audit = sub.add_parser("audit", help="audit trail tools")
-    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
-    audit_sub.add_parser("verify", help="verify the hash chain").set_defaults(func=cmd_audit_verify)
+    audit = _group(sub, "audit", help="audit trail tools")
+    _command(audit, "verify", cmd_audit_verify, help="verify the hash chain")
 
-    users = sub.add_parser("users", help="user accounts")
-    users_sub = users.add_subparsers(dest="users_command", required=True)
-    create = users_sub.add_parser("create", help="create a user")
+    users = _group(sub, "users", help="user accounts")
+    create = _command(users, "create", cmd_users_create, help="create a user")
     create.add_argument("username")
     create.add_argument("--role", required=True)
     create.add_argument("--authority", required=True, help="authority code, e.g. PROCURADURIA-07")
     create.add_argument("--display-name")
     create.add_argument("--password", help="default: $CAREROUTE_PASSWORD or prompt")
-    create.set_defaults(func=cmd_users_create)
     return parser
 
 
+def _unusable(exc: BaseException) -> str | None:
+    """The one line for a database or route the operator must fix; None for anything else."""
+    from app.db import DatabaseUnavailable
+    from workflows.errors import SpecError
+
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc)
+    if isinstance(exc, SpecError):
+        return f"cannot load the route: {exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Parse, select the database, load the route if the command runs cases, run the command.
+
+    The one place start-up failures become a message: commands never catch them themselves.
+    """
     args = build_parser().parse_args(argv)
     _use_db(args.db)
-    return args.func(args)
+    try:
+        if args.needs_route:
+            from app.route_engine import library
+
+            library()  # a broken route stops every command that runs cases, before it starts
+        return args.func(args)
+    except Exception as exc:
+        message = _unusable(exc)
+        if message is None:
+            raise  # a bug: the traceback is what a developer needs
+        print(f"{args.prog}: {' '.join(message.split())}", file=sys.stderr)
+        return EXIT_UNUSABLE
 
 
 if __name__ == "__main__":

@@ -16,12 +16,15 @@ import contextlib
 import io
 import os
 import sqlite3
+import warnings
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
@@ -30,6 +33,16 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 DEFAULT_SQLITE_PATH = "careroute.db"
 #: Seconds a SQLite connection waits for a lock held by another process (e.g. the CLI).
 SQLITE_BUSY_TIMEOUT_S = 30
+#: What opening a database raises when the database (server, file, folder, URL), not our code, is
+#: the problem. Only ``startup`` catches these: later, the same errors are bugs or outages.
+_CANNOT_OPEN = (OSError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be opened or reached: the operator's to fix, not a bug.
+
+    The message is one line naming the database and what to do; the CLI prints it as it is.
+    """
 
 
 class TunedSQLiteEngine(SQLiteEngine):
@@ -78,12 +91,27 @@ def make_engine(url: str | None = None) -> Engine:
     """Build the Piccolo engine for ``url`` (see database_url)."""
     url = url or database_url()
     if url.startswith(("postgres://", "postgresql://")):
-        return PostgresEngine(config={"dsn": url})
+        # Piccolo connects once here to read the server version and warns if it cannot; startup()
+        # reports that failure as DatabaseUnavailable, so the warning would only say it twice.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Unable to (connect|fetch server version)")
+            return PostgresEngine(config={"dsn": url})
     if url.startswith("sqlite:///"):
-        path = url[len("sqlite:///") :]
-        Path(path).resolve().parent.mkdir(parents=True, exist_ok=True)
-        return TunedSQLiteEngine(path=path, timeout=SQLITE_BUSY_TIMEOUT_S)
-    raise RuntimeError(f"unsupported DATABASE_URL {url!r}: use sqlite:///path or postgresql://...")
+        # The folder is made by startup(), where a failure becomes DatabaseUnavailable: this runs
+        # when app.piccolo_conf is imported, wherever that happens.
+        return TunedSQLiteEngine(path=url[len("sqlite:///") :], timeout=SQLITE_BUSY_TIMEOUT_S)
+    raise DatabaseUnavailable(
+        f"unsupported DATABASE_URL {redact(url)!r}: use sqlite:///path or postgresql://..."
+    )
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def engine() -> Engine:
@@ -131,12 +159,51 @@ async def write_tx() -> AsyncIterator[None]:
 
 
 async def startup(pool_size: int = 10) -> None:
-    """Per-process start: WAL for SQLite (persists in the file), a connection pool for PG."""
+    """Per-process start: WAL for SQLite (persists in the file), a connection pool for PG.
+
+    Raises DatabaseUnavailable, naming the database and what to do, when it cannot be opened.
+    """
     db = engine()
-    if db.engine_type == "sqlite":
-        await db.run_ddl("PRAGMA journal_mode=WAL")
-    elif getattr(db, "pool", None) is None:  # one pool per process, however many callers
-        await db.start_connection_pool(min_size=1, max_size=pool_size)
+    try:
+        if isinstance(db, SQLiteEngine):
+            Path(db.path).resolve().parent.mkdir(parents=True, exist_ok=True)
+            await db.run_ddl("PRAGMA journal_mode=WAL")
+        elif getattr(db, "pool", None) is None:  # one pool per process, however many callers
+            await db.start_connection_pool(min_size=1, max_size=pool_size)
+    except _CANNOT_OPEN as exc:
+        raise DatabaseUnavailable(_cannot_open(db, exc)) from exc
+
+
+def _cannot_open(db: Engine, exc: BaseException) -> str:
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(db, SQLiteEngine):
+        return (
+            f"cannot open {_describe(db)} ({reason}): "
+            "choose another file with --db (a careroute database, or a new file in a folder "
+            "you can write), or set DATABASE_URL"
+        )
+    return (
+        f"cannot connect to {_describe(db)} ({reason}): "
+        "start the server or fix DATABASE_URL (host, port, database, user)"
+    )
+
+
+def _describe(db: Engine) -> str:
+    if isinstance(db, SQLiteEngine):
+        return f"the SQLite database {Path(db.path).resolve()}"
+    return f"PostgreSQL at {redact(database_url())}"
+
+
+async def require_schema() -> None:
+    """For commands that only read (audit verify): a database never migrated is a wrong path,
+    not an empty audit trail; say so instead of failing on a missing table."""
+    from app.tables import AuditEvent
+
+    if not await AuditEvent.table_exists():
+        raise DatabaseUnavailable(
+            f"{_describe(engine())} has no careroute tables: check --db or DATABASE_URL, "
+            "or run careroute migrate first"
+        )
 
 
 async def shutdown() -> None:

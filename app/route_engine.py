@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -15,6 +16,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from workflows import ReadyTask, RouteEngine, RouteLibrary, load_library
 from workflows.calendario import CalendarioLaboral, Suspension
 from workflows.forms import validation_errors
+from workflows.route_files import bpmn_dir as _bpmn_dir
 
 _SOURCE = re.compile(r"Fuente(?: legal)?:\s*(.+?)\s*$", re.IGNORECASE | re.DOTALL)
 
@@ -22,6 +24,11 @@ _SOURCE = re.compile(r"Fuente(?: legal)?:\s*(.+?)\s*$", re.IGNORECASE | re.DOTAL
 @lru_cache(maxsize=1)
 def library() -> RouteLibrary:
     return load_library()
+
+
+def bpmn_dir() -> Path:
+    """The folder library() reads the route from; the pages draw the same files."""
+    return _bpmn_dir()
 
 
 #: Term suspensions stored in the database (app/services/suspensions.py keeps this in step).

@@ -157,3 +157,20 @@ def test_missing_called_process(route):
     (route / "bpmn" / "sub_revision.bpmn").unlink()
     with pytest.raises(SpecError, match="sub_revision"):
         load(route)
+
+
+def test_missing_or_empty_folders_name_the_variable_that_fixes_them(route, tmp_path):
+    with pytest.raises(SpecError) as missing:
+        load_library(tmp_path / "nope", route / "forms", FixturePlazos())
+    assert str(missing.value) == (
+        f"the BPMN folder {tmp_path / 'nope'} does not exist: set CAREROUTE_BPMN_DIR to the "
+        "folder of the route's .bpmn files, or unset it to use the route installed with careroute"
+    )
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SpecError) as empty:
+        load_library(route / "bpmn", tmp_path / "empty", FixturePlazos())
+    assert str(empty.value) == (
+        f"the forms folder {tmp_path / 'empty'} has no .schema.json files: set CAREROUTE_FORMS_DIR "
+        "to the folder of the route's .schema.json files, or unset it to use the forms installed "
+        "with careroute"
+    )

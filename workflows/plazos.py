@@ -37,7 +37,6 @@ number of seconds between firings.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from calendar import monthrange
@@ -50,9 +49,10 @@ from typing import Any
 
 from .calendario import CalendarioLaboral, Suspension, exigir_tz, validar_jurisdiccion
 from .errors import SpecError
+from .route_files import ENV_PLAZOS, plazos_file, shipped
 
-ENV_RUTA = "CAREROUTE_PLAZOS"
-RUTA_POR_DEFECTO = Path(__file__).resolve().parents[1] / "config" / "plazos.toml"
+#: config/plazos.toml as shipped: the checkout's, or the installed wheel's copy.
+RUTA_POR_DEFECTO = shipped("config") / "plazos.toml"
 
 CALENDARIOS = ("horas", "dias_naturales", "dias_habiles")
 NIVELES_RIESGO = ("alto", "medio", "bajo")
@@ -254,16 +254,20 @@ class CatalogoPlazos:
     def cargar(cls, path: Path | str | None = None) -> CatalogoPlazos:
         """Load and validate a catalogue.
 
-        ``path`` defaults to ``$CAREROUTE_PLAZOS`` or else config/plazos.toml of this repository.
+        ``path`` defaults to ``$CAREROUTE_PLAZOS`` or else the shipped config/plazos.toml.
         Every problem raises ``PlazosConfigError`` naming file, deadline id and field, so a bad
         configuration stops the service at start-up instead of producing a wrong due date later.
         """
-        ruta = Path(path or os.environ.get(ENV_RUTA) or RUTA_POR_DEFECTO)
+        ruta = Path(path or plazos_file())
         try:
             with ruta.open("rb") as fh:
                 datos = tomllib.load(fh)
         except FileNotFoundError as exc:
-            raise PlazosConfigError(ruta, None, None, "file not found") from exc
+            hint = (
+                f"set {ENV_PLAZOS} to the deadline catalogue (config/plazos.toml), "
+                "or unset it to use the one installed with careroute"
+            )
+            raise PlazosConfigError(ruta, None, None, f"file not found: {hint}") from exc
         except tomllib.TOMLDecodeError as exc:
             raise PlazosConfigError(ruta, None, None, f"invalid TOML: {exc}") from exc
         return cls.desde_dict(datos, ruta)

@@ -8,7 +8,6 @@ and element.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,11 +25,12 @@ from .expressions import (
     string_args,
 )
 from .forms import FORM_SUFFIX, FormRegistry
+from .route_files import ENV_BPMN, ENV_FORMS, bpmn_dir, forms_dir
+from .route_files import REPO_ROOT as REPO_ROOT  # tests read the checkout through specs
 
 if TYPE_CHECKING:
     from .plazos import CatalogoPlazos
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 MAIN_PROCESS = "ruta_proteccion_nna"
 START_FORM = "inicio_caso" + FORM_SUFFIX
 
@@ -96,10 +96,8 @@ class RouteLibrary:
 
 
 def default_dirs() -> tuple[Path, Path]:
-    """bpmn/ and forms/ beside the package, overridable for tests and deployments."""
-    bpmn = Path(os.environ.get("CAREROUTE_BPMN_DIR", REPO_ROOT / "bpmn"))
-    forms = Path(os.environ.get("CAREROUTE_FORMS_DIR", REPO_ROOT / "forms"))
-    return bpmn, forms
+    """bpmn/ and forms/ as shipped, or as overridden (workflows/route_files.py)."""
+    return bpmn_dir(), forms_dir()
 
 
 def load_library(
@@ -111,9 +109,9 @@ def load_library(
     default_bpmn, default_forms = default_dirs()
     bpmn_dir = Path(bpmn_dir or default_bpmn)
     forms_dir = Path(forms_dir or default_forms)
+    _require_folder(bpmn_dir, "*.bpmn", "BPMN", ENV_BPMN, "route")
+    _require_folder(forms_dir, f"*{FORM_SUFFIX}", "forms", ENV_FORMS, "forms")
     files = sorted(bpmn_dir.glob("*.bpmn"))
-    if not files:
-        raise SpecError("no .bpmn files found", file=str(bpmn_dir))
     forms = FormRegistry.load(forms_dir)
     if START_FORM not in forms:
         raise SpecError("the case-opening form is missing", file=str(forms_dir / START_FORM))
@@ -140,6 +138,17 @@ def load_library(
         deadlines=deadlines,
         version=_version(files, forms_dir, catalogo),
         files=[p.name for p in files],
+    )
+
+
+def _require_folder(path: Path, pattern: str, kind: str, env: str, installed: str) -> None:
+    """A missing or empty folder is a configuration mistake: name the variable that fixes it."""
+    if path.is_dir() and any(path.glob(pattern)):
+        return
+    problem = f"has no {pattern[1:]} files" if path.is_dir() else "does not exist"
+    raise SpecError(
+        f"the {kind} folder {path} {problem}: set {env} to the folder of the route's "
+        f"{pattern[1:]} files, or unset it to use the {installed} installed with careroute"
     )
 
 

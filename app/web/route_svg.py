@@ -12,9 +12,9 @@ import xml.etree.ElementTree as ET  # noqa: S405  (our own repository files, not
 from dataclasses import dataclass, field
 from functools import cache
 from html import escape
-from pathlib import Path
 
-BPMN_DIR = Path(__file__).resolve().parents[2] / "bpmn"
+from app.route_engine import bpmn_dir
+
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
     "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
@@ -44,7 +44,7 @@ def diagram(process_id: str, plane_of: str | None = None) -> Diagram | None:
 
     Each BPMNDiagram has its own coordinates, so planes are drawn separately, never overlaid.
     """
-    path = BPMN_DIR / f"{process_id}.bpmn"
+    path = bpmn_dir() / f"{process_id}.bpmn"
     if not path.is_file():
         return None
     root = ET.parse(path).getroot()  # noqa: S314

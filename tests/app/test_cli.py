@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from app.cli import build_parser
 
 
 def _run(db: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -88,3 +93,150 @@ def test_migrate_is_idempotent(tmp_path):
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
     assert {"nna_case", "task", "audit_event", "case_identity", "workflow_state"} <= tables
     assert mode == "wal"
+
+
+# --db before or after the subcommand, and start-up failures as one line ----------------------
+
+#: Every subcommand with the arguments it needs to get as far as opening the database.
+SUBCOMMANDS: dict[str, list[str]] = {
+    "serve": ["serve", "--port", "1"],
+    "demo": ["demo"],
+    "migrate": ["migrate"],
+    "tick": ["tick"],
+    "worker": ["worker", "--once"],
+    "audit verify": ["audit", "verify"],
+    "users create": [
+        "users", "create", "x.user", "--role", "officer", "--authority", "INM-07",
+        "--password", "a-long-enough-password",
+    ],
+}  # fmt: skip
+UNREACHABLE_PG = "postgresql://postgres@127.0.0.1:1/nothing"
+
+
+def _careroute(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    """Start ``careroute ARGS`` without DATABASE_URL or route overrides unless ``env`` sets them."""
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CAREROUTE_DB"} and not k.startswith("CAREROUTE_")
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean | (env or {}),
+        cwd=cwd,
+    )
+
+
+def _finish(procs: dict[str, subprocess.Popen]) -> dict[str, tuple[int, str, str]]:
+    """Wait for processes started together (they run in parallel: this suite is slow enough)."""
+    done = {}
+    for key, proc in procs.items():
+        out, err = proc.communicate(timeout=120)
+        done[key] = (proc.returncode, out, err)
+    return done
+
+
+def _assert_one_line(result: tuple[int, str, str], pattern: str) -> None:
+    code, _out, err = result
+    assert code == 1, err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1 and err.endswith("\n"), err
+    assert re.fullmatch(pattern, err.rstrip("\n")), err
+
+
+@pytest.mark.parametrize("name", list(SUBCOMMANDS))
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_db_option_before_or_after_every_subcommand(name, where):
+    argv = SUBCOMMANDS[name]
+    given = ["--db", "x.db", *argv] if where == "before" else [*argv, "--db", "x.db"]
+    assert build_parser().parse_args(given).db == "x.db"
+
+
+def test_db_option_after_the_subcommand_wins_over_one_before():
+    assert build_parser().parse_args(["--db", "a.db", "migrate", "--db", "b.db"]).db == "b.db"
+    assert build_parser().parse_args(["migrate"]).db is None
+
+
+def test_db_after_the_subcommand_selects_the_file(tmp_path):
+    db = tmp_path / "after.db"
+    migrated = _finish({"migrate": _careroute("migrate", "--db", str(db))})["migrate"]
+    assert migrated[0] == 0, migrated[2]
+    assert db.is_file()
+    verified = _finish({"verify": _careroute("audit", "verify", "--db", str(db))})["verify"]
+    assert verified[0] == 0, verified[2]
+    assert verified[1] == f"audit chain OK: 0 events, head {'0' * 64}\n"
+
+
+def test_audit_verify_of_a_database_never_migrated_is_one_line(tmp_path):
+    db = tmp_path / "typo.db"
+    done = _finish({"verify": _careroute("audit", "verify", "--db", str(db))})
+    _assert_one_line(
+        done["verify"],
+        rf"careroute audit verify: the SQLite database {re.escape(str(db))} has no careroute "
+        r"tables: check --db or DATABASE_URL, or run careroute migrate first",
+    )
+
+
+def test_unreachable_postgres_is_one_line_for_every_subcommand(tmp_path):
+    done = _finish(
+        {name: _careroute(*argv, env={"DATABASE_URL": UNREACHABLE_PG}, cwd=tmp_path)
+         for name, argv in SUBCOMMANDS.items()}
+    )  # fmt: skip
+    for name, result in done.items():
+        _assert_one_line(
+            result,
+            rf"careroute {name}: cannot connect to PostgreSQL at {re.escape(UNREACHABLE_PG)} "
+            r"\(.*Connect call failed.*\): start the server or fix DATABASE_URL "
+            r"\(host, port, database, user\)",
+        )
+
+
+def test_postgres_password_is_not_printed(tmp_path):
+    url = "postgresql://postgres:s3cret@127.0.0.1:1/nothing"
+    done = _finish({"migrate": _careroute("migrate", env={"DATABASE_URL": url}, cwd=tmp_path)})
+    _assert_one_line(done["migrate"], r"careroute migrate: .*postgres:\*\*\*@127\.0\.0\.1:1.*")
+    assert "s3cret" not in done["migrate"][2]
+
+
+def test_sqlite_file_that_cannot_be_created_is_one_line_for_every_subcommand(tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    bad = tmp_path / "a-file" / "sub" / "x.db"
+    done = _finish(
+        {name: _careroute(*argv, "--db", str(bad), cwd=tmp_path)
+         for name, argv in SUBCOMMANDS.items()}
+    )  # fmt: skip
+    for name, result in done.items():
+        _assert_one_line(
+            result,
+            rf"careroute {name}: cannot open the SQLite database {re.escape(str(bad))} "
+            r"\(.*Not a directory.*\): choose another file with --db \(a careroute database, "
+            r"or a new file in a folder you can write\), or set DATABASE_URL",
+        )
+
+
+#: A missing route folder: the variable that points at it, and the message that names it.
+ROUTE_FOLDERS = {
+    "CAREROUTE_BPMN_DIR": r"the BPMN folder /nonexistent does not exist: set CAREROUTE_BPMN_DIR "
+    r"to the folder of the route's \.bpmn files, or unset it to use the route installed with "
+    r"careroute",
+    "CAREROUTE_FORMS_DIR": r"the forms folder /nonexistent does not exist: set "
+    r"CAREROUTE_FORMS_DIR to the folder of the route's \.schema\.json files, or unset it to use "
+    r"the forms installed with careroute",
+    "CAREROUTE_PLAZOS": r"/nonexistent: file not found: set CAREROUTE_PLAZOS to the deadline "
+    r"catalogue \(config/plazos\.toml\), or unset it to use the one installed with careroute",
+}
+
+
+def test_missing_route_folder_is_one_line_for_every_command_that_runs_the_route(tmp_path):
+    """serve, demo, tick and worker refuse to start without the route; the others never read it."""
+    runs = {
+        (var, name): _careroute(*SUBCOMMANDS[name], "--db", str(tmp_path / f"{name}.db"),
+                                env={var: "/nonexistent"}, cwd=tmp_path)
+        for var in ROUTE_FOLDERS
+        for name in ("demo", "serve", "tick", "worker")
+    }  # fmt: skip
+    for (var, name), result in _finish(runs).items():
+        _assert_one_line(result, rf"careroute {name}: cannot load the route: {ROUTE_FOLDERS[var]}")
