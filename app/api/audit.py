@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from litestar import Controller, get
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromQuery
 from litestar.response import Stream
 
-from app.api.deps import AppRequest, clamp
+from app.api.deps import AppRequest, clamp, typed
+from app.api.schemas import AuditPageOut, AuditVerifyOut
 from app.services import audit_read
 from app.services.audit_read import AuditFilter
 
@@ -47,11 +47,11 @@ class AuditController(Controller):
         until: FromQuery[datetime | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = 100,
-    ) -> dict[str, Any]:
+    ) -> AuditPageOut:
         """Newest first. ``case`` is a folio, ``actor`` a user name, ``authority`` the actor's
         authority code, ``action`` exact or a prefix ending in a dot (``task.``)."""
         flt = _filter(case, actor, authority, action, since, until)
-        return await audit_read.page(request.user, flt, cursor, clamp(limit))
+        return typed(AuditPageOut, await audit_read.page(request.user, flt, cursor, clamp(limit)))
 
     @get("/export", operation_class=ExportOperation)
     async def export(
@@ -77,6 +77,6 @@ class AuditController(Controller):
         )
 
     @get("/verify")
-    async def verify(self, request: AppRequest) -> dict[str, Any]:
+    async def verify(self, request: AppRequest) -> AuditVerifyOut:
         """Recompute the hash chain; names the first bad event."""
-        return await audit_read.verify(request.user)
+        return typed(AuditVerifyOut, await audit_read.verify(request.user))

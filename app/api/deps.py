@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
+import msgspec
 from litestar import Request
 
 from app.principal import Principal
@@ -12,6 +13,8 @@ AppRequest = Request[Principal, str, Any]
 #: Page size bounds for every list endpoint.
 MAX_LIMIT = 200
 
+T = TypeVar("T")
+
 
 def principal(request: AppRequest) -> Principal:
     return request.user
@@ -19,3 +22,10 @@ def principal(request: AppRequest) -> Principal:
 
 def clamp(limit: int) -> int:
     return max(1, min(limit, MAX_LIMIT))
+
+
+def typed(out: type[T], result: Any) -> T:
+    """A service result (dicts and lists) as its response Struct (app/api/schemas.py), so what is
+    sent is what the OpenAPI document says. Keys the Struct does not know are dropped; a missing
+    key or a wrong type raises (a 500 that a test catches, not a silent change of contract)."""
+    return msgspec.convert(result, out, from_attributes=False)

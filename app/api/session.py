@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import Cookie
@@ -11,7 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from app.api.deps import AppRequest
-from app.api.schemas import LoginIn, LoginOut, MeOut
+from app.api.schemas import LoginIn, LoginOut, LogoutOut, MeOut
 from app.api.security import CSRF_COOKIE, SESSION_COOKIE
 from app.principal import Principal
 from app.services import auth
@@ -91,9 +90,10 @@ class SessionController(Controller):
         return Response(body, cookies=cookies)
 
     @post("/logout", status_code=200)
-    async def logout(self, request: AppRequest) -> Response[dict[str, Any]]:
+    async def logout(self, request: AppRequest) -> Response[LogoutOut]:
+        """Revoke the session or token in use."""
         await auth.logout(request.user)
-        response = Response({"logged_out": True})
+        response = Response(LogoutOut(logged_out=True))
         response.delete_cookie(SESSION_COOKIE, path="/")
         response.delete_cookie(CSRF_COOKIE, path="/")
         return response
