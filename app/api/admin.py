@@ -6,6 +6,7 @@ from litestar import Controller, get, post
 from litestar.params import JSONBody
 
 from app.api.deps import AppRequest, typed
+from app.api.responses import reads, writes
 from app.api.schemas import (
     AuthorityCreatedOut,
     AuthorityIn,
@@ -21,11 +22,15 @@ class AuthorityController(Controller):
     path = "/api/v1/authorities"
     tags = ["admin"]
 
-    @get("/")
+    @get("/", responses=reads())
     async def authorities(self) -> list[AuthorityOut]:
         return typed(list[AuthorityOut], await users.list_authorities())
 
-    @post("/", status_code=201)
+    @post(
+        "/",
+        status_code=201,
+        responses=writes(403, (409, "An authority with this code exists."), 422),
+    )
     async def create(self, request: AppRequest, data: JSONBody[AuthorityIn]) -> AuthorityCreatedOut:
         """Admin only."""
         result = await users.create_authority(
@@ -46,12 +51,12 @@ class UserController(Controller):
     path = "/api/v1/users"
     tags = ["admin"]
 
-    @get("/")
+    @get("/", responses=reads(403))
     async def list_users(self, request: AppRequest) -> list[UserOut]:
         """Admin only."""
         return typed(list[UserOut], await users.list_users(request.user))
 
-    @post("/", status_code=201)
+    @post("/", status_code=201, responses=writes(403, (409, "The user name is taken."), 422))
     async def create(self, request: AppRequest, data: JSONBody[UserIn]) -> UserCreatedOut:
         """Admin only; passwords of at least 12 characters."""
         result = await users.create_user(

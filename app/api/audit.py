@@ -11,6 +11,7 @@ from litestar.params import FromQuery
 from litestar.response import Stream
 
 from app.api.deps import AppRequest, clamp, typed
+from app.api.responses import reads
 from app.api.schemas import AuditPageOut, AuditVerifyOut
 from app.services import audit_read
 from app.services.audit_read import AuditFilter
@@ -35,7 +36,7 @@ class AuditController(Controller):
     path = "/api/v1/audit"
     tags = ["audit"]
 
-    @get("/")
+    @get("/", responses=reads(403, (422, "The cursor is invalid.")))
     async def events(
         self,
         request: AppRequest,
@@ -53,7 +54,11 @@ class AuditController(Controller):
         flt = _filter(case, actor, authority, action, since, until)
         return typed(AuditPageOut, await audit_read.page(request.user, flt, cursor, clamp(limit)))
 
-    @get("/export", operation_class=ExportOperation)
+    @get(
+        "/export",
+        operation_class=ExportOperation,
+        responses=reads(403, (422, "`format` is neither csv nor jsonl.")),
+    )
     async def export(
         self,
         request: AppRequest,
@@ -76,7 +81,7 @@ class AuditController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
-    @get("/verify")
+    @get("/verify", responses=reads(403))
     async def verify(self, request: AppRequest) -> AuditVerifyOut:
         """Recompute the hash chain; names the first bad event."""
         return typed(AuditVerifyOut, await audit_read.verify(request.user))

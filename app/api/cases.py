@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.api.deps import AppRequest, clamp, typed
+from app.api.responses import reads, writes
 from app.api.schemas import (
     CaseDetailOut,
     CaseOpenedOut,
@@ -24,12 +25,25 @@ from app.api.schemas import (
 from app.route_engine import library
 from app.services import cases
 
+NOT_WORKER = (403, "Your role is read-only (oversight) or has no cases (admin).")
+
 
 class CaseController(Controller):
     path = "/api/v1/cases"
     tags = ["cases"]
 
-    @post("/", status_code=201)
+    @post(
+        "/",
+        status_code=201,
+        responses=writes(
+            NOT_WORKER,
+            (
+                422,
+                "The form is invalid (`$.form.*`), its `jurisdiccion` is not a state or outside "
+                "your authority's, or `family_of` names no case you see.",
+            ),
+        ),
+    )
     async def open_case(self, request: AppRequest, data: JSONBody[OpenCaseIn]) -> CaseOpenedOut:
         """Open a child's case from the ``inicio_caso`` form and start the route."""
         result = await cases.open_case(
@@ -37,7 +51,7 @@ class CaseController(Controller):
         )
         return typed(CaseOpenedOut, result)
 
-    @get("/")
+    @get("/", responses=reads((403, "Admins have no cases."), (422, "The cursor is invalid.")))
     async def list_cases(
         self,
         request: AppRequest,
@@ -58,17 +72,17 @@ class CaseController(Controller):
         )
         return typed(CasePageOut, result)
 
-    @get("/{folio:str}")
+    @get("/{folio:str}", responses=reads(404))
     async def detail(self, request: AppRequest, folio: FromPath[str]) -> CaseDetailOut:
         """Case, tasks, placements, family links and timeline (audited read)."""
         return typed(CaseDetailOut, await cases.detail(request.user, folio))
 
-    @get("/{folio:str}/identity")
+    @get("/{folio:str}/identity", responses=reads(404))
     async def identity(self, request: AppRequest, folio: FromPath[str]) -> IdentityOut:
         """The child's identity data (audited read)."""
         return typed(IdentityOut, await cases.identity(request.user, folio))
 
-    @put("/{folio:str}/identity")
+    @put("/{folio:str}/identity", responses=writes(NOT_WORKER, 404))
     async def update_identity(
         self, request: AppRequest, folio: FromPath[str], data: JSONBody[Identidad]
     ) -> IdentityUpdatedOut:
@@ -76,7 +90,16 @@ class CaseController(Controller):
         result = await cases.update_identity(request.user, folio, msgspec.to_builtins(data))
         return typed(IdentityUpdatedOut, result)
 
-    @post("/{folio:str}/relocate", status_code=200)
+    @post(
+        "/{folio:str}/relocate",
+        status_code=200,
+        responses=writes(
+            NOT_WORKER,
+            404,
+            (409, "The case is closed."),
+            (422, "`estado` is not the INEGI code of a state."),
+        ),
+    )
     async def relocate(
         self, request: AppRequest, folio: FromPath[str], data: JSONBody[RelocateIn]
     ) -> RelocatedOut:
@@ -89,7 +112,7 @@ class FormController(Controller):
     path = "/api/v1/forms"
     tags = ["forms"]
 
-    @get("/{name:str}")
+    @get("/{name:str}", responses=reads(404))
     async def form(self, name: FromPath[str]) -> dict[str, Any]:
         """A form's JSON Schema (draft 2020-12), e.g. ``inicio_caso``: a free-form document."""
         schema = library().forms.schemas.get(f"{name}.schema.json")

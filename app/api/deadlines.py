@@ -13,6 +13,7 @@ from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Sche
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.api.deps import AppRequest, clamp, typed
+from app.api.responses import reads, writes
 from app.api.schemas import (
     BreachOut,
     ComplianceOut,
@@ -24,6 +25,8 @@ from app.api.schemas import (
     SuspensionOut,
 )
 from app.services import oversight, suspensions
+
+OVERSIGHT_ONLY = (403, "Oversight only.")
 
 
 @dataclass
@@ -53,7 +56,7 @@ class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ["deadlines"]
 
-    @get("/")
+    @get("/", responses=reads())
     async def mine(
         self, request: AppRequest, unread: FromQuery[bool] = False, limit: FromQuery[int] = 100
     ) -> list[NotificationOut]:
@@ -61,7 +64,11 @@ class NotificationController(Controller):
         result = await oversight.my_notifications(request.user, unread=unread, limit=clamp(limit))
         return typed(list[NotificationOut], result)
 
-    @post("/{notification_id:int}/read", status_code=200)
+    @post(
+        "/{notification_id:int}/read",
+        status_code=200,
+        responses=writes((404, "No such notification of yours (someone else's answers 404).")),
+    )
     async def read(
         self, request: AppRequest, notification_id: FromPath[int]
     ) -> NotificationReadOut:
@@ -73,11 +80,18 @@ class SuspensionController(Controller):
     path = "/api/v1/suspensions"
     tags = ["deadlines"]
 
-    @get("/")
+    @get("/", responses=reads((403, "Caseworkers, oversight and admins only.")))
     async def list_all(self, request: AppRequest) -> list[SuspensionOut]:
         return typed(list[SuspensionOut], await suspensions.list_suspensions(request.user))
 
-    @post("/", status_code=201)
+    @post(
+        "/",
+        status_code=201,
+        responses=writes(
+            (403, "Only an admin, or the head of a Procuraduría for its jurisdiction."),
+            (422, "`hasta` is before `desde`, or `motivo` / `fuente` is blank."),
+        ),
+    )
     async def add(self, request: AppRequest, data: JSONBody[SuspensionIn]) -> SuspensionAddedOut:
         """Admin, or the head of a Procuraduría (own jurisdiction; federal: any)."""
         result = await suspensions.add_suspension(
@@ -95,7 +109,7 @@ class OversightController(Controller):
     path = "/api/v1/oversight"
     tags = ["deadlines"]
 
-    @get("/breaches")
+    @get("/breaches", responses=reads(OVERSIGHT_ONLY))
     async def breaches(
         self,
         request: AppRequest,
@@ -103,7 +117,11 @@ class OversightController(Controller):
     ) -> list[BreachOut]:
         return typed(list[BreachOut], await oversight.breaches(request.user, open_only=open))
 
-    @get("/compliance", operation_class=AlsoCsvOperation)
+    @get(
+        "/compliance",
+        operation_class=AlsoCsvOperation,
+        responses=reads(OVERSIGHT_ONLY),
+    )
     async def compliance(
         self,
         request: AppRequest,

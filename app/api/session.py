@@ -6,10 +6,10 @@ import os
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import Cookie
-from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from app.api.deps import AppRequest
+from app.api.responses import LoginOperation, errors, reads, writes
 from app.api.schemas import LoginIn, LoginOut, LogoutOut, MeOut
 from app.api.security import CSRF_COOKIE, SESSION_COOKIE
 from app.principal import Principal
@@ -45,7 +45,10 @@ class SessionController(Controller):
         "/login",
         exclude_from_auth=True,
         status_code=200,
-        responses={429: ResponseSpec(None, description="too many failed logins (Retry-After)")},
+        operation_class=LoginOperation,
+        responses=errors(
+            400, (401, "Wrong user name or password (the same answer for both)."), 413, 429
+        ),
     )
     async def login(self, request: AppRequest, data: JSONBody[LoginIn]) -> Response[LoginOut]:
         """Session mode sets an HttpOnly session cookie and returns the CSRF token to echo in
@@ -89,7 +92,7 @@ class SessionController(Controller):
         ]
         return Response(body, cookies=cookies)
 
-    @post("/logout", status_code=200)
+    @post("/logout", status_code=200, responses=writes())
     async def logout(self, request: AppRequest) -> Response[LogoutOut]:
         """Revoke the session or token in use."""
         await auth.logout(request.user)
@@ -98,7 +101,7 @@ class SessionController(Controller):
         response.delete_cookie(CSRF_COOKIE, path="/")
         return response
 
-    @get("/me")
+    @get("/me", responses=reads())
     async def me(self, request: AppRequest) -> MeOut:
         return me_out(request.user)
 
@@ -107,6 +110,6 @@ class MeController(Controller):
     path = "/api/v1/me"
     tags = ["auth"]
 
-    @get("/")
+    @get("/", responses=reads())
     async def me(self, request: AppRequest) -> MeOut:
         return me_out(request.user)

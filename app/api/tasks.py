@@ -9,6 +9,7 @@ from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from app.api.deps import AppRequest, clamp, typed
+from app.api.responses import reads, writes
 from app.api.schemas import (
     CompleteIn,
     InboxPageOut,
@@ -20,12 +21,22 @@ from app.api.schemas import (
 from app.clock import utcnow
 from app.services import inbox, tasks
 
+#: 403 and 409 of every task command (the case is locked, then the task re-read)
+MAY_NOT = (403, "Your role is read-only, or the task needs another role (`rol`).")
+NOT_OPEN = (409, "The task is no longer open, or someone else holds it.")
+
 
 class InboxController(Controller):
     path = "/api/v1/inbox"
     tags = ["tasks"]
 
-    @get("/")
+    @get(
+        "/",
+        responses=reads(
+            (403, "Oversight and admins have no inbox."),
+            (422, "`scope`, `risk` or `state` is not one of its values, or the cursor is invalid."),
+        ),
+    )
     async def inbox(
         self,
         request: AppRequest,
@@ -60,28 +71,46 @@ class TaskController(Controller):
     path = "/api/v1/tasks"
     tags = ["tasks"]
 
-    @get("/{task_id:str}")
+    @get("/{task_id:str}", responses=reads(404))
     async def detail(self, request: AppRequest, task_id: FromPath[str]) -> TaskDetailOut:
         """Task, its form's JSON Schema and a case summary (audited read)."""
         return typed(TaskDetailOut, await tasks.detail(request.user, task_id))
 
-    @post("/{task_id:str}/claim", status_code=200)
+    @post("/{task_id:str}/claim", status_code=200, responses=writes(MAY_NOT, 404, NOT_OPEN))
     async def claim(self, request: AppRequest, task_id: FromPath[str]) -> TaskOut:
         return typed(TaskOut, await tasks.claim(request.user, task_id))
 
-    @post("/{task_id:str}/unclaim", status_code=200)
+    @post("/{task_id:str}/unclaim", status_code=200, responses=writes(403, 404, NOT_OPEN))
     async def unclaim(self, request: AppRequest, task_id: FromPath[str]) -> TaskOut:
         """The assignee, or a supervisor or head, releases the task."""
         return typed(TaskOut, await tasks.unclaim(request.user, task_id))
 
-    @post("/{task_id:str}/reassign", status_code=200)
+    @post(
+        "/{task_id:str}/reassign",
+        status_code=200,
+        responses=writes(
+            (403, "Only a supervisor or head may reassign."),
+            404,
+            NOT_OPEN,
+            (422, "`$.username` is no active user of your authority, or may not do the task."),
+        ),
+    )
     async def reassign(
         self, request: AppRequest, task_id: FromPath[str], data: JSONBody[ReassignIn]
     ) -> TaskOut:
         """Supervisors and heads: give the task to another user of the authority."""
         return typed(TaskOut, await tasks.reassign(request.user, task_id, data.username))
 
-    @post("/{task_id:str}/complete", status_code=200)
+    @post(
+        "/{task_id:str}/complete",
+        status_code=200,
+        responses=writes(
+            MAY_NOT,
+            404,
+            (409, "The task is no longer open, someone else holds it, or the shelter is full."),
+            (422, "The form data is invalid: each bad field by JSON path (`$.data.motivo`)."),
+        ),
+    )
     async def complete(
         self, request: AppRequest, task_id: FromPath[str], data: JSONBody[CompleteIn]
     ) -> TaskCompletedOut:
