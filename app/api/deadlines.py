@@ -12,6 +12,7 @@ from litestar import Controller, Response, get, post
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from app import inegi
 from app.api.deps import AppRequest, clamp, typed
 from app.api.responses import reads, writes
 from app.api.schemas import (
@@ -24,6 +25,7 @@ from app.api.schemas import (
     SuspensionAddedOut,
     SuspensionOut,
 )
+from app.errors import field_error
 from app.services import oversight, suspensions
 
 OVERSIGHT_ONLY = (403, "Oversight only.")
@@ -89,11 +91,19 @@ class SuspensionController(Controller):
         status_code=201,
         responses=writes(
             (403, "Only an admin, or the head of a Procuraduría for its jurisdiction."),
-            (422, "`hasta` is before `desde`, or `motivo` / `fuente` is blank."),
+            (
+                422,
+                "`jurisdiccion` is no INEGI code (00-32), `hasta` is before `desde`, or "
+                "`motivo` / `fuente` is blank.",
+            ),
         ),
     )
     async def add(self, request: AppRequest, data: JSONBody[SuspensionIn]) -> SuspensionAddedOut:
         """Admin, or the head of a Procuraduría (own jurisdiction; federal: any)."""
+        if not inegi.is_valid(data.jurisdiccion):
+            # The service stores any two digits and only the engine's calendar refuses them,
+            # after the commit: every later load of the suspensions (startup, worker) then fails.
+            raise field_error("$.jurisdiccion", "must be an INEGI code, 00 (federal) to 32")
         result = await suspensions.add_suspension(
             request.user,
             jurisdiccion=data.jurisdiccion,
