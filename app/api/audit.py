@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from litestar import Controller, get
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromQuery
 from litestar.response import Stream
 
-from app.api.deps import AppRequest, clamp
+from app.api.deps import AppRequest, clamp, typed
+from app.api.responses import reads
+from app.api.schemas import AuditPageOut, AuditVerifyOut
 from app.services import audit_read
 from app.services.audit_read import AuditFilter
 
@@ -35,7 +36,7 @@ class AuditController(Controller):
     path = "/api/v1/audit"
     tags = ["audit"]
 
-    @get("/")
+    @get("/", responses=reads(403, (422, "The cursor is invalid.")))
     async def events(
         self,
         request: AppRequest,
@@ -47,13 +48,17 @@ class AuditController(Controller):
         until: FromQuery[datetime | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = 100,
-    ) -> dict[str, Any]:
+    ) -> AuditPageOut:
         """Newest first. ``case`` is a folio, ``actor`` a user name, ``authority`` the actor's
         authority code, ``action`` exact or a prefix ending in a dot (``task.``)."""
         flt = _filter(case, actor, authority, action, since, until)
-        return await audit_read.page(request.user, flt, cursor, clamp(limit))
+        return typed(AuditPageOut, await audit_read.page(request.user, flt, cursor, clamp(limit)))
 
-    @get("/export", operation_class=ExportOperation)
+    @get(
+        "/export",
+        operation_class=ExportOperation,
+        responses=reads(403, (422, "`format` is neither csv nor jsonl.")),
+    )
     async def export(
         self,
         request: AppRequest,
@@ -76,7 +81,7 @@ class AuditController(Controller):
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
-    @get("/verify")
-    async def verify(self, request: AppRequest) -> dict[str, Any]:
+    @get("/verify", responses=reads(403))
+    async def verify(self, request: AppRequest) -> AuditVerifyOut:
         """Recompute the hash chain; names the first bad event."""
-        return await audit_read.verify(request.user)
+        return typed(AuditVerifyOut, await audit_read.verify(request.user))

@@ -9,24 +9,49 @@ from litestar import Controller, get, post, put
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.api.deps import AppRequest, clamp
-from app.api.schemas import Identidad, OpenCaseIn, RelocateIn
+from app.api.deps import AppRequest, clamp, typed
+from app.api.responses import reads, writes
+from app.api.schemas import (
+    CaseDetailOut,
+    CaseOpenedOut,
+    CasePageOut,
+    Identidad,
+    IdentityOut,
+    IdentityUpdatedOut,
+    OpenCaseIn,
+    RelocatedOut,
+    RelocateIn,
+)
 from app.route_engine import library
 from app.services import cases
+
+NOT_WORKER = (403, "Your role is read-only (oversight) or has no cases (admin).")
 
 
 class CaseController(Controller):
     path = "/api/v1/cases"
     tags = ["cases"]
 
-    @post("/", status_code=201)
-    async def open_case(self, request: AppRequest, data: JSONBody[OpenCaseIn]) -> dict[str, Any]:
+    @post(
+        "/",
+        status_code=201,
+        responses=writes(
+            NOT_WORKER,
+            (
+                422,
+                "The form is invalid (`$.form.*`), its `jurisdiccion` is not a state or outside "
+                "your authority's, or `family_of` names no case you see.",
+            ),
+        ),
+    )
+    async def open_case(self, request: AppRequest, data: JSONBody[OpenCaseIn]) -> CaseOpenedOut:
         """Open a child's case from the ``inicio_caso`` form and start the route."""
-        return await cases.open_case(
+        result = await cases.open_case(
             request.user, data.form, msgspec.to_builtins(data.identidad), data.family_of
         )
+        return typed(CaseOpenedOut, result)
 
-    @get("/")
+    @get("/", responses=reads((403, "Admins have no cases."), (422, "The cursor is invalid.")))
     async def list_cases(
         self,
         request: AppRequest,
@@ -35,9 +60,9 @@ class CaseController(Controller):
         family_group: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = 50,
-    ) -> dict[str, Any]:
+    ) -> CasePageOut:
         """Cases visible to the caller, newest first; no identity data."""
-        return await cases.list_cases(
+        result = await cases.list_cases(
             request.user,
             estado=estado,
             status=status,
@@ -45,38 +70,51 @@ class CaseController(Controller):
             cursor=cursor,
             limit=clamp(limit),
         )
+        return typed(CasePageOut, result)
 
-    @get("/{folio:str}")
-    async def detail(self, request: AppRequest, folio: FromPath[str]) -> dict[str, Any]:
+    @get("/{folio:str}", responses=reads(404))
+    async def detail(self, request: AppRequest, folio: FromPath[str]) -> CaseDetailOut:
         """Case, tasks, placements, family links and timeline (audited read)."""
-        return await cases.detail(request.user, folio)
+        return typed(CaseDetailOut, await cases.detail(request.user, folio))
 
-    @get("/{folio:str}/identity")
-    async def identity(self, request: AppRequest, folio: FromPath[str]) -> dict[str, Any]:
+    @get("/{folio:str}/identity", responses=reads(404))
+    async def identity(self, request: AppRequest, folio: FromPath[str]) -> IdentityOut:
         """The child's identity data (audited read)."""
-        return await cases.identity(request.user, folio)
+        return typed(IdentityOut, await cases.identity(request.user, folio))
 
-    @put("/{folio:str}/identity")
+    @put("/{folio:str}/identity", responses=writes(NOT_WORKER, 404))
     async def update_identity(
         self, request: AppRequest, folio: FromPath[str], data: JSONBody[Identidad]
-    ) -> dict[str, Any]:
-        return await cases.update_identity(request.user, folio, msgspec.to_builtins(data))
+    ) -> IdentityUpdatedOut:
+        """Replace the identity data; the audit trail records the changed field names only."""
+        result = await cases.update_identity(request.user, folio, msgspec.to_builtins(data))
+        return typed(IdentityUpdatedOut, result)
 
-    @post("/{folio:str}/relocate", status_code=200)
+    @post(
+        "/{folio:str}/relocate",
+        status_code=200,
+        responses=writes(
+            NOT_WORKER,
+            404,
+            (409, "The case is closed."),
+            (422, "`estado` is not the INEGI code of a state."),
+        ),
+    )
     async def relocate(
         self, request: AppRequest, folio: FromPath[str], data: JSONBody[RelocateIn]
-    ) -> dict[str, Any]:
+    ) -> RelocatedOut:
         """The child is now in another state/municipality: open tasks re-route."""
-        return await cases.relocate(request.user, folio, data.estado, data.municipio, data.reason)
+        result = await cases.relocate(request.user, folio, data.estado, data.municipio, data.reason)
+        return typed(RelocatedOut, result)
 
 
 class FormController(Controller):
     path = "/api/v1/forms"
     tags = ["forms"]
 
-    @get("/{name:str}")
+    @get("/{name:str}", responses=reads(404))
     async def form(self, name: FromPath[str]) -> dict[str, Any]:
-        """A form's JSON Schema (e.g. ``inicio_caso``)."""
+        """A form's JSON Schema (draft 2020-12), e.g. ``inicio_caso``: a free-form document."""
         schema = library().forms.schemas.get(f"{name}.schema.json")
         if schema is None:
             raise NotFoundException(f"form {name} not found")

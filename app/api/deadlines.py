@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, JSONBody
 
-from app.api.deps import AppRequest, clamp
-from app.api.schemas import Estado, ShortText
+from app.api.deps import AppRequest, PathId, clamp, typed
+from app.api.responses import reads, writes
+from app.api.schemas import (
+    BreachOut,
+    ComplianceOut,
+    Estado,
+    NotificationOut,
+    NotificationReadOut,
+    ShortText,
+    SuspensionOut,
+)
 from app.services import oversight, suspensions
+
+OVERSIGHT_ONLY = (403, "Oversight only.")
+
+
+@dataclass
+class AlsoCsvOperation(Operation):
+    """A 200 that is JSON by default and CSV with ``format=csv`` (Litestar documents one media
+    type per handler)."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        content: Mapping[str, OpenAPIMediaType] | None = getattr(ok, "content", None)
+        if content is not None:
+            ok.content = {  # type: ignore[union-attr]
+                **content,
+                "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING)),
+            }
 
 
 class SuspensionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -26,37 +55,62 @@ class NotificationController(Controller):
     path = "/api/v1/notifications"
     tags = ["deadlines"]
 
-    @get("/")
+    @get("/", responses=reads())
     async def mine(
         self, request: AppRequest, unread: FromQuery[bool] = False, limit: FromQuery[int] = 100
-    ) -> list[dict[str, Any]]:
+    ) -> list[NotificationOut]:
         """My notifications, newest first (``unread=true``: only unread ones)."""
-        return await oversight.my_notifications(request.user, unread=unread, limit=clamp(limit))
+        result = await oversight.my_notifications(request.user, unread=unread, limit=clamp(limit))
+        return typed(list[NotificationOut], result)
 
-    @post("/{notification_id:int}/read", status_code=200)
-    async def read(self, request: AppRequest, notification_id: FromPath[int]) -> dict[str, Any]:
-        return await oversight.mark_read(request.user, notification_id)
+    @post(
+        "/{notification_id:int}/read",
+        status_code=200,
+        responses=writes((404, "No such notification of yours (someone else's answers 404).")),
+    )
+    async def read(
+        self, request: AppRequest, notification_id: FromPath[int]
+    ) -> NotificationReadOut:
+        result = await oversight.mark_read(request.user, notification_id)
+        return typed(NotificationReadOut, result)
 
 
 class SuspensionController(Controller):
     path = "/api/v1/suspensions"
     tags = ["deadlines"]
 
-    @get("/")
-    async def list_all(self, request: AppRequest) -> list[dict[str, Any]]:
-        return await suspensions.list_suspensions(request.user)
+    @get("/", responses=reads((403, "Caseworkers, oversight and admins only.")))
+    async def list_all(self, request: AppRequest) -> list[SuspensionOut]:
+        return typed(list[SuspensionOut], await suspensions.list_suspensions(request.user))
 
-    @get("/{suspension_id:int}")
-    async def one(self, request: AppRequest, suspension_id: FromPath[int]) -> dict[str, Any]:
+    @get(
+        "/{suspension_id:int}",
+        responses=reads(
+            (403, "Caseworkers, oversight and admins only."), (404, "No such suspension.")
+        ),
+    )
+    async def one(self, request: AppRequest, suspension_id: PathId) -> SuspensionOut:
         """A suspension and the progress of the recompute of its open cases (``recompute``:
         status queued / running / done, cases done of total)."""
-        return await suspensions.get_suspension(request.user, suspension_id)
+        return typed(SuspensionOut, await suspensions.get_suspension(request.user, suspension_id))
 
-    @post("/", status_code=201)
-    async def add(self, request: AppRequest, data: JSONBody[SuspensionIn]) -> dict[str, Any]:
+    @post(
+        "/",
+        status_code=201,
+        responses=writes(
+            (403, "Only an admin, or the head of a Procuraduría for its jurisdiction."),
+            (
+                422,
+                "`jurisdiccion` is no INEGI code (00-32), `hasta` is before `desde`, or "
+                "`motivo` / `fuente` is blank.",
+            ),
+        ),
+    )
+    async def add(self, request: AppRequest, data: JSONBody[SuspensionIn]) -> SuspensionOut:
         """Admin, or the head of a Procuraduría (own jurisdiction; federal: any). Answers at
-        once; the deadline worker recomputes the open cases it touches (see ``GET /{id}``)."""
-        return await suspensions.add_suspension(
+        once with the recompute queued; the deadline worker recomputes the open cases it
+        touches, in batches (``GET /{id}`` shows how far it got)."""
+        result = await suspensions.add_suspension(
             request.user,
             jurisdiccion=data.jurisdiccion,
             desde=data.desde,
@@ -64,34 +118,39 @@ class SuspensionController(Controller):
             motivo=data.motivo,
             fuente=data.fuente,
         )
+        return typed(SuspensionOut, result)
 
 
 class OversightController(Controller):
     path = "/api/v1/oversight"
     tags = ["deadlines"]
 
-    @get("/breaches")
+    @get("/breaches", responses=reads(OVERSIGHT_ONLY))
     async def breaches(
         self,
         request: AppRequest,
         open: FromQuery[bool] = False,  # noqa: A002
-    ) -> list[dict[str, Any]]:
-        return await oversight.breaches(request.user, open_only=open)
+    ) -> list[BreachOut]:
+        return typed(list[BreachOut], await oversight.breaches(request.user, open_only=open))
 
-    @get("/compliance")
+    @get(
+        "/compliance",
+        operation_class=AlsoCsvOperation,
+        responses=reads(OVERSIGHT_ONLY),
+    )
     async def compliance(
         self,
         request: AppRequest,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
         format: FromQuery[str] = "json",  # noqa: A002
-    ) -> Response[Any]:
-        """``format=csv``: the per-authority, per-deadline rows as CSV."""
+    ) -> Response[ComplianceOut]:
+        """``format=csv``: the per-authority, per-deadline rows as CSV (``text/csv``)."""
         report = await oversight.compliance(request.user, since=since, until=until)
         if format == "csv":
-            return Response(
+            return Response(  # type: ignore[return-value]
                 oversight.compliance_csv(report),
                 media_type="text/csv",
                 headers={"Content-Disposition": 'attachment; filename="careroute-compliance.csv"'},
             )
-        return Response(report)
+        return Response(typed(ComplianceOut, report))

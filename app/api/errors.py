@@ -1,15 +1,17 @@
 """One error shape for every 4xx: ``{"status_code", "detail", "errors": [{"path", "message"}]}``.
 
 ``path`` is a JSON path into the request body (``$.data.motivo``) or the query parameter name, so
-a client can put the message next to the right field.
+a client can put the message next to the right field. ``ErrorBody`` below is that shape as the
+OpenAPI document publishes it (app/api/responses.py); the handlers here build the same dicts.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -25,6 +27,36 @@ except ImportError:  # pragma: no cover
     AsyncpgDataError = None  # type: ignore[assignment,misc]
 
 _AT = re.compile(r" - at `(\$[^`]*)`$")
+
+
+class ErrorItem(msgspec.Struct):
+    """One bad field. Items may carry more keys than these."""
+
+    path: Annotated[
+        str,
+        msgspec.Meta(
+            description="JSON path into the request body (`$.data.motivo`), a query or path "
+            "parameter name, or `query` / `$` for a NUL anywhere in the query / body"
+        ),
+    ]
+    message: str
+    #: Litestar's own 400s say where the bad value was
+    source: (
+        Annotated[str, msgspec.Meta(description="body, query, path, header or cookie (400 only)")]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
+
+
+class ErrorBody(msgspec.Struct):
+    """The body of every 4xx answer of the JSON API."""
+
+    status_code: int
+    detail: str
+    #: present on field errors (400, 422); absent on the others
+    errors: (
+        Annotated[list[ErrorItem], msgspec.Meta(description="each bad field (400, 422)")]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
 def _body(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> Response:

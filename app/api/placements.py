@@ -2,60 +2,107 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
-
 import msgspec
 from litestar import Controller, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import JSONBody
 
-from app.api.deps import AppRequest
-from app.api.schemas import MAX_DB_ID, AdmitIn, DischargeIn, LeftIn, TransferIn
+from app.api.deps import AppRequest, PathId, typed
+from app.api.responses import reads, writes
+from app.api.schemas import (
+    AdmitIn,
+    DischargeIn,
+    LeftIn,
+    PlacementLeftOut,
+    PlacementOut,
+    ShelterChildOut,
+    ShelterOut,
+    TransferIn,
+)
 from app.services import placements
 
-#: Path ids beyond the database integer range answer 400 instead of a driver error (500).
-PathId = Annotated[int, Parameter(ge=1, le=MAX_DB_ID)]
+MAY_NOT = (
+    403,
+    "Your role is read-only, or you are neither the shelter nor the Procuraduría handling the "
+    "case.",
+)
+NOT_FOUND = (404, "No such placement (or case) that you may see.")
+ENDED = (409, "The placement already ended, or the case changed under you.")
 
 
 class PlacementController(Controller):
     path = "/api/v1/placements"
     tags = ["placements"]
 
-    @post("/", status_code=201)
-    async def admit(self, request: AppRequest, data: JSONBody[AdmitIn]) -> dict[str, Any]:
-        return await placements.admit(request.user, data.folio, data.shelter_id)
-
-    @post("/{placement_id:int}/transfer", status_code=200)
-    async def transfer(
-        self, request: AppRequest, placement_id: PathId, data: JSONBody[TransferIn]
-    ) -> dict[str, Any]:
-        return await placements.transfer(
-            request.user, placement_id, data.to_shelter_id, data.reason
+    @post(
+        "/",
+        status_code=201,
+        responses=writes(
+            MAY_NOT,
+            (404, "No case with this folio that you may see."),
+            (409, "The shelter is full, the child is placed elsewhere, or the case is closed."),
+            (422, "`$.shelter_id` is no active shelter."),
+        ),
+    )
+    async def admit(self, request: AppRequest, data: JSONBody[AdmitIn]) -> PlacementOut:
+        return typed(
+            PlacementOut, await placements.admit(request.user, data.folio, data.shelter_id)
         )
 
-    @post("/{placement_id:int}/discharge", status_code=200)
+    @post(
+        "/{placement_id:int}/transfer",
+        status_code=200,
+        responses=writes(
+            MAY_NOT,
+            NOT_FOUND,
+            (409, "The placement already ended, the target shelter is full, or the case changed."),
+            (422, "`$.to_shelter_id` is no active shelter, or the child is already there."),
+        ),
+    )
+    async def transfer(
+        self, request: AppRequest, placement_id: PathId, data: JSONBody[TransferIn]
+    ) -> PlacementOut:
+        result = await placements.transfer(
+            request.user, placement_id, data.to_shelter_id, data.reason
+        )
+        return typed(PlacementOut, result)
+
+    @post(
+        "/{placement_id:int}/discharge",
+        status_code=200,
+        responses=writes(MAY_NOT, NOT_FOUND, ENDED),
+    )
     async def discharge(
         self, request: AppRequest, placement_id: PathId, data: JSONBody[DischargeIn]
-    ) -> dict[str, Any]:
-        return await placements.discharge(request.user, placement_id, data.reason)
+    ) -> PlacementOut:
+        result = await placements.discharge(request.user, placement_id, data.reason)
+        return typed(PlacementOut, result)
 
-    @post("/{placement_id:int}/left", status_code=200)
+    @post("/{placement_id:int}/left", status_code=200, responses=writes(MAY_NOT, NOT_FOUND, ENDED))
     async def left(
         self, request: AppRequest, placement_id: PathId, data: JSONBody[LeftIn]
-    ) -> dict[str, Any]:
+    ) -> PlacementLeftOut:
         """The child left the placement: starts the missing-child protocol."""
         payload = msgspec.to_builtins(data)
-        return await placements.left(request.user, placement_id, payload)
+        return typed(PlacementLeftOut, await placements.left(request.user, placement_id, payload))
 
 
 class ShelterController(Controller):
     path = "/api/v1/shelters"
     tags = ["placements"]
 
-    @get("/")
-    async def shelters(self, request: AppRequest) -> list[dict[str, Any]]:
+    @get("/", responses=reads())
+    async def shelters(self, request: AppRequest) -> list[ShelterOut]:
         """Every shelter with capacity, occupancy and free places."""
-        return await placements.shelters(request.user)
+        return typed(list[ShelterOut], await placements.shelters(request.user))
 
-    @get("/{shelter_id:int}/children")
-    async def children(self, request: AppRequest, shelter_id: PathId) -> list[dict[str, Any]]:
-        return await placements.children(request.user, shelter_id)
+    @get(
+        "/{shelter_id:int}/children",
+        responses=reads(
+            (404, "The path's id is not an integer."),
+            (422, "`$.shelter_id` is no active shelter."),
+        ),
+    )
+    async def children(self, request: AppRequest, shelter_id: PathId) -> list[ShelterChildOut]:
+        """Children now in the shelter: its own people and oversight see all; a Procuraduría
+        only the cases it handles."""
+        return typed(list[ShelterChildOut], await placements.children(request.user, shelter_id))

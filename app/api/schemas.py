@@ -1,13 +1,23 @@
-"""Request bodies as msgspec Structs: unknown fields are refused, sizes bounded, and a type error
-answers 400 naming the field. Form contents (``form``, ``data``) stay free-form here because each
-task's JSON Schema validates them (422 with JSON paths)."""
+"""Request and response bodies as msgspec Structs, so the OpenAPI document is the real contract.
+
+Requests: unknown fields are refused, sizes bounded, and a type error answers 400 naming the field.
+Form contents (``form``, ``data``) stay free-form here because each task's JSON Schema validates
+them (422 with JSON paths).
+
+Responses (``...Out``): the controllers map each service result (dicts) onto these with
+``app.api.deps.typed``. A field is required when the service always sends the key; a key it sends
+only sometimes is ``UnsetType`` (absent stays absent). Keys a service adds later are dropped until
+a field is added here; never set ``forbid_unknown_fields`` on an output. Free-form objects (engine
+variables, audit ``changes``, a form's JSON Schema) stay ``dict[str, Any]``.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
+from msgspec import UNSET, UnsetType
 
 Username = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
 ShortText = Annotated[str, msgspec.Meta(max_length=500)]
@@ -122,3 +132,482 @@ class LoginOut(msgspec.Struct):
     csrf_token: str | None = None
     #: api mode: send as "Authorization: Bearer <token>"
     token: str | None = None
+
+
+# ============================================================================ responses
+# ---------------------------------------------------------------------------- auth
+class LogoutOut(msgspec.Struct):
+    logged_out: bool
+
+
+# ---------------------------------------------------------------------------- cases
+class RoutedTaskOut(msgspec.Struct):
+    """A task the command made ready, and where it was routed."""
+
+    task_id: str
+    bpmn_id: str
+    name: str
+    lane: str
+    #: who in the authority may complete it: officer, supervisor or head
+    rol: str
+    #: None: no authority covers the child's location (``routing_rule`` unroutable)
+    authority: str | None
+    routing_rule: Annotated[
+        str, msgspec.Meta(description="placement, municipal, estatal, federal_fallback, unroutable")
+    ]
+    due_at: datetime | None
+
+
+class CaseOpenedOut(msgspec.Struct):
+    folio: str
+    case_id: int
+    family_group: str | None
+    next_tasks: list[RoutedTaskOut]
+
+
+class CaseSummaryOut(msgspec.Struct):
+    """Non-identifying facts of the opening form, for lists (keys the form lacked are absent)."""
+
+    canal_ingreso: str | UnsetType = UNSET
+    sexo: str | UnsetType = UNSET
+    nacionalidad: str | UnsetType = UNSET
+    idioma: str | UnsetType = UNSET
+    acompanamiento_declarado: str | UnsetType = UNSET
+    edad_estimada: int | None | UnsetType = UNSET
+    #: years, from ``fecha_nacimiento`` (else ``edad_estimada``) at opening
+    edad: int | None | UnsetType = UNSET
+
+
+class CaseListItemOut(msgspec.Struct):
+    folio: str
+    estado: str
+    municipio: str | None
+    status: str
+    risk: str | None
+    family_group: str | None
+    summary: CaseSummaryOut
+    opened_at: datetime
+    updated_at: datetime
+
+
+class CasePageOut(msgspec.Struct):
+    items: list[CaseListItemOut]
+    #: pass as ``cursor`` for the next page; None on the last page
+    next_cursor: str | None
+
+
+class CaseOut(msgspec.Struct):
+    folio: str
+    estado: str
+    municipio: str | None
+    family_group: str | None
+    status: str
+    risk: str | None
+    summary: CaseSummaryOut
+    #: the route's process variables (free-form; no identity data)
+    variables: dict[str, Any]
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+    end_state: str | None
+    spec_version: str
+    opened_by_authority: str | None
+
+
+class CaseTaskOut(msgspec.Struct):
+    task_id: str
+    bpmn_id: str
+    name: str
+    name_en: str
+    process_id: str
+    lane: str
+    rol: str
+    status: str
+    due_at: datetime | None
+    risk: str | None
+    escalation_level: int
+    authority: str | None
+    assignee: str | None
+    completed_at: datetime | None
+    completed_by: str | None
+    created_at: datetime
+
+
+class CasePlacementOut(msgspec.Struct):
+    id: int
+    shelter: str
+    status: str
+    admitted_at: datetime
+    ended_at: datetime | None
+
+
+class FamilyMemberOut(msgspec.Struct):
+    folio: str
+    status: str
+
+
+class TimelineEntryOut(msgspec.Struct):
+    at: datetime
+    action: str
+    actor: str
+    role: str
+    authority: str | None
+    task_id: str | None
+    #: what changed (enums, field names, digests; never names or documents)
+    changes: dict[str, Any]
+    legal_basis: str | None
+
+
+class CaseDetailOut(msgspec.Struct):
+    case: CaseOut
+    tasks: list[CaseTaskOut]
+    placements: list[CasePlacementOut]
+    #: cases of the same family group that you may see
+    family: list[FamilyMemberOut]
+    #: audit events of the case, oldest first, reads left out (at most 500)
+    timeline: list[TimelineEntryOut]
+
+
+class IdentidadOut(msgspec.Struct):
+    """Identity data as stored (fields never given are absent)."""
+
+    nombres: str | UnsetType = UNSET
+    apellidos: str | None | UnsetType = UNSET
+    alias: list[str] | UnsetType = UNSET
+    documento_tipo: str | None | UnsetType = UNSET
+    documento_numero: str | None | UnsetType = UNSET
+    lugar_origen: str | None | UnsetType = UNSET
+    contacto_familiar: str | None | UnsetType = UNSET
+    notas: str | None | UnsetType = UNSET
+
+
+class IdentityOut(msgspec.Struct):
+    folio: str
+    identidad: IdentidadOut
+    updated_at: datetime | None
+
+
+class IdentityUpdatedOut(msgspec.Struct):
+    folio: str
+    #: names only: the audit trail records which fields changed, never their values
+    changed_fields: list[str]
+
+
+class RelocatedOut(msgspec.Struct):
+    folio: str
+    estado: str
+    municipio: str | None
+
+
+# ---------------------------------------------------------------------------- tasks
+class InboxItemOut(msgspec.Struct):
+    task_id: str
+    bpmn_id: str
+    name: str
+    name_en: str
+    process_id: str
+    lane: str
+    rol: str
+    due_at: datetime | None
+    risk: str | None
+    escalation_level: int
+    created_at: datetime
+    claimed_at: datetime | None
+    assignee: str | None
+    folio: str
+    estado: str
+    overdue: bool
+
+
+class InboxPageOut(msgspec.Struct):
+    items: list[InboxItemOut]
+    next_cursor: str | None
+
+
+class TaskOut(msgspec.Struct):
+    """The task's row in the task index."""
+
+    id: int
+    task_id: str
+    case_id: int
+    bpmn_id: str
+    name: str
+    name_en: str
+    process_id: str
+    lane: str
+    rol: str
+    authority_id: int | None
+    routing_rule: str | None
+    assignee_id: int | None
+    status: str
+    due_at: datetime | None
+    #: ``due_at``, or 9999-12-31 for tasks without a legal deadline (the inbox order)
+    sort_due: datetime
+    deadline_id: str | None
+    legal_source: str | None
+    risk: str | None
+    escalation_level: int
+    #: the task's engine context as JSON text
+    context: str
+    created_at: datetime
+    claimed_at: datetime | None
+    completed_at: datetime | None
+    completed_by_id: int | None
+
+
+class TaskDetailTaskOut(TaskOut):
+    assignee_name: str | None
+    #: present when the task has an assignee
+    assignee_username: str | UnsetType = UNSET
+
+
+class TaskCaseOut(msgspec.Struct):
+    id: int
+    folio: str
+    estado: str
+    municipio: str | None
+    status: str
+    risk: str | None
+    summary: CaseSummaryOut
+    family_group: str | None
+    opened_at: datetime
+
+
+class TaskDetailOut(msgspec.Struct):
+    task: TaskDetailTaskOut
+    case: TaskCaseOut
+    #: the task's form as a JSON Schema (empty when the task has no form)
+    form: dict[str, Any]
+
+
+class CaseVersionOut(msgspec.Struct):
+    folio: str
+    status: str
+    version: int
+
+
+class TaskCompletedOut(msgspec.Struct):
+    task_id: str
+    status: str
+    case: CaseVersionOut
+    #: the engine's events of this command: ``kind`` plus its data
+    events: list[dict[str, Any]]
+    next_tasks: list[RoutedTaskOut]
+
+
+# ---------------------------------------------------------------------------- placements
+class PlacementOut(msgspec.Struct):
+    id: int
+    folio: str
+    shelter_id: int
+    shelter_code: str
+    status: str
+    admitted_at: datetime
+    ended_at: datetime | None
+
+
+class PlacementLeftOut(PlacementOut):
+    #: the route was waiting for ``nna_salio_colocacion`` and got it (missing-child protocol)
+    route_notified: bool
+
+
+class ShelterOut(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+    estado: str
+    municipio: str | None
+    capacidad: int | None
+    occupancy: int
+    #: None when the shelter has no declared capacity
+    available: int | None
+
+
+class ShelterChildOut(msgspec.Struct):
+    id: int
+    case_id: int
+    folio: str
+    risk: str | None
+    admitted_at: datetime
+
+
+# ---------------------------------------------------------------------------- audit
+class AuditEventOut(msgspec.Struct):
+    id: int
+    #: server UTC with microseconds, exactly as hashed (``2026-12-01T11:32:01.172330Z``)
+    at: str
+    actor_user_id: int | None
+    actor_username: str
+    actor_role: str
+    actor_authority_id: int | None
+    actor_authority_code: str | None
+    action: str
+    case_id: int | None
+    case_folio: str | None
+    task_id: str | None
+    authority_id: int | None
+    changes: dict[str, Any]
+    legal_basis: str | None
+    prev_hash: str
+    hash: str
+
+
+class AuditPageOut(msgspec.Struct):
+    items: list[AuditEventOut]
+    next_cursor: str | None
+
+
+class AuditVerifyOut(msgspec.Struct):
+    ok: bool
+    checked: int
+    head_hash: str
+    first_bad_id: int | None
+    reason: str | None
+
+
+# ---------------------------------------------------------------------------- admin
+class AuthorityOut(msgspec.Struct):
+    id: int
+    code: str
+    name: str
+    tipo: str
+    nivel: str
+    estado: str
+    municipio: str | None
+    capacidad: int | None
+    active: bool
+
+
+class AuthorityCreatedOut(msgspec.Struct):
+    id: int
+    code: str
+
+
+class UserOut(msgspec.Struct):
+    id: int
+    username: str
+    display_name: str
+    role: str
+    active: bool
+    authority: str
+
+
+class UserCreatedOut(msgspec.Struct):
+    id: int
+    username: str
+    role: str
+    authority: str
+
+
+# ---------------------------------------------------------------------------- deadlines
+class NotificationOut(msgspec.Struct):
+    id: int
+    kind: Annotated[str, msgspec.Meta(description="deadline.escalated or deadline.breach")]
+    case_folio: str | None
+    task_id: str | None
+    task_bpmn_id: str | None
+    plazo_id: str | None
+    level: int | None
+    due_at: datetime | None
+    created_at: datetime
+    read_at: datetime | None
+    task_name: str | None
+    task_name_en: str | None
+    task_status: str | None
+
+
+class NotificationReadOut(msgspec.Struct):
+    id: int
+    read_at: datetime
+
+
+class RecomputeOut(msgspec.Struct):
+    """How far the worker got recomputing the open cases a suspension touches."""
+
+    status: Literal["queued", "running", "done"]
+    cases_total: int
+    cases_done: int
+    #: cases whose working-day deadlines moved
+    cases_changed: int
+    cases_failed: int
+    finished_at: datetime | None
+
+
+class SuspensionOut(msgspec.Struct):
+    id: int
+    jurisdiccion: str
+    desde: date
+    hasta: date
+    motivo: str
+    fuente: str
+    created_by: str | None
+    created_at: datetime
+    recompute: RecomputeOut
+
+
+class BreachOut(msgspec.Struct):
+    id: int
+    case_folio: str
+    task_id: str
+    task_bpmn_id: str | None
+    plazo_id: str
+    authority: str | None
+    estado: str | None
+    due_at: datetime
+    fired_at: datetime
+    legal_source: str | None
+    task_status: str
+    open: bool
+
+
+class ComplianceRowOut(msgspec.Struct):
+    authority: str
+    deadline_id: str
+    tasks: int
+    completed_on_time: int
+    completed_late: int
+    open_on_time: int
+    open_overdue: int
+    open_breaches: int
+    escalations: int
+    median_hours_taken: float | None
+
+
+class NotificationTimesOut(msgspec.Struct):
+    """Detection to ``notificar_procuraduria`` completed (LM art. 112 fr. I)."""
+
+    notified: int
+    median_hours: float | None
+    max_hours: float | None
+    within_24h: int
+
+
+class AuthorityLoadOut(msgspec.Struct):
+    """Open tasks of one authority now (with or without a legal deadline)."""
+
+    authority: str
+    open_tasks: int
+    #: open tasks whose legal due date has passed
+    open_overdue: int
+    #: open tasks with at least one escalation level
+    escalated: int
+
+
+class CaseCountOut(msgspec.Struct, omit_defaults=True):
+    n: int
+    risk: str | None = None
+    status: str | None = None
+
+
+class ComplianceOut(msgspec.Struct):
+    generated_at: datetime
+    since: datetime | None
+    until: datetime | None
+    rows: list[ComplianceRowOut]
+    by_authority: list[AuthorityLoadOut]
+    #: open cases per risk level (``risk`` null: not assessed yet)
+    cases_by_risk: list[CaseCountOut]
+    cases_by_status: list[CaseCountOut]
+    procuraduria_notification: NotificationTimesOut
+    #: children of open cases placed in a migration station (LM art. 99: must be 0)
+    children_in_migration_stations: int

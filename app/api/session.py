@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from litestar import Controller, Response, get, post
-from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody
 
 from app.api.deps import AppRequest
-from app.api.schemas import LoginIn, LoginOut, MeOut
+from app.api.responses import LoginOperation, errors, reads, writes
+from app.api.schemas import LoginIn, LoginOut, LogoutOut, MeOut
 from app.principal import Principal
 from app.services import auth
 from app.session_cookies import clear_session, session_cookies
@@ -39,7 +37,10 @@ class SessionController(Controller):
         "/login",
         exclude_from_auth=True,
         status_code=200,
-        responses={429: ResponseSpec(None, description="too many failed logins (Retry-After)")},
+        operation_class=LoginOperation,
+        responses=errors(
+            400, (401, "Wrong user name or password (the same answer for both)."), 413, 429
+        ),
     )
     async def login(self, request: AppRequest, data: JSONBody[LoginIn]) -> Response[LoginOut]:
         """Session mode sets an HttpOnly session cookie and returns the CSRF token to echo in
@@ -63,14 +64,15 @@ class SessionController(Controller):
         cookies = session_cookies(result.token, result.csrf_token, max_age)
         return Response(body, cookies=cookies)
 
-    @post("/logout", status_code=200)
-    async def logout(self, request: AppRequest) -> Response[dict[str, Any]]:
+    @post("/logout", status_code=200, responses=writes())
+    async def logout(self, request: AppRequest) -> Response[LogoutOut]:
+        """Revoke the session or token in use."""
         await auth.logout(request.user)
-        response = Response({"logged_out": True})
+        response = Response(LogoutOut(logged_out=True))
         clear_session(response)
         return response
 
-    @get("/me")
+    @get("/me", responses=reads())
     async def me(self, request: AppRequest) -> MeOut:
         return me_out(request.user)
 
@@ -79,6 +81,6 @@ class MeController(Controller):
     path = "/api/v1/me"
     tags = ["auth"]
 
-    @get("/")
+    @get("/", responses=reads())
     async def me(self, request: AppRequest) -> MeOut:
         return me_out(request.user)

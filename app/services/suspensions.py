@@ -21,6 +21,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
+from app import inegi
 from app.cases.repository import load_for_update
 from app.cases.unit_of_work import CaseSession
 from app.clock import utcnow
@@ -81,8 +82,10 @@ async def add_suspension(
 ) -> dict[str, Any]:
     """Store a suspension and queue the recompute of the open cases it touches (the worker
     does it; the answer says how many)."""
-    if not _ESTADO.match(jurisdiccion or ""):
-        raise field_error("$.jurisdiccion", "must be a 2-digit INEGI code (00 = federal)")
+    if not _ESTADO.match(jurisdiccion or "") or not inegi.is_valid(jurisdiccion):
+        # checked before anything is stored: the engine's calendar refuses an unknown state,
+        # and a stored one would break every later load of the suspensions
+        raise field_error("$.jurisdiccion", "must be an INEGI code, 00 (federal) to 32")
     if hasta < desde:
         raise field_error("$.hasta", "must not be before desde")
     if not motivo.strip():

@@ -2,7 +2,8 @@
 
 Every operation, positive and negative (schema-violating) cases, each case sent once per role
 (bearer token); login is sent without credentials and logout with a throwaway token so the role
-tokens stay valid. Checks: no 5xx, responses conform to the documented schema and content type.
+tokens stay valid. Checks: no 5xx, every status is one the operation documents, and responses
+conform to the documented schema (success and error bodies) and content type.
 The server is this test's own process, so the login throttle it trips does not affect the others.
 """
 
@@ -19,6 +20,7 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from tests.app.helpers import PASSWORD
@@ -37,7 +39,12 @@ ROLE_USERS = {
 }
 #: Examples per operation and generation mode (keeps the run near a minute per database).
 EXAMPLES = int(os.environ.get("CAREROUTE_ST_EXAMPLES", "8"))
-CHECKS = [not_a_server_error, response_schema_conformance, content_type_conformance]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    response_schema_conformance,
+    content_type_conformance,
+]
 
 
 def _codes(failure: str) -> str:
