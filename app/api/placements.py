@@ -97,10 +97,7 @@ class ShelterController(Controller):
 
     @get(
         "/{shelter_id:int}/children",
-        responses=reads(
-            (404, "The path's id is not an integer."),
-            (422, "`$.shelter_id` is no active shelter."),
-        ),
+        responses=reads((404, "No active shelter with this id, or the id is not an integer.")),
     )
     async def children(self, request: AppRequest, shelter_id: PathId) -> list[ShelterChildOut]:
         """Children now in the shelter: its own people and oversight see all; a Procuraduría

@@ -190,8 +190,8 @@ async def children(principal: Principal, shelter_id: int) -> list[dict[str, Any]
     row = await Authority.select(Authority.id).where(
         (Authority.id == shelter_id) & (Authority.tipo == "DIF_CAS") & Authority.active.eq(True)
     )
-    if not row:
-        raise field_error("$.shelter_id", "no active shelter (DIF_CAS authority) with this id")
+    if not row:  # a resource named by the path: it does not exist (404), not a bad field
+        raise NotFound("shelter not found")
     rows = await Placement.select(
         Placement.id,
         Placement.case.id.as_alias("case_id"),

@@ -135,3 +135,8 @@ async def test_opening_outside_jurisdiction_is_refused(api):
     )
     assert r.status_code == 422
     assert r.json()["errors"][0]["path"] == "$.form.jurisdiccion"
+
+
+async def test_an_unknown_shelter_in_the_path_is_404(api):
+    r = await api.get("cndh.oversight", "/api/v1/shelters/999999/children")
+    assert r.status_code == 404 and r.json()["detail"] == "shelter not found"
