@@ -12,6 +12,8 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from app.api.deps import AppRequest, clamp, typed
 from app.api.responses import reads, writes
 from app.api.schemas import (
+    BidReconsiderationIn,
+    BidReopenedOut,
     CaseDetailOut,
     CaseOpenedOut,
     CasePageOut,
@@ -106,6 +108,24 @@ class CaseController(Controller):
         """The child is now in another state/municipality: open tasks re-route."""
         result = await cases.relocate(request.user, folio, data.estado, data.municipio, data.reason)
         return typed(RelocatedOut, result)
+
+    @post(
+        "/{folio:str}/bid-reconsideration",
+        status_code=200,
+        responses=writes(
+            (403, "Only a caseworker of the Procuraduría handling the case."),
+            404,
+            (409, "The case is closed, or no plan de restitución is under way."),
+            (422, "`motivo` is blank."),
+        ),
+    )
+    async def reconsider_bid(
+        self, request: AppRequest, folio: FromPath[str], data: JSONBody[BidReconsiderationIn]
+    ) -> BidReopenedOut:
+        """New information or changed circumstances reopen the best-interests determination
+        (BID): the plan de restitución under way stops and the BID panel meets again."""
+        result = await cases.reconsider_bid(request.user, folio, data.motivo)
+        return typed(BidReopenedOut, result)
 
 
 class FormController(Controller):

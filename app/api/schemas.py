@@ -72,6 +72,11 @@ class RelocateIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: ShortText = "relocation"
 
 
+class BidReconsiderationIn(msgspec.Struct, forbid_unknown_fields=True):
+    #: the new information or changed circumstances (kept with the route, not in the audit)
+    motivo: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
 class AdmitIn(msgspec.Struct, forbid_unknown_fields=True):
     folio: Folio
     shelter_id: DbId
@@ -297,6 +302,13 @@ class RelocatedOut(msgspec.Struct):
     folio: str
     estado: str
     municipio: str | None
+
+
+class BidReopenedOut(msgspec.Struct):
+    folio: str
+    reopened: bool
+    #: the BID panel's first task, where it was routed
+    next_tasks: list[RoutedTaskOut]
 
 
 # ---------------------------------------------------------------------------- tasks

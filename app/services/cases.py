@@ -19,7 +19,7 @@ from app.cases.aggregate import CaseAggregate
 from app.cases.handlers import access as access_handler
 from app.cases.unit_of_work import CaseSession, case_command
 from app.directory import directory
-from app.errors import Forbidden, NotFound, field_error, form_errors
+from app.errors import Conflict, Forbidden, NotFound, field_error, form_errors
 from app.principal import Principal
 from app.route_engine import library, route_engine
 from app.services.context import command
@@ -387,6 +387,35 @@ async def relocate(
         s.case.require_open()
         s.case.relocate(estado, municipio, reason, s.now)
     return {"folio": folio, "estado": estado, "municipio": municipio}
+
+
+#: The message that reopens the best-interests determination (BID) on new information.
+NEW_INFORMATION = "nueva_informacion_bid"
+
+
+async def reconsider_bid(principal: Principal, folio: str, motivo: str) -> dict[str, Any]:
+    """New information or changed circumstances: reopen the BID for reconsideration (UNHCR BIP
+    2021). The route accepts it while the plan de restitución is being drawn up or carried out;
+    otherwise 409 and nothing is written. Only the Procuraduría handling the case asks for it;
+    the reason goes to the route, not to the audit trail (it may describe the child)."""
+    case_id = await case_id_for(principal, folio)
+    if not principal.is_worker or principal.authority_tipo != "PROCURADURIA":
+        raise Forbidden("only the Procuraduría handling the case may reopen the BID")
+    if not motivo.strip():
+        raise field_error("$.motivo", "is required")
+    async with case_command(principal.actor, case_id) as s:
+        s.case.require_open()
+        if not s.case.send_message(NEW_INFORMATION, {"motivo": motivo.strip()}, s.now):
+            raise Conflict(
+                "the BID can be reopened only while the plan de restitución is under way"
+            )
+        s.audit(
+            "case.bid_reopened",
+            authority_id=principal.authority_id,
+            changes={"message": NEW_INFORMATION},
+            legal_basis="ACNUR, Directrices sobre el procedimiento de interés superior (2021)",
+        )
+    return {"folio": folio, "reopened": True, "next_tasks": s.results.get("routed", [])}
 
 
 # --------------------------------------------------------------------------- lists

@@ -152,3 +152,36 @@ async def test_a_completion_from_another_authority_is_404_and_changes_nothing(ap
     assert r.status_code == 404
     row = await Task.select(Task.status).where(Task.task_id == task["task_id"]).first()
     assert row["status"] == "open"
+
+
+async def test_new_information_reopens_the_bid_through_the_api(api):
+    """The message the route waits for during the plan de restitución (nueva_informacion_bid)
+    is a command like any other: only the Procuraduría sends it, only while a plan is under
+    way (409 and nothing written otherwise), and the BID panel's first task is routed."""
+    folio = await api.open_case("inm-07.officer")
+    url = f"/api/v1/cases/{folio}/bid-reconsideration"
+    body = {"motivo": "La familia en el país de origen fue localizada."}
+    await api.drive_until(folio, "determinar_acompanamiento")
+    case_id = await _case_id(folio)
+    before = await AuditEvent.count().where(AuditEvent.case_id == case_id)
+    early = await api.post("procuraduria-07.officer", url, json=body)
+    assert early.status_code == 409, early.text
+    assert await AuditEvent.count().where(AuditEvent.case_id == case_id) == before
+    await api.drive_until(folio, "elaborar_plan_restitucion")
+    assert (await api.post("inm-07.officer", url, json=body)).status_code == 403
+    blank = await api.post("procuraduria-07.officer", url, json={"motivo": " "})
+    assert blank.status_code == 422 and blank.json()["errors"][0]["path"] == "$.motivo"
+    r = await api.post("procuraduria-07.officer", url, json=body)
+    assert r.status_code == 200, r.text
+    assert [t["bpmn_id"] for t in r.json()["next_tasks"]] == ["compilar_informe_bid"]
+    tasks = {t["bpmn_id"]: t for t in await api.open_tasks(folio)}
+    assert "elaborar_plan_restitucion" not in tasks and "compilar_informe_bid" in tasks
+    reopened = await AuditEvent.select(AuditEvent.changes, AuditEvent.actor_username).where(
+        (AuditEvent.case_id == case_id) & (AuditEvent.action == "case.bid_reopened")
+    )
+    assert reopened == [
+        {
+            "changes": '{"message":"nueva_informacion_bid"}',
+            "actor_username": "procuraduria-07.officer",
+        }
+    ]
