@@ -77,7 +77,16 @@ class PlacementController(Controller):
         result = await placements.discharge(request.user, placement_id, data.reason)
         return typed(PlacementOut, result)
 
-    @post("/{placement_id:int}/left", status_code=200, responses=writes(MAY_NOT, NOT_FOUND, ENDED))
+    @post(
+        "/{placement_id:int}/left",
+        status_code=200,
+        responses=writes(
+            MAY_NOT,
+            NOT_FOUND,
+            ENDED,
+            (422, "`circunstancias` is blank once trimmed, or longer than 100 characters."),
+        ),
+    )
     async def left(
         self, request: AppRequest, placement_id: PathId, data: JSONBody[LeftIn]
     ) -> PlacementLeftOut:

@@ -233,3 +233,15 @@ async def test_discharge_ends_the_shelters_access(api):
         json={"reason": "x"},
     )
     assert r.status_code == 403
+
+
+async def test_a_blank_departure_is_refused_naming_the_field(api):
+    """Whitespace passes the body's length check; the service trims it and answers 422."""
+    r = await api.post(
+        "cas-07-tapachula.shelter-staff",
+        "/api/v1/placements/999999/left",
+        json={"fecha_hora_salida": "2026-03-05T20:30:00Z", "circunstancias": " \f "},
+    )
+    # the body is checked before the placement is looked up: nothing about it is revealed
+    assert r.status_code == 422, r.text
+    assert [e["path"] for e in r.json()["errors"]] == ["$.circunstancias"]
