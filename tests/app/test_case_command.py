@@ -49,9 +49,9 @@ async def _drive_to_claim(api, folio: str) -> None:
     await api.drive_until(folio, "apoyar_solicitud_asilo")
 
 
-async def test_the_consulate_loses_access_once_a_claim_is_recorded(api):
-    """The consulate had access from an earlier task (as it had before this rule): the command
-    that records the claim revokes it, and it gets 404 on the case and its identity."""
+async def _claim_case_the_consulate_sees(api) -> tuple[str, int, int]:
+    """A case at the filing of an asylum claim, with the consulate holding access (granted by
+    hand, as an earlier task would have); returns folio, case id and the consulate's id."""
     folio = await api.open_case("inm-07.officer")
     await _drive_to_claim(api, folio)
     case_id = await _case_id(folio)
@@ -61,6 +61,13 @@ async def test_the_consulate_loses_access_once_a_claim_is_recorded(api):
         await CaseAccess.insert(
             CaseAccess(case=case_id, authority=sre_id, reason="task_routed", active=True)
         )
+    return folio, case_id, sre_id
+
+
+async def test_the_consulate_loses_access_once_a_claim_is_recorded(api):
+    """The consulate had access from an earlier task (as it had before this rule): the command
+    that records the claim revokes it, and it gets 404 on the case and its identity."""
+    folio, case_id, sre_id = await _claim_case_the_consulate_sees(api)
     assert (await api.get("sre-00.officer", f"/api/v1/cases/{folio}")).status_code == 200
     await api.complete(folio, "apoyar_solicitud_asilo")  # the claim is filed
     for url in (f"/api/v1/cases/{folio}", f"/api/v1/cases/{folio}/identity"):
@@ -78,15 +85,7 @@ async def test_the_consulate_loses_access_once_a_claim_is_recorded(api):
 async def test_the_consulate_never_reads_the_asylum_steps(api):
     """Even with access (here granted by hand, as after a final refusal), the consulate's view
     of the case leaves out the claim: its tasks, its timeline entries, its variables."""
-    folio = await api.open_case("inm-07.officer")
-    await _drive_to_claim(api, folio)
-    case_id = await _case_id(folio)
-    sre = (await api.get("sistema.admin", "/api/v1/authorities")).json()
-    sre_id = next(a["id"] for a in sre if a["code"] == "SRE-00")
-    async with write_tx():
-        await CaseAccess.insert(
-            CaseAccess(case=case_id, authority=sre_id, reason="task_routed", active=True)
-        )
+    folio, case_id, sre_id = await _claim_case_the_consulate_sees(api)
     seen = (await api.get("sre-00.officer", f"/api/v1/cases/{folio}")).json()
     oversight = (await api.get("cndh.oversight", f"/api/v1/cases/{folio}")).json()
     assert any(t["process_id"] == "referencia_comar" for t in oversight["tasks"])
