@@ -8,13 +8,15 @@ written here; its audit, the shelter's access and the re-routing of shelter task
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import routing
-from app.cases.unit_of_work import CaseSession
 from app.directory import AuthorityRef
 from app.errors import Conflict, field_error
 from app.tables import Placement
+
+if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
+    from app.cases.unit_of_work import CaseSession
 
 
 def shelter(session: CaseSession, shelter_id: int) -> AuthorityRef:

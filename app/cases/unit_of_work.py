@@ -8,7 +8,7 @@
     #   2. save the engine state and the case row (version check)
     #   3. projections: task index and routing, escalations and notifications, audit of the
     #      engine's events, closure; then access, reconciled once from the final state
-    #   4. the audit events are chained; COMMIT (app/services/context.py)
+    #   4. the audit events are chained; COMMIT (app/command.py)
 
 Entry points (API, pages, worker, CLI) only authorize and apply; every side effect is a handler
 listed in app/cases/handlers/__init__.py. The worker runs many sessions in one transaction, each
@@ -25,8 +25,8 @@ from typing import Any
 
 from app.cases import repository
 from app.cases.aggregate import CaseAggregate, CaseEvent, Event
+from app.command import Command, command
 from app.principal import Actor
-from app.services.context import Command, command
 
 
 @dataclass

@@ -16,10 +16,10 @@ from typing import Any
 
 from app import audit
 from app.audit import utc_iso
+from app.command import command
 from app.errors import Forbidden, field_error
 from app.principal import Principal
 from app.services.cases import decode_cursor, encode_cursor
-from app.services.context import command
 from app.tables import AuditEvent
 
 EXPORT_COLUMNS = (

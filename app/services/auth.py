@@ -14,9 +14,9 @@ from typing import Any
 
 from app import security
 from app.clock import utcnow
+from app.command import command
 from app.errors import InvalidInput
 from app.principal import SYSTEM, Actor, Principal
-from app.services.context import command
 from app.tables import AuthToken, User
 from app.throttle import LOGIN_THROTTLE
 

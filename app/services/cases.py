@@ -18,11 +18,11 @@ from app.audit import digest_of
 from app.cases.aggregate import CaseAggregate
 from app.cases.handlers import access as access_handler
 from app.cases.unit_of_work import CaseSession, case_command
+from app.command import command
 from app.directory import directory
 from app.errors import Conflict, Forbidden, NotFound, field_error, form_errors
 from app.principal import Principal
 from app.route_engine import library, route_engine
-from app.services.context import command
 from app.tables import (
     AuditEvent,
     Case,

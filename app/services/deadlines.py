@@ -17,7 +17,7 @@ How a sweep works (docs/deadlines.md):
 - Each case goes through the same command path as an officer's command (app/cases): the engine
   fires, then the handlers save it, sync its task index, record and notify escalations, audit.
 - Then the worker recomputes, in batches, the open cases of a suspension of terms added since
-  (app/services/suspensions.py), and delivers the outbox (app/services/outbox.py): each
+  (app/services/suspensions.py), and delivers the outbox (app/outbox.py): each
   outgoing notification is sent outside any transaction, so a slow webhook holds no lock.
 """
 
@@ -29,14 +29,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app import outbox
 from app.cases import repository
 from app.cases.unit_of_work import CaseSession
 from app.clock import utcnow
+from app.command import command
 from app.db import engine
+from app.outbox import FakeSender, NotificationSender  # noqa: F401  (re-exported)
 from app.principal import SYSTEM
-from app.services import outbox, suspensions
-from app.services.context import command
-from app.services.outbox import FakeSender, NotificationSender  # noqa: F401  (re-exported)
+from app.services import suspensions
 
 log = logging.getLogger("careroute.deadlines")
 

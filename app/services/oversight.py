@@ -16,9 +16,9 @@ from typing import Any
 from piccolo.query.functions.aggregate import Count
 
 from app.clock import utcnow
+from app.command import command
 from app.errors import Forbidden, NotFound
 from app.principal import Principal
-from app.services.context import command
 from app.tables import Case, DeadlineEscalation, Notification, Placement, Task
 
 #: The task whose completion is the notification of the Procuraduría (D1, LM art. 112 fr. I).

@@ -25,11 +25,11 @@ from app import inegi
 from app.cases.repository import load_for_update
 from app.cases.unit_of_work import CaseSession
 from app.clock import utcnow
+from app.command import command
 from app.db import engine, is_sqlite
 from app.errors import Forbidden, NotFound, field_error
 from app.principal import SYSTEM, Principal
 from app.route_engine import calendario, set_suspensions
-from app.services.context import command
 from app.tables import Case, TermSuspension
 from workflows.calendario import Suspension
 

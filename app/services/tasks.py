@@ -18,11 +18,11 @@ from typing import Any
 from app.audit import digest_of
 from app.cases.handlers.audit_trail import variable_changes
 from app.cases.unit_of_work import CaseSession, task_command
+from app.command import command
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.principal import Principal, role_may_do
 from app.route_engine import form_schema, legal_basis_of
 from app.services import users
-from app.services.context import command
 from app.tables import Case, Task, User
 from workflows import EngineEvent
 

@@ -6,9 +6,9 @@ import asyncio
 from typing import Any
 
 from app import directory, inegi, security
+from app.command import command
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.principal import WORKER_ROLES, Actor, Principal
-from app.services.context import command
 from app.tables import AUTHORITY_TYPES, NIVELES, NON_LANE_TYPES, ROLES, Authority, User
 
 

@@ -7,9 +7,9 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
+from app import outbox
 from app.clock import utcnow
 from app.db import write_tx
-from app.services import outbox
 from app.tables import AuditEvent, Case, CaseAccess, Task
 from tests.app.helpers import opening_form
 

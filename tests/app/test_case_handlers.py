@@ -12,8 +12,8 @@ from app.cases import handlers, placement, repository
 from app.cases.aggregate import Access, CaseEvent
 from app.cases.handlers import access, audit_trail, closure, escalations, route_policies, task_index
 from app.cases.unit_of_work import CaseSession
+from app.command import command
 from app.principal import SYSTEM, Actor
-from app.services.context import command
 from app.tables import (
     Authority,
     Case,

@@ -8,12 +8,16 @@ written (one upsert per grant, one update per revocation), each audited with its
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app import routing
 from app.access_rules import Standing, consular_facts, decide
 from app.cases.aggregate import Access
-from app.cases.unit_of_work import CaseSession
 from app.route_engine import library
 from app.tables import CaseAccess
+
+if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
+    from app.cases.unit_of_work import CaseSession
 
 
 async def reconcile(session: CaseSession) -> None:

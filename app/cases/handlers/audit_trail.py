@@ -8,10 +8,12 @@ case variables the route set (redacted where they identify the child).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.cases.aggregate import Event
-from app.cases.unit_of_work import CaseSession
+
+if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
+    from app.cases.unit_of_work import CaseSession
 
 #: Engine variables never copied in clear to the audit trail (quasi-identifying).
 REDACTED_VARIABLES = frozenset({"fecha_nacimiento"})

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.cases.aggregate import Event
-from app.cases.unit_of_work import CaseSession
 from app.tables import Placement
+
+if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
+    from app.cases.unit_of_work import CaseSession
 
 
 async def discharge_on_close(session: CaseSession, _: Event) -> None:

@@ -4,19 +4,21 @@ Level 1 notifies the supervisors of the authority the task is routed to (its hea
 none), level 2 its heads, level 3 every oversight user: level 3 is the oversight breach record.
 The row is unique on (task_id, plazo_id, level), so a replayed sweep inserts nothing and
 notifies nobody twice. Outgoing notifications (webhook) are written to the outbox in the same
-transaction and delivered by the worker after commit (app/services/outbox.py).
+transaction and delivered by the worker after commit (app/outbox.py).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from app import outbox
 from app.cases.aggregate import Event
-from app.cases.unit_of_work import CaseSession
-from app.services import outbox
 from app.tables import DeadlineEscalation, Notification, Task, User
+
+if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
+    from app.cases.unit_of_work import CaseSession
 
 #: Who is notified at each escalation level (roles of the authority the task is routed to;
 #: level 3 notifies every oversight user and is the oversight breach record).

@@ -12,9 +12,13 @@ the service reacts to:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.cases import placement
 from app.cases.aggregate import Event
-from app.cases.unit_of_work import CaseSession
+
+if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
+    from app.cases.unit_of_work import CaseSession
 
 ADMISSION_TASKS = frozenset({"admitir_en_cas", "alojar_familia_junta"})
 OTHER_STATE_TASK = "gestionar_cupo_otro_estado"

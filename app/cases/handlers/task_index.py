@@ -11,14 +11,16 @@ final index.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app import routing
 from app.cases.aggregate import CaseAggregate, Event, OpenTask
-from app.cases.unit_of_work import CaseSession
 from app.route_engine import legal_basis
 from app.tables import Task
 from workflows import ReadyTask
+
+if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
+    from app.cases.unit_of_work import CaseSession
 
 #: sort key for tasks without a legal due date: after every dated task.
 NO_DUE = datetime(9999, 12, 31, tzinfo=UTC)
