@@ -21,13 +21,14 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.engine.sqlite import SQLiteEngine, TransactionType
+
+from app.sqlite_engine import TunedSQLiteEngine
 
 #: Default embedded database file, relative to the working directory.
 DEFAULT_SQLITE_PATH = "careroute.db"
@@ -43,39 +44,6 @@ class DatabaseUnavailable(Exception):
 
     The message is one line naming the database and what to do; the CLI prints it as it is.
     """
-
-
-class TunedSQLiteEngine(SQLiteEngine):
-    """SQLite with per-connection settings Piccolo does not expose.
-
-    Piccolo opens one aiosqlite connection per transaction; ``synchronous=NORMAL`` is safe with
-    WAL (a power cut can lose the last commits, never corrupt the file) and roughly halves the
-    cost of a commit.
-    """
-
-    async def get_connection(self) -> Any:
-        conn = await super().get_connection()  # foreign_keys = 1 and the dict row factory
-        await conn.execute("PRAGMA synchronous = NORMAL")
-        return conn
-
-    async def _run_in_existing_connection(
-        self,
-        connection: Any,
-        query: str,
-        args: list[Any] | None = None,
-        query_type: str = "generic",
-        table: Any = None,
-    ) -> Any:
-        """A statement inside a transaction. Piccolo runs ``PRAGMA foreign_keys = 1`` before
-        each one, a second trip through aiosqlite's thread per statement; the transaction's
-        connection came from ``get_connection``, which already set it (tests/app/test_db.py
-        checks that foreign keys still hold)."""
-        if sqlite3.sqlite_version_info < (3, 35):  # no RETURNING: Piccolo's path reads the pk
-            return await super()._run_in_existing_connection(
-                connection, query, args, query_type, table
-            )
-        async with connection.execute(query, args or []) as cursor:
-            return await cursor.fetchall()
 
 
 def database_url() -> str:
@@ -208,7 +176,9 @@ async def require_schema() -> None:
 
 async def shutdown() -> None:
     db = engine()
-    if db.engine_type != "sqlite":
+    if isinstance(db, TunedSQLiteEngine):
+        await db.close_pool()
+    elif db.engine_type != "sqlite":
         await db.close_connection_pool()
 
 
