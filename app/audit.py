@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from app.db import engine
+from app.db import engine, insert_rows
 from app.principal import Actor
 from app.tables import AuditEvent
 
@@ -86,6 +86,13 @@ def event_hash(row: dict[str, Any]) -> str:
     return hashlib.sha256(_material(row)).hexdigest()
 
 
+_COLUMNS = (
+    "at", "actor_user_id", "actor_username", "actor_role", "actor_authority_id",
+    "actor_authority_code", "action", "case_id", "case_folio", "task_id", "authority_id",
+    "changes", "legal_basis", "prev_hash", "hash",
+)  # fmt: skip
+
+
 def _row(event: PendingEvent, prev_hash: str) -> dict[str, Any]:
     row = {
         # Microsecond precision is what both engines store, so the hash survives a round trip.
@@ -117,10 +124,10 @@ async def append(events: Iterable[PendingEvent]) -> list[str]:
     rows = []
     for event in events:
         row = _row(event, prev)
-        rows.append(AuditEvent(**row))
+        rows.append(tuple(row[c] for c in _COLUMNS))
         prev = row["hash"]
-    await AuditEvent.insert(*rows)
-    return [r.hash for r in rows]
+    await insert_rows("audit_event", _COLUMNS, rows)
+    return [r[-1] for r in rows]
 
 
 async def _locked_head() -> str:

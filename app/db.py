@@ -21,6 +21,7 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -119,11 +120,67 @@ async def write_tx() -> AsyncIterator[None]:
     """One write transaction: everything inside commits together or not at all."""
     db = engine()
     if db.engine_type == "sqlite":
-        async with _write_lock(), db.transaction(transaction_type=TransactionType.immediate):
+        async with (
+            _write_lock(),
+            _safely(db.transaction(transaction_type=TransactionType.immediate)),
+        ):
             yield
     else:
-        async with db.transaction():
+        async with _safely(db.transaction()):
             yield
+
+
+@asynccontextmanager
+async def _safely(tx: Any) -> AsyncIterator[None]:
+    """Piccolo's transaction, safe to cancel at any point.
+
+    Piccolo's transaction takes a connection, then awaits BEGIN; cancelled during that await (a
+    request whose client went away, a worker stopped at shutdown), it never gives the connection
+    back: on PostgreSQL it stayed "idle in transaction" and ``db.shutdown()`` waited for it for
+    ever; on SQLite it would hold the write lock. The same holds for a cancel during COMMIT or
+    ROLLBACK. Here a transaction that fails to start or to end gives its connection back: the
+    asyncpg pool resets it (waiting for a cancelled query, rolling back) or closes it; SQLite's pool
+    rolls it back."""
+    try:
+        await tx.__aenter__()
+    except BaseException:
+        await _abandon(tx)
+        raise
+    try:
+        yield
+    except BaseException as exc:
+        try:
+            await tx.__aexit__(type(exc), exc, exc.__traceback__)
+        except BaseException:
+            await _abandon(tx)
+        raise
+    try:
+        await tx.__aexit__(None, None, None)
+    except BaseException:
+        await _abandon(tx)
+        raise
+
+
+async def _abandon(tx: Any) -> None:
+    connection = getattr(tx, "connection", None)
+    context = getattr(tx, "context", None)
+    if context is not None:
+        with contextlib.suppress(ValueError, RuntimeError):
+            tx.engine.current_transaction.reset(context)
+    if connection is None:
+        return
+    if isinstance(tx.engine, TunedSQLiteEngine):
+        await connection.close()  # back to the pool, rolled back first
+        return
+    pool = getattr(tx.engine, "pool", None)
+    try:
+        if pool is not None:
+            # asyncpg waits for a cancelled query, rolls back, resets, or closes the connection
+            await pool.release(connection)
+        else:
+            connection.terminate()
+    except (asyncpg.InterfaceError, asyncpg.InternalClientError):
+        pass  # already given back (asyncpg shields the release itself)
 
 
 async def startup(pool_size: int = 10) -> None:
@@ -208,3 +265,22 @@ async def drop_everything() -> None:
         await db.run_ddl(f"DROP TABLE IF EXISTS {names} CASCADE")
     await db.run_ddl("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
     await db.run_ddl("DROP FUNCTION IF EXISTS careroute_audit_head()")
+
+
+async def insert_rows(
+    table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]], suffix: str = ""
+) -> list[dict[str, Any]]:
+    """One multi-row ``INSERT`` in plain SQL (``suffix``: ``ON CONFLICT ...``, ``RETURNING``).
+
+    For the hot paths of a command (task index rows, audit events), where building the statement
+    through Piccolo's query objects cost more than running it. ``table`` and ``columns`` are
+    constants of the caller; every value is a bound parameter."""
+    from app.tables import AuditEvent
+
+    one = "(" + ", ".join("{}" for _ in columns) + ")"
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 (constants)
+        + ", ".join(one for _ in rows)
+        + suffix
+    )
+    return await AuditEvent.raw(sql, *(value for row in rows for value in row))

@@ -10,11 +10,13 @@ final index.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from app import routing
 from app.cases.aggregate import CaseAggregate, Event, OpenTask
+from app.db import insert_rows
 from app.route_engine import legal_basis
 from app.tables import Task
 from workflows import ReadyTask
@@ -49,14 +51,14 @@ async def _complete(session: CaseSession, task_ids: list[str]) -> None:
     if not task_ids:
         return
     user_id = session.actor.user_id
-    await Task.update(
-        {
-            Task.status: "completed",
-            Task.completed_at: session.now,
-            Task.completed_by: user_id,
-            Task.assignee: user_id,
-        }
-    ).where(Task.task_id.is_in(task_ids))
+    await Task.raw(
+        "UPDATE task SET status = 'completed', completed_at = {}, completed_by_id = {},"  # noqa: S608
+        " assignee_id = {} WHERE task_id IN (" + ", ".join("{}" for _ in task_ids) + ")",
+        session.now,
+        user_id,
+        user_id,
+        *task_ids,
+    )
 
 
 async def _cancel(session: CaseSession, task_ids: list[str]) -> None:
@@ -142,36 +144,47 @@ async def _insert(session: CaseSession, tasks: list[ReadyTask]) -> list[dict[str
                 "due_at": task.due_at,
             }
         )
-    reopened = [c for c in Task._meta.columns if c._meta.name not in ("id", "task_id")]
-    await Task.insert(*rows).on_conflict(target=Task.task_id, action="DO UPDATE", values=reopened)
+    reopen = ", ".join(f"{c} = EXCLUDED.{c}" for c in ROW_COLUMNS if c != "task_id")
+    await insert_rows("task", ROW_COLUMNS, rows, f" ON CONFLICT (task_id) DO UPDATE SET {reopen}")
     return routed
 
 
-def _row(session: CaseSession, task: ReadyTask, decision: routing.RoutingDecision) -> Task:
-    return Task(
-        task_id=task.task_id,
-        case=session.case.id,
-        bpmn_id=task.bpmn_id,
-        name=task.name[:300],
-        name_en=task.name_en[:300],
-        process_id=task.process_id,
-        lane=task.lane,
-        rol=task.rol,
-        authority=decision.authority_id,
-        routing_rule=decision.rule,
-        assignee=None,
-        status="open",
-        due_at=task.due_at,
-        sort_due=task.due_at or NO_DUE,
-        deadline_id=task.deadline_id,
-        legal_source=task.legal_source,
-        risk=session.case.row["risk"],
-        escalation_level=0,
-        context=task.context,
-        created_at=session.now,
-        claimed_at=None,
-        completed_at=None,
-        completed_by=None,
+ROW_COLUMNS = (
+    "task_id", "case_id", "bpmn_id", "name", "name_en", "process_id", "lane", "rol",
+    "authority_id", "routing_rule", "assignee_id", "status", "due_at", "sort_due", "deadline_id",
+    "legal_source", "risk", "escalation_level", "context", "created_at", "claimed_at",
+    "completed_at", "completed_by_id",
+)  # fmt: skip
+
+
+def _row(
+    session: CaseSession, task: ReadyTask, decision: routing.RoutingDecision
+) -> tuple[Any, ...]:
+    """A new (or reopened) index row, in ROW_COLUMNS order."""
+    return (
+        task.task_id,
+        session.case.id,
+        task.bpmn_id,
+        task.name[:300],
+        task.name_en[:300],
+        task.process_id,
+        task.lane,
+        task.rol,
+        decision.authority_id,
+        decision.rule,
+        None,
+        "open",
+        task.due_at,
+        task.due_at or NO_DUE,
+        task.deadline_id,
+        task.legal_source,
+        session.case.row["risk"],
+        0,
+        json.dumps(task.context),
+        session.now,
+        None,
+        None,
+        None,
     )
 
 
