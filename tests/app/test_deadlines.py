@@ -55,10 +55,12 @@ async def _audit_count(case_ids: list[int], action: str) -> int:
 
 
 @pytest.fixture
-async def cleanup():
-    """Retire the cases a test seeded (tasks cancelled, nothing due, case closed), so 1,000 extra
-    INM-07 tasks do not crowd other tests' inboxes. Never deleted: SQLite would reuse their ids,
-    and the append-only audit trail refers to cases by id."""
+async def cleanup(database):
+    """Needs the migrated, seeded database (tests that seed cases directly use no ``api``, but
+    the sweep needs the tables and notifies demo users). Afterwards, retire the cases a test
+    seeded (tasks cancelled, nothing due, case closed), so 1,000 extra INM-07 tasks do not crowd
+    other tests' inboxes. Never deleted: SQLite would reuse their ids, and the append-only audit
+    trail refers to cases by id."""
     prefixes: list[str] = []
     yield prefixes
     for prefix in prefixes:
