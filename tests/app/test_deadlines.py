@@ -1,10 +1,10 @@
 """Deadline worker (issue 4): injected clock, escalation levels, notifications, outbox, exactly
 once with concurrent workers, killed sweeps, suspensions and the oversight compliance API.
 
-Every sweep here passes ``now`` explicitly (the injected clock) and the assertions look only at
-the cases the test created, so cases of other tests that the same sweep fires do not matter.
-Each test seeds its cases with an earlier clock than the tests before it, so its sweeps never
-reach the next escalation level of their cases (which would only cost time).
+Every sweep here passes ``now`` explicitly (the injected clock) and fires every case due by then,
+also other tests' (in any order: pytest-randomly shuffles them); so the assertions look only at
+the cases, outbox rows and notifications the test created. Tests that seed many cases retire them
+afterwards (``cleanup``), so a later sweep with a later clock never fires them again.
 """
 
 from __future__ import annotations
