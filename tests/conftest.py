@@ -50,3 +50,14 @@ async def database():
     await demo.seed_accounts(PASSWORD)
     yield
     await db.shutdown()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001
+    """Repeat pytest-randomly's seed at the end (``-q`` hides the header that shows it), so a
+    failure in a shuffled run can be reproduced in the same order."""
+    seed = getattr(config.option, "randomly_seed", None)
+    if isinstance(seed, int):
+        terminalreporter.write_line(
+            f"Test order: --randomly-seed={seed} (pytest -p randomly --randomly-seed={seed} "
+            "repeats it; -p no:randomly runs the file order)"
+        )
