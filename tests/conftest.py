@@ -10,6 +10,7 @@ rows it created, not on global counts.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 
@@ -38,6 +39,34 @@ async def _reset_postgres() -> None:
     await engine.run_ddl("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE")
 
 
+#: Seconds the PostgreSQL pool may take to close at the end of the session.
+POOL_CLOSE_TIMEOUT_S = 30
+#: Lines for the end of the run (problems found while tearing the database down).
+_TEARDOWN_NOTES: list[str] = []
+
+
+async def _shutdown() -> None:
+    """db.shutdown(), bounded: asyncpg's pool.close() waits for every connection to come back,
+    and a write transaction cancelled inside Piccolo's ``BEGIN`` (test_deadlines' killed sweep,
+    rarely) never gives its connection back, so the run would hang here forever. Terminate the
+    pool instead and say so at the end of the run."""
+    from app import db
+
+    pool = getattr(db.engine(), "pool", None)
+    busy = pool.get_size() - pool.get_idle_size() if pool is not None else 0
+    try:
+        await asyncio.wait_for(db.shutdown(), POOL_CLOSE_TIMEOUT_S)
+    except TimeoutError:
+        if pool is not None:
+            pool.terminate()
+            db.engine().pool = None
+        _TEARDOWN_NOTES.append(
+            f"database teardown: the connection pool did not close in {POOL_CLOSE_TIMEOUT_S} s; "
+            f"{busy} connection(s) were never released (a cancelled write_tx leaks its "
+            "connection when cancelled during BEGIN), so the pool was terminated"
+        )
+
+
 @pytest.fixture(scope="session")
 async def database():
     """A fresh, migrated database with the demo accounts (password ``PASSWORD``)."""
@@ -49,12 +78,14 @@ async def database():
     await db.migrate()
     await demo.seed_accounts(PASSWORD)
     yield
-    await db.shutdown()
+    await _shutdown()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001
-    """Repeat pytest-randomly's seed at the end (``-q`` hides the header that shows it), so a
-    failure in a shuffled run can be reproduced in the same order."""
+    """Teardown notes; then pytest-randomly's seed again (``-q`` hides the header that shows
+    it), so a failure in a shuffled run can be reproduced in the same order."""
+    for note in _TEARDOWN_NOTES:
+        terminalreporter.write_line(note, yellow=True)
     seed = getattr(config.option, "randomly_seed", None)
     if isinstance(seed, int):
         terminalreporter.write_line(
