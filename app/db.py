@@ -139,8 +139,8 @@ async def _safely(tx: Any) -> AsyncIterator[None]:
     back: on PostgreSQL it stayed "idle in transaction" and ``db.shutdown()`` waited for it for
     ever; on SQLite it would hold the write lock. The same holds for a cancel during COMMIT or
     ROLLBACK. Here a transaction that fails to start or to end gives its connection back: the
-    asyncpg pool resets it (waiting for a cancelled query, rolling back) or closes it; SQLite's pool
-    rolls it back."""
+    asyncpg pool resets it (waiting for a cancelled query, rolling back) or closes it; on SQLite
+    it is closed (which waits for a statement still queued on its thread and rolls back)."""
     try:
         await tx.__aenter__()
     except BaseException:
@@ -170,7 +170,7 @@ async def _abandon(tx: Any) -> None:
     if connection is None:
         return
     if isinstance(tx.engine, TunedSQLiteEngine):
-        await connection.close()  # back to the pool, rolled back first
+        await connection.discard()
         return
     pool = getattr(tx.engine, "pool", None)
     try:

@@ -38,6 +38,11 @@ class PooledConnection:
     async def close(self) -> None:
         await self._engine.give_back(self._connection)
 
+    async def discard(self) -> None:
+        """Close it for good: a transaction cancelled mid-statement may still have BEGIN queued
+        on the connection's thread; closing waits for it and rolls everything back."""
+        await self._connection.close()
+
 
 class TunedSQLiteEngine(SQLiteEngine):
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -1,34 +1,14 @@
-"""App test setup: SQLite in a temp dir unless DATABASE_URL is set (then PostgreSQL, with our
-tables dropped and re-created for the session). One app, one seeded set of demo authorities and
-users (app/demo.py) per session; each test opens its own cases so tests do not depend on order."""
+"""App tests: the session's database and demo accounts come from tests/conftest.py (shared with
+tests/web, seeded once whichever package runs first). One app per session; each test opens its
+own cases and asserts on the rows it created, so tests do not depend on order (CI shuffles them).
+"""
 
 from __future__ import annotations
 
-import os
-import tempfile
+import httpx
+import pytest
 
-_TMP = tempfile.mkdtemp(prefix="careroute-test-")
-if not os.environ.get("DATABASE_URL"):
-    os.environ["CAREROUTE_DB"] = os.path.join(_TMP, "test.db")
-
-import httpx  # noqa: E402
-import pytest  # noqa: E402
-
-import app  # noqa: E402,F401  (sets PICCOLO_CONF before Piccolo looks for it)
-from tests.app.helpers import PASSWORD, Api  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-async def database():
-    from app import db, demo
-
-    await db.startup()
-    if not db.is_sqlite():
-        await db.drop_everything()
-    await db.migrate()
-    await demo.seed_accounts(PASSWORD)
-    yield
-    await db.shutdown()
+from tests.app.helpers import Api
 
 
 @pytest.fixture(scope="session")
@@ -42,8 +22,3 @@ async def api(database):
         transport=httpx.ASGITransport(app=asgi), base_url="http://testserver"
     ) as client:
         yield Api(client)
-
-
-@pytest.fixture
-def tmp_dir():
-    return _TMP

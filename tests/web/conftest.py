@@ -1,5 +1,5 @@
-"""Page tests: the same app, database and demo accounts as tests/app (one temp SQLite file,
-created by importing tests/app/conftest first), browser-like clients with cookies."""
+"""Page tests: the same database and demo accounts as tests/app (the session's ``database``
+fixture of tests/conftest.py), browser-like clients with cookies."""
 
 from __future__ import annotations
 
@@ -8,28 +8,13 @@ import re
 import httpx
 import pytest
 
-import tests.app.conftest  # noqa: F401  (sets CAREROUTE_DB before the app is imported)
 from tests.app.helpers import PASSWORD, Api
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
 @pytest.fixture(scope="session")
-async def web_database():
-    """Migrated database with the demo accounts; shared with tests/app when both run (the
-    accounts are only created once)."""
-    from app import db, demo
-    from app.tables import Authority
-
-    await db.startup()
-    await db.migrate()
-    if await Authority.count() == 0:
-        await demo.seed_accounts(PASSWORD)
-    yield
-
-
-@pytest.fixture(scope="session")
-async def web_app(web_database):
+async def web_app(database):
     from app.main import create_app
 
     return create_app(manage_db=False)
