@@ -3,9 +3,10 @@
 One case is run through the engine once (opened with ``fecha_deteccion = t0``, detection
 registered), so ``notificar_procuraduria`` waits with deadline D1 (24 h, LM art. 112 fr. I) due at
 ``t0 + 24 h``. Each seeded case is a copy of that state with fresh engine task UUIDs (so task ids
-stay unique), its own ``nna_case`` row and ``workflow_state`` row with ``next_due_at``. The task
-index is left empty: the worker's first firing routes the task (as a real sweep would after an
-import), so the measured work is never less than production's.
+stay unique), its own ``nna_case`` row (with the case variables, as an opening writes them) and
+``workflow_state`` row with ``next_due_at``, and the access row its opener (the state's INM) holds.
+The task index is left empty: the worker's first firing routes the task (as a real sweep would
+after an import), so the measured work is never less than production's.
 """
 
 from __future__ import annotations
@@ -15,12 +16,17 @@ import uuid
 from datetime import datetime
 
 from app.route_engine import form_example, library, route_engine
-from app.tables import Case, WorkflowState
+from app.tables import Authority, Case, CaseAccess, WorkflowState
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def template_state(t0: datetime, estado: str = "07") -> tuple[str, datetime]:
+    state, due, _ = template_case(t0, estado)
+    return state, due
+
+
+def template_case(t0: datetime, estado: str = "07") -> tuple[str, datetime, dict]:
     """The engine state of a case waiting on ``notificar_procuraduria``; and its next due time."""
     form = form_example("inicio_caso.schema.json")
     form.update(
@@ -33,7 +39,7 @@ def template_state(t0: datetime, estado: str = "07") -> tuple[str, datetime]:
     case.complete_task(first.task_id, form_example(f"{first.bpmn_id}.schema.json"), t0)
     due = case.next_due_at()
     assert due is not None
-    return case.dump(), due
+    return case.dump(), due, case.variables
 
 
 def fresh_copy(state: str) -> str:
@@ -64,8 +70,9 @@ async def seed_cases(
     ``real_state=False`` stores an empty placeholder state: for the bench's never-due filler rows,
     which no sweep ever loads (only their indexed ``next_due_at`` matters).
     """
-    state, due = template_state(t0, estado)
+    state, due, variables = template_case(t0, estado)
     version = library().version
+    opener = await Authority.select(Authority.id).where(Authority.code == f"INM-{estado}").first()
     ids: list[int] = []
     for start in range(0, n, batch):
         count = min(batch, n - start)
@@ -77,7 +84,7 @@ async def seed_cases(
                     municipio="Tapachula",
                     status="open",
                     summary={},
-                    variables={},
+                    variables=variables if real_state else {},
                     opened_at=t0,
                     updated_at=t0,
                     spec_version=version,
@@ -99,5 +106,18 @@ async def seed_cases(
                 for cid in case_ids
             ]
         )
+        if real_state and opener is not None:
+            await CaseAccess.insert(
+                *[
+                    CaseAccess(
+                        case=cid,
+                        authority=opener["id"],
+                        reason="opened",
+                        active=True,
+                        granted_at=t0,
+                    )
+                    for cid in case_ids
+                ]
+            )
         ids += case_ids
     return ids

@@ -50,13 +50,24 @@ END $$
 """
 
 
+#: PostgreSQL: the engine state (tens of KB per case, rewritten by every command) is compressed
+#: with lz4 instead of pglz, several times cheaper in CPU for a little more space; servers built
+#: without lz4 keep pglz.
+STATE_LZ4 = """
+DO $$ BEGIN
+  ALTER TABLE workflow_state ALTER COLUMN state SET COMPRESSION lz4;
+EXCEPTION WHEN feature_not_supported OR invalid_parameter_value THEN NULL;
+END $$
+"""
+
+
 async def forwards():
     manager = MigrationManager(migration_id=ID, app_name="careroute", description=DESCRIPTION)
 
     async def run():
         db = engine_finder()
         pg = db.engine_type != "sqlite"
-        for statement in _statements(pg) + ([AUDIT_HEAD_FUNCTION] if pg else []):
+        for statement in _statements(pg) + ([AUDIT_HEAD_FUNCTION, STATE_LZ4] if pg else []):
             await db.run_ddl(statement)
 
     manager.add_raw(run)

@@ -125,16 +125,36 @@ async def sweep(
     return result
 
 
+class _CaseFailed(Exception):
+    """A case failed in a batch fired without savepoints: the batch rolls back and is fired
+    again, case by case."""
+
+
 async def fire_batch(
     now: datetime, *, size: int, exclude: list[int], recipients: RecipientCache
 ) -> Batch | None:
     """Claim up to ``size`` due cases and fire them in one write transaction; None if none is due.
 
     The claim locks the cases' states with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so another
-    worker claims other cases and never waits. Each case runs inside a savepoint: a case that
-    fails rolls back alone and its audit events are dropped; the audit events of the cases that
-    fired are chained once, at commit, with their state and task index.
+    worker claims other cases and never waits. A batch first runs without savepoints (two
+    statements fewer per case); if any case fails, the whole batch rolls back and runs again
+    with a savepoint per case, so the failing case rolls back alone and its audit events are
+    dropped, while the others commit with their state, task index and audit events.
     """
+    try:
+        return await _fire(now, size, exclude, recipients, savepoints=False)
+    except _CaseFailed:
+        return await _fire(now, size, exclude, recipients, savepoints=True)
+
+
+async def _fire(
+    now: datetime,
+    size: int,
+    exclude: list[int],
+    recipients: RecipientCache,
+    *,
+    savepoints: bool,
+) -> Batch | None:
     async with command(SYSTEM, now) as cmd:
         rows = await repository.claim_due(now, size, exclude)
         if not rows:
@@ -144,19 +164,22 @@ async def fire_batch(
         for row in rows:
             case_id = row["case_id"]
             mark = len(cmd.events)
-            savepoint = await transaction.savepoint()
+            savepoint = await transaction.savepoint() if savepoints else None
             try:
                 case = await repository.aggregate_from(row)
                 session = CaseSession(cmd, case, results={"recipient_cache": recipients})
                 case.fire_timers(now)
                 await session.commit()
-            except Exception:  # one bad case must not stop the others' deadlines
+            except Exception as exc:  # one bad case must not stop the others' deadlines
+                if savepoint is None:
+                    raise _CaseFailed(case_id) from exc
                 log.exception("firing timers of case %s failed", case_id)
                 await savepoint.rollback_to()
                 del cmd.events[mark:]
                 batch.failed.append(case_id)
                 continue
-            await savepoint.release()
+            if savepoint is not None:
+                await savepoint.release()
             next_due = case.engine.next_due_at()
             batch.fired.append(
                 Fired(

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from app import outbox
 from app.cases.aggregate import Event
-from app.tables import DeadlineEscalation, Notification, Task, User
+from app.db import insert_rows
+from app.tables import Task, User
 
 if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
     from app.cases.unit_of_work import CaseSession
@@ -39,57 +40,42 @@ async def record(session: CaseSession, event: Event) -> None:
     authority_id = await _authority_of(session, task_id)
     due_at = datetime.fromisoformat(data["due_at"])
     legal_source = (data.get("legal_source") or "")[:500] or None
-    inserted = (
-        await DeadlineEscalation.insert(
-            DeadlineEscalation(
-                case=case.id,
-                case_folio=case.folio,
-                task_id=task_id,
-                task_bpmn_id=data.get("task_bpmn_id"),
-                plazo_id=plazo_id,
-                level=level,
-                authority=authority_id,
-                estado=case.estado,
-                due_at=due_at,
-                level_due_at=datetime.fromisoformat(data.get("level_due_at") or data["due_at"]),
-                fired_at=session.now,
-                legal_source=legal_source,
+    inserted = await insert_rows(
+        "deadline_escalation",
+        (
+            "case_id", "case_folio", "task_id", "task_bpmn_id", "plazo_id", "level",
+            "authority_id", "estado", "due_at", "level_due_at", "fired_at", "legal_source",
+        ),
+        [
+            (
+                case.id, case.folio, task_id, data.get("task_bpmn_id"), plazo_id, level,
+                authority_id, case.estado, due_at,
+                datetime.fromisoformat(data.get("level_due_at") or data["due_at"]),
+                session.now, legal_source,
             )
-        )
-        .on_conflict(
-            target=(
-                DeadlineEscalation.task_id,
-                DeadlineEscalation.plazo_id,
-                DeadlineEscalation.level,
-            ),
-            action="DO NOTHING",
-        )
-        .returning(DeadlineEscalation.id)
-    )
+        ],
+        " ON CONFLICT (task_id, plazo_id, level) DO NOTHING RETURNING id",
+    )  # fmt: skip
     if not inserted:  # a replay: already escalated, never twice
         return
     escalation_id = inserted[0]["id"]
     users = await recipients(session, level, authority_id)
     kind = "deadline.breach" if level >= BREACH_LEVEL else "deadline.escalated"
     if users:
-        await Notification.insert(
-            *[
-                Notification(
-                    user=user_id,
-                    kind=kind,
-                    escalation=escalation_id,
-                    case_folio=case.folio,
-                    task_id=task_id,
-                    task_bpmn_id=data.get("task_bpmn_id"),
-                    plazo_id=plazo_id,
-                    level=level,
-                    due_at=due_at,
-                    created_at=session.now,
-                    read_at=None,
+        await insert_rows(
+            "notification",
+            (
+                "user_id", "kind", "escalation_id", "case_folio", "task_id", "task_bpmn_id",
+                "plazo_id", "level", "due_at", "created_at", "read_at",
+            ),
+            [
+                (
+                    user_id, kind, escalation_id, case.folio, task_id, data.get("task_bpmn_id"),
+                    plazo_id, level, due_at, session.now, None,
                 )
                 for user_id in users
-            ]
-        )
+            ],
+        )  # fmt: skip
     session.audit(
         "deadline.breach_recorded" if level >= BREACH_LEVEL else "deadline.notified",
         task_id=task_id,

@@ -45,6 +45,9 @@ async def sync(session: CaseSession, _: Event) -> None:
         await _reroute(session, [ready[tid] for tid in case.open_tasks if tid in ready])
     new = [t for tid, t in ready.items() if tid not in case.open_tasks]
     session.results["routed"] = await _insert(session, new)
+    # Deadline levels that already fired in this command: a task inserted just now carries
+    # them in its row (escalation_level below skips it), the others get one UPDATE each.
+    session.results["inserted_levels"] = {t.task_id for t in new}
 
 
 async def _complete(session: CaseSession, task_ids: list[str]) -> None:
@@ -115,9 +118,10 @@ async def _insert(session: CaseSession, tasks: list[ReadyTask]) -> list[dict[str
         return []
     case = session.case
     rows, routed = [], []
+    levels = _levels(case.events)
     for task in tasks:
         decision = await _route(case, task)
-        rows.append(_row(session, task, decision))
+        rows.append(_row(session, task, decision, levels.get(task.task_id, 0)))
         case.open_tasks[task.task_id] = OpenTask(decision.authority_id, None)
         session.audit(
             "task.routed",
@@ -157,8 +161,17 @@ ROW_COLUMNS = (
 )  # fmt: skip
 
 
+def _levels(events: list[Event]) -> dict[str, int]:
+    """Task id -> the highest deadline level these events fired for it."""
+    out: dict[str, int] = {}
+    for e in events:
+        if e.kind == "deadline_escalated" and e.data.get("task_id"):
+            out[e.data["task_id"]] = max(out.get(e.data["task_id"], 0), int(e.data["level"]))
+    return out
+
+
 def _row(
-    session: CaseSession, task: ReadyTask, decision: routing.RoutingDecision
+    session: CaseSession, task: ReadyTask, decision: routing.RoutingDecision, level: int
 ) -> tuple[Any, ...]:
     """A new (or reopened) index row, in ROW_COLUMNS order."""
     return (
@@ -179,7 +192,7 @@ def _row(
         task.deadline_id,
         task.legal_source,
         session.case.row["risk"],
-        0,
+        level,
         json.dumps(task.context),
         session.now,
         None,
@@ -191,9 +204,14 @@ def _row(
 async def escalation_level(session: CaseSession, event: Event) -> None:
     """A deadline level fired: the task shows its escalation level (never lowered)."""
     task_id, level = event.data.get("task_id"), int(event.data.get("level") or 0)
+    if task_id in session.results.get("inserted_levels", ()):
+        return  # inserted by this command with its level already
     if task_id and task_id in session.case.open_tasks:
-        await Task.update({Task.escalation_level: level}).where(
-            (Task.task_id == task_id) & (Task.escalation_level < level)
+        await Task.raw(
+            "UPDATE task SET escalation_level = {} WHERE task_id = {} AND escalation_level < {}",
+            level,
+            task_id,
+            level,
         )
 
 
