@@ -495,3 +495,69 @@ async def test_compliance_report_for_oversight_only(api):
     lines = csv_r.text.splitlines()
     assert lines[0].startswith("authority,deadline_id,tasks,completed_on_time")
     assert any(line.startswith("INM-07,D1_notificacion_procuraduria,") for line in lines)
+
+
+async def test_two_workers_recompute_a_suspension_s_cases_exactly_once(api, cleanup):
+    """The recompute of a suspension's cases is claimed a batch at a time (the suspension row
+    locked; PostgreSQL: SKIP LOCKED): two workers at once move each case's deadline once, and
+    the progress they record adds up."""
+    from app.services import suspensions
+
+    desde = datetime(2026, 12, 1, 16, tzinfo=UTC)
+    cleanup.append("SUSP-COA-")
+    n = 12
+    for i in range(n):
+        engine_case = route_engine().start_case(
+            None,
+            desde,
+            process_id="referencia_comar",
+            variables={"jurisdiccion": "05", "fecha_deteccion": desde.isoformat()},
+        )
+        row = (
+            await Case.insert(
+                Case(
+                    folio=f"SUSP-COA-{i:06d}",
+                    estado="05",
+                    status="open",
+                    summary={},
+                    variables={},
+                    spec_version=library().version,
+                )
+            ).returning(Case.id)
+        )[0]
+        await WorkflowState.insert(
+            WorkflowState(
+                case=row["id"],
+                state=engine_case.dump(),
+                version=1,
+                spec_version=library().version,
+                next_due_at=engine_case.next_due_at(),
+            )
+        )
+    body = {
+        "jurisdiccion": "05",
+        "desde": "2027-01-11",
+        "hasta": "2027-01-15",
+        "motivo": "Suspensión de labores (prueba de concurrencia)",
+        "fuente": "Acuerdo de prueba, Periódico Oficial de Coahuila",
+    }
+    r = await api.post("sistema.admin", "/api/v1/suspensions", json=body)
+    assert r.status_code == 201, r.text
+    added = r.json()
+    assert added["recompute"]["cases_total"] == n
+    now = datetime.now(UTC)
+    done = await asyncio.gather(
+        suspensions.recompute_pending(now, 3), suspensions.recompute_pending(now, 3)
+    )
+    assert sum(done) == n
+    ids = [r["id"] for r in await Case.select(Case.id).where(Case.folio.like("SUSP-COA-%"))]
+    assert await _audit_count(ids, "deadline.recomputed") == n  # once per case, never twice
+    progress = (await api.get("sistema.admin", f"/api/v1/suspensions/{added['id']}")).json()
+    assert progress["recompute"] | {"finished_at": None} == {
+        "status": "done",
+        "cases_total": n,
+        "cases_done": n,
+        "cases_changed": n,
+        "cases_failed": 0,
+        "finished_at": None,
+    }
