@@ -148,11 +148,14 @@ async def _safely(tx: Any) -> AsyncIterator[None]:
         raise
     try:
         yield
-    except BaseException as exc:
+    except Exception as exc:  # the transaction's own statements all finished: roll back, reuse
         try:
             await tx.__aexit__(type(exc), exc, exc.__traceback__)
         except BaseException:
             await _abandon(tx)
+        raise
+    except BaseException:  # cancelled: a statement may still be running on the connection
+        await _abandon(tx)
         raise
     try:
         await tx.__aexit__(None, None, None)

@@ -39,8 +39,10 @@ class PooledConnection:
         await self._engine.give_back(self._connection)
 
     async def discard(self) -> None:
-        """Close it for good: a transaction cancelled mid-statement may still have BEGIN queued
-        on the connection's thread; closing waits for it and rolls everything back."""
+        """Close it for good, never pool it again. After a cancel or an error its thread may
+        still run a statement that nobody will read to the end; such a statement keeps a read
+        snapshot open, and a later user of the connection would read stale data (or BEGIN
+        inside a transaction). Closing waits for the queue and rolls everything back."""
         await self._connection.close()
 
 
@@ -89,9 +91,12 @@ class TunedSQLiteEngine(SQLiteEngine):
         try:
             async with connection.execute(query, args or []) as cursor:
                 await connection.commit()
-                return await cursor.fetchall()
-        finally:
-            await connection.close()
+                rows = await cursor.fetchall()
+        except BaseException:
+            await connection.discard()  # see PooledConnection.discard
+            raise
+        await connection.close()
+        return rows
 
     async def _run_in_existing_connection(
         self,
