@@ -18,6 +18,21 @@ def _field_error(html: str, field_id: str) -> str | None:
     return unescape(m.group(1)) if m else None
 
 
+async def _inbox_with(b, task_id: str, pages: int = 40) -> str:
+    """The inbox page that lists ``task_id``, following "Página siguiente": other tests' open
+    tasks of the same authority may come first (the inbox is sorted by legal due date)."""
+    url = "/inbox"
+    for _ in range(pages):
+        page = await b.get(url)
+        if f"/tasks/{task_id}" in page.text:
+            return page.text
+        more = re.search(r'href="(/inbox\?[^"]*cursor=[^"]+)"', page.text)
+        if not more:
+            break
+        url = unescape(more.group(1))
+    raise AssertionError(f"task {task_id} is on no inbox page")
+
+
 async def _task_of(json_api, folio: str, bpmn_id: str) -> str:
     tasks = await json_api.open_tasks(folio)
     return next(t["task_id"] for t in tasks if t["bpmn_id"] == bpmn_id)
@@ -93,8 +108,8 @@ async def test_task_form_errors_beside_fields_then_complete(browser, json_api):
     folio = await json_api.open_case(OFFICER)
     task_id = await _task_of(json_api, folio, "registrar_deteccion")
     b = await browser(OFFICER)
-    inbox = await b.get("/inbox")
-    assert f"/tasks/{task_id}" in inbox.text and folio in inbox.text
+    inbox = await _inbox_with(b, task_id)
+    assert folio in inbox
     page = await b.get(f"/tasks/{task_id}")
     assert page.status_code == 200
     assert '<label for="f-municipio_deteccion">' in page.text
@@ -260,7 +275,11 @@ async def test_a_completion_from_the_page_writes_what_the_api_writes(browser, js
 
     async def actions(folio: str) -> list[str]:
         case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
-        rows = await AuditEvent.select(AuditEvent.action).where(AuditEvent.case_id == case_id)
+        rows = (
+            await AuditEvent.select(AuditEvent.action)
+            .where(AuditEvent.case_id == case_id)
+            .order_by(AuditEvent.id)
+        )
         return [r["action"] for r in rows]
 
     via_api = await json_api.open_case(OFFICER)
