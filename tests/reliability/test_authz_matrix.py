@@ -192,6 +192,8 @@ async def snapshot(api, rec: Record) -> Any:
 
 async def call(api, username: str | None, method: str, url: str, body: Any):
     if username is None:
+        # anonymous means no credentials at all: the shared client must hold no session cookie
+        assert not api.client.cookies.get("careroute_session"), "a test left a session cookie"
         headers = {}
     elif url.endswith("/auth/logout"):  # a throwaway token: logging out must not end the suite's
         r = await api.client.post(
