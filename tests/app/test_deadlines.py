@@ -78,6 +78,32 @@ async def cleanup(database):
             await Case.update({Case.status: "closed"}).where(Case.id.is_in(chunk))
 
 
+async def _store_case(folio: str, estado: str, engine_case) -> int:
+    """An open case row and its engine state, as an opening would store them; its id."""
+    row = (
+        await Case.insert(
+            Case(
+                folio=folio,
+                estado=estado,
+                status="open",
+                summary={},
+                variables={},
+                spec_version=library().version,
+            )
+        ).returning(Case.id)
+    )[0]
+    await WorkflowState.insert(
+        WorkflowState(
+            case=row["id"],
+            state=engine_case.dump(),
+            version=1,
+            spec_version=library().version,
+            next_due_at=engine_case.next_due_at(),
+        )
+    )
+    return row["id"]
+
+
 async def _user_id(username: str) -> int:
     return (await User.select(User.id).where(User.username == username).first())["id"]
 
@@ -356,27 +382,7 @@ async def test_45_working_days_across_a_holiday_and_a_suspension(api, cleanup):
         variables={"jurisdiccion": "27", "fecha_deteccion": desde.isoformat()},
     )
     assert engine_case.next_due_at() == end_of(date(2027, 1, 14))
-    row = (
-        await Case.insert(
-            Case(
-                folio="SUSP-TAB-000001",
-                estado="27",
-                status="open",
-                summary={},
-                variables={},
-                spec_version=library().version,
-            )
-        ).returning(Case.id)
-    )[0]
-    await WorkflowState.insert(
-        WorkflowState(
-            case=row["id"],
-            state=engine_case.dump(),
-            version=1,
-            spec_version=library().version,
-            next_due_at=engine_case.next_due_at(),
-        )
-    )
+    row = {"id": await _store_case("SUSP-TAB-000001", "27", engine_case)}
 
     body = {
         "jurisdiccion": "27",
@@ -513,27 +519,7 @@ async def test_two_workers_recompute_a_suspension_s_cases_exactly_once(api, clea
             process_id="referencia_comar",
             variables={"jurisdiccion": "05", "fecha_deteccion": desde.isoformat()},
         )
-        row = (
-            await Case.insert(
-                Case(
-                    folio=f"SUSP-COA-{i:06d}",
-                    estado="05",
-                    status="open",
-                    summary={},
-                    variables={},
-                    spec_version=library().version,
-                )
-            ).returning(Case.id)
-        )[0]
-        await WorkflowState.insert(
-            WorkflowState(
-                case=row["id"],
-                state=engine_case.dump(),
-                version=1,
-                spec_version=library().version,
-                next_due_at=engine_case.next_due_at(),
-            )
-        )
+        await _store_case(f"SUSP-COA-{i:06d}", "05", engine_case)
     body = {
         "jurisdiccion": "05",
         "desde": "2027-01-11",
