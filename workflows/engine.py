@@ -182,6 +182,12 @@ class Case:
 
     def _ready(self, task: Any, info: TaskInfo) -> ReadyTask:
         due_at, deadline_id, source = None, None, None
+        # A deadline whose every escalation level fired stays the task's deadline: a breach is
+        # a fact, and the task is overdue until it is done.
+        spent = self.meta.get("spent", {}).get(str(task.id))
+        if spent:
+            due_at = datetime.fromisoformat(spent["due"])
+            deadline_id, source = spent["plazo_id"], spent.get("legal_source")
         for record in self.meta["timers"].values():
             if record.get("task_id") == str(task.id) and record.get("plazo_id"):
                 due_at = datetime.fromisoformat(record["due"])
@@ -429,10 +435,38 @@ class Case:
                 record = records[key] = self._new_timer_record(task, value)
             fired |= self._report_firings(task, value, record, now)
             if task.state in (TaskState.COMPLETED, TaskState.CANCELLED):
+                self._keep_spent_deadline(task, record)
                 records.pop(key, None)
         for key in set(records) - seen:  # its task is gone (a pruned subprocess)
             records.pop(key, None)
+        self._drop_spent_deadlines()
         return fired
+
+    def _keep_spent_deadline(self, timer: Any, record: dict[str, Any]) -> None:
+        """A deadline timer that ran out of levels (not one cancelled with its task): remember
+        its due date on the task it bounds, while that task waits."""
+        if timer.state != TaskState.COMPLETED or not record.get("plazo_id"):
+            return
+        if record.get("cycles", 0) != 0 or not record.get("task_id"):
+            return
+        self.meta.setdefault("spent", {})[record["task_id"]] = {
+            "due": record["due"],
+            "plazo_id": record["plazo_id"],
+            "legal_source": record.get("legal_source"),
+        }
+
+    def _drop_spent_deadlines(self) -> None:
+        """Forget spent deadlines of tasks no longer waiting for a person (done or cancelled)."""
+        spent = self.meta.get("spent")
+        if not spent:
+            return
+        for task_id in list(spent):
+            try:
+                task = self.workflow.get_task_from_id(UUID(task_id))
+            except (ValueError, TaskNotFoundException):
+                task = None
+            if task is None or task.state != TaskState.READY:
+                del spent[task_id]
 
     def _new_timer_record(self, task: Any, value: Any) -> dict[str, Any]:
         deadline = self.engine.library.deadlines.get(task.task_spec.bpmn_id)

@@ -547,3 +547,32 @@ async def test_two_workers_recompute_a_suspension_s_cases_exactly_once(api, clea
         "cases_failed": 0,
         "finished_at": None,
     }
+
+
+async def test_a_task_stays_overdue_after_every_escalation_level(api):
+    """A breach is a fact: after level 3 the task keeps its due date and deadline, stays red and
+    first in the inbox's overdue filter, and compliance counts it as open and overdue. Tested on
+    a case whose levels all fired at once (detected three days before it was registered)."""
+    detected = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
+    body = {
+        "form": opening_form(fecha_deteccion=detected.isoformat().replace("+00:00", "Z")),
+        "identidad": {"nombres": "Vencida", "apellidos": "Prueba"},
+    }
+    r = await api.post("inm-07.officer", "/api/v1/cases", json=body)
+    assert r.status_code == 201, r.text
+    folio = r.json()["folio"]
+    await api.complete(folio, "registrar_deteccion")
+    task = next(t for t in await api.open_tasks(folio) if t["bpmn_id"] == "notificar_procuraduria")
+    assert task["escalation_level"] == 3
+    due = detected + timedelta(hours=24)
+    assert datetime.fromisoformat(task["due_at"].replace("Z", "+00:00")) == due
+    row = await Task.select(Task.deadline_id, Task.sort_due).where(Task.task_id == task["task_id"])
+    assert row == [{"deadline_id": "D1_notificacion_procuraduria", "sort_due": due}]
+    params: dict = {"state": "overdue", "limit": 200}
+    for _ in range(50):  # other tests' overdue tasks of INM-07 may come first
+        page = (await api.get("inm-07.officer", "/api/v1/inbox", params=params)).json()
+        item = next((i for i in page["items"] if i["task_id"] == task["task_id"]), None)
+        if item is not None or not page["next_cursor"]:
+            break
+        params["cursor"] = page["next_cursor"]
+    assert item is not None and item["overdue"] is True

@@ -7,7 +7,7 @@ moving the clock.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -130,8 +130,14 @@ def test_missed_notice_deadline_escalates_three_levels_and_never_a_fourth():
     assert escalation_levels(d, "D1_notificacion_procuraduria") == [1, 2, 3]
     d.advance(timedelta(hours=48))
     assert escalation_levels(d, "D1_notificacion_procuraduria") == [1, 2, 3]
+    # the breach stays on the task: its due date and deadline after every level (issue 11)
+    late = d.task("notificar_procuraduria")
+    assert late.due_at == datetime(2026, 3, 3, 17, tzinfo=UTC)
+    assert late.deadline_id == "D1_notificacion_procuraduria"
     d.complete("notificar_procuraduria")
     assert d.ready() == ["emitir_acta_canalizacion"]
+    acta = d.task("emitir_acta_canalizacion")
+    assert acta.deadline_id == "D2_acta_canalizacion"  # the next task's own deadline, not D1
 
 
 # ------------------------------------------------------------------ end-to-end walks
