@@ -22,9 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from app.cases.aggregate import Access, CaseAggregate, OpenTask
+from app.cases.writes import CaseWrites, StateWrite
 from app.db import is_sqlite
 from app.directory import directory
-from app.errors import Conflict, NotFound
+from app.errors import NotFound
 from app.tables import Case, WorkflowState
 
 _CASE_COLUMNS = (
@@ -195,23 +196,15 @@ def _access(text: str | None) -> dict[int, Access]:
     return out
 
 
-async def save(case: CaseAggregate, now: datetime) -> None:
-    """Write the new engine state (version + 1) and the case row's derived columns when they
-    changed (variables, risk, status, location)."""
+async def save(case: CaseAggregate, now: datetime, writes: CaseWrites) -> None:
+    """Stage the new engine state (version + 1, written with the command's other rows by
+    ``writes``, checked against the version loaded) and refresh the case row's derived columns
+    when they changed (variables, risk, status, location)."""
     engine_case = case.engine
-    updated = await WorkflowState.raw(
-        "UPDATE workflow_state SET state = {}, version = {}, next_due_at = {}, updated_at = {}"
-        " WHERE case_id = {} AND version = {} RETURNING id",
-        engine_case.dump(),
-        case.version + 1,
-        engine_case.next_due_at(),
-        now,
-        case.id,
-        case.version,
-    )
-    if not updated:
-        raise Conflict("the case changed while this command ran; reload and retry")
     case.version += 1
+    writes.states.append(
+        StateWrite(case.id, engine_case.dump(), case.version, engine_case.next_due_at(), now)
+    )
     await save_case_row(case, now)
 
 

@@ -8,7 +8,8 @@
     #   2. save the engine state and the case row (version check)
     #   3. projections: task index and routing, escalations and notifications, audit of the
     #      engine's events, closure; then access, reconciled once from the final state
-    #   4. the audit events are chained; COMMIT (app/command.py)
+    #   4. the rows the handlers staged are written, one statement per kind (app/cases/writes.py)
+    #   5. the audit events are chained; COMMIT (app/command.py)
 
 Entry points (API, pages, worker, CLI) only authorize and apply; every side effect is a handler
 listed in app/cases/handlers/__init__.py. The worker runs many sessions in one transaction, each
@@ -25,6 +26,7 @@ from typing import Any
 
 from app.cases import repository
 from app.cases.aggregate import CaseAggregate, CaseEvent, Event
+from app.cases.writes import CaseWrites
 from app.command import Command, command
 from app.principal import Actor
 
@@ -35,6 +37,10 @@ class CaseSession:
     case: CaseAggregate
     #: results handlers leave for the entry point (e.g. the tasks newly routed)
     results: dict[str, Any] = field(default_factory=dict)
+    #: rows the handlers write at the end, one statement per kind (app/cases/writes.py); a
+    #: worker's batch shares one across its cases and writes it once (``own_writes=False``)
+    writes: CaseWrites = field(default_factory=CaseWrites)
+    own_writes: bool = True
     _policy_cursor: int = 0
 
     @property
@@ -59,8 +65,10 @@ class CaseSession:
             return  # e.g. a claim: its own audit event is all there is
         await self._run_policies(handlers.POLICIES)
         if self.case.changed:
-            await repository.save(self.case, self.now)
+            await repository.save(self.case, self.now, self.writes)
         await self._run_projections(handlers.PROJECTIONS, handlers.FINALIZERS)
+        if self.own_writes:
+            await self.writes.flush(self.cmd.events)
 
     async def _run_policies(self, policies: dict[str, list[Any]]) -> None:
         while self._policy_cursor < len(self.case.events):

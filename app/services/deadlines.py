@@ -9,7 +9,8 @@ How a sweep works (docs/deadlines.md):
   never wait for each other; on SQLite the process write lock plus ``BEGIN IMMEDIATE`` serialise
   everything (run one worker). Each case then runs in its own savepoint: the engine fires its
   timers with ``now``; its new state (and ``next_due_at``), task index rows, escalation rows,
-  in-app notifications and outbox rows are written, and its audit events are chained at commit.
+  in-app notifications and outbox rows are written (one statement per kind for the whole batch,
+  app/cases/writes.py), and its audit events are chained at commit.
   A case that fails rolls back to its savepoint alone. A worker killed mid-sweep loses only the
   batch in flight, which rolls back whole: those cases are still due and the next sweep fires
   them.
@@ -32,6 +33,7 @@ from typing import Any
 from app import outbox
 from app.cases import repository
 from app.cases.unit_of_work import CaseSession
+from app.cases.writes import CaseWrites
 from app.clock import utcnow
 from app.command import command
 from app.db import engine
@@ -161,13 +163,23 @@ async def _fire(
             return None
         transaction = engine().current_transaction.get()
         batch = Batch()
+        # Without savepoints the cases' rows are written together at the end of the batch (one
+        # statement per kind); with them, each case writes its own inside its savepoint.
+        writes = CaseWrites()
+        fired: list[tuple[int, bool]] = []
         for row in rows:
             case_id = row["case_id"]
             mark = len(cmd.events)
             savepoint = await transaction.savepoint() if savepoints else None
             try:
                 case = await repository.aggregate_from(row)
-                session = CaseSession(cmd, case, results={"recipient_cache": recipients})
+                session = CaseSession(
+                    cmd,
+                    case,
+                    results={"recipient_cache": recipients},
+                    writes=writes,
+                    own_writes=savepoints,
+                )
                 case.fire_timers(now)
                 await session.commit()
             except Exception as exc:  # one bad case must not stop the others' deadlines
@@ -176,16 +188,17 @@ async def _fire(
                 log.exception("firing timers of case %s failed", case_id)
                 await savepoint.rollback_to()
                 del cmd.events[mark:]
+                writes = CaseWrites(recorded=writes.recorded)
                 batch.failed.append(case_id)
                 continue
             if savepoint is not None:
                 await savepoint.release()
             next_due = case.engine.next_due_at()
-            batch.fired.append(
-                Fired(
-                    case_id,
-                    session.results.get("escalations", 0),
-                    next_due is not None and next_due < now,
-                )
-            )
+            fired.append((case_id, next_due is not None and next_due < now))
+        if not savepoints:
+            try:
+                await writes.flush(cmd.events)
+            except Exception as exc:
+                raise _CaseFailed(None) from exc
+        batch.fired = [Fired(cid, writes.recorded.get(cid, 0), due) for cid, due in fired]
         return batch

@@ -64,8 +64,10 @@ async def test_bearer_tokens_and_failures(api):
         "/api/v1/auth/login", json={"username": "nobody", "password": "x", "mode": "api"}
     )
     assert r.status_code == 401 and r.json()["detail"] == "wrong user name or password"
-    failed = await AuditEvent.select(AuditEvent.changes).where(
-        (AuditEvent.action == "auth.login_failed") & (AuditEvent.id > last["id"])
+    failed = (
+        await AuditEvent.select(AuditEvent.changes)
+        .where((AuditEvent.action == "auth.login_failed") & (AuditEvent.id > last["id"]))
+        .order_by(AuditEvent.id)
     )
     assert [json.loads(f["changes"])["username"] for f in failed] == ["inm-07.officer", "nobody"]
     assert (await api.client.get("/api/v1/me")).status_code == 401

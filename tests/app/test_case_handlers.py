@@ -36,9 +36,12 @@ async def _authority(code: str) -> int:
 
 @asynccontextmanager
 async def session_for(folio: str, actor: Actor = SYSTEM) -> AsyncIterator[CaseSession]:
-    """A session on the case, committed (with its audit events) when the block ends."""
+    """A session on the case, committed (with the rows its handlers staged and its audit
+    events) when the block ends."""
     async with command(actor) as cmd:
-        yield CaseSession(cmd, await repository.load_for_update(await _case_id(folio)))
+        session = CaseSession(cmd, await repository.load_for_update(await _case_id(folio)))
+        yield session
+        await session.writes.flush(cmd.events)
 
 
 def _actions(session: CaseSession) -> list[str]:

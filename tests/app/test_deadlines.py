@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app import db
+from app.cases import repository
 from app.cases.handlers import PROJECTIONS, escalations
 from app.clock import set_clock
 from app.route_engine import calendario, library, route_engine
@@ -323,6 +324,34 @@ async def test_a_case_that_fails_mid_batch_rolls_back_alone(cleanup, monkeypatch
     rows = await _escalations(ids)
     assert len(rows) == 5 and {r["case_id"] for r in rows} == set(ids)
     assert await _audit_count(ids, "deadline.escalated") == 5
+
+
+async def test_a_conflict_at_the_batch_write_fails_only_its_case(cleanup, monkeypatch):
+    """A batch writes its cases' rows together at its end (app/cases/writes.py). When one case's
+    state no longer holds the version it was loaded with, that write fails; the batch rolls back
+    and fires again case by case, so only that case fails and the others commit once each."""
+    t0 = _t0(7)
+    prefix = f"CONF-{t0:%H}"
+    cleanup.append(prefix + "-")
+    ids = await seed_cases(4, t0, prefix=prefix)
+    bad = ids[1]
+    real_save = repository.save
+
+    async def stale_save(case, now, writes):
+        await real_save(case, now, writes)
+        if case.id == bad:  # as if another command had saved the case meanwhile
+            writes.states[-1].version += 7
+
+    monkeypatch.setattr(repository, "save", stale_save)
+    now = t0 + timedelta(hours=24) + S
+    result = await deadlines.sweep(now, batch_size=4)
+    assert result.failed == [bad]
+    rows = await _escalations(ids)
+    assert sorted(r["case_id"] for r in rows) == sorted(set(ids) - {bad})
+    assert await _audit_count(ids, "deadline.escalated") == 3
+    assert await _audit_count(ids, "deadline.notified") == 3
+    assert await AuditEvent.count().where(AuditEvent.case_id == bad) == 0
+    assert await Task.count().where(Task.case == bad) == 0
 
 
 async def test_outgoing_notifications_through_the_outbox_at_least_once(cleanup):

@@ -3,19 +3,19 @@
 Level 1 notifies the supervisors of the authority the task is routed to (its heads if it has
 none), level 2 its heads, level 3 every oversight user: level 3 is the oversight breach record.
 The row is unique on (task_id, plazo_id, level), so a replayed sweep inserts nothing and
-notifies nobody twice. Outgoing notifications (webhook) are written to the outbox in the same
-transaction and delivered by the worker after commit (app/outbox.py).
+notifies nobody twice. The rows are written at the end of the command, with those of the other
+cases of a worker's batch (app/cases/writes.py). Outgoing notifications (webhook) are written to
+the outbox in the same transaction and delivered by the worker after commit (app/outbox.py).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from app import outbox
 from app.cases.aggregate import Event
-from app.db import insert_rows
+from app.cases.writes import PendingEscalation
 from app.tables import Task, User
 
 if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
@@ -40,42 +40,8 @@ async def record(session: CaseSession, event: Event) -> None:
     authority_id = await _authority_of(session, task_id)
     due_at = datetime.fromisoformat(data["due_at"])
     legal_source = (data.get("legal_source") or "")[:500] or None
-    inserted = await insert_rows(
-        "deadline_escalation",
-        (
-            "case_id", "case_folio", "task_id", "task_bpmn_id", "plazo_id", "level",
-            "authority_id", "estado", "due_at", "level_due_at", "fired_at", "legal_source",
-        ),
-        [
-            (
-                case.id, case.folio, task_id, data.get("task_bpmn_id"), plazo_id, level,
-                authority_id, case.estado, due_at,
-                datetime.fromisoformat(data.get("level_due_at") or data["due_at"]),
-                session.now, legal_source,
-            )
-        ],
-        " ON CONFLICT (task_id, plazo_id, level) DO NOTHING RETURNING id",
-    )  # fmt: skip
-    if not inserted:  # a replay: already escalated, never twice
-        return
-    escalation_id = inserted[0]["id"]
     users = await recipients(session, level, authority_id)
     kind = "deadline.breach" if level >= BREACH_LEVEL else "deadline.escalated"
-    if users:
-        await insert_rows(
-            "notification",
-            (
-                "user_id", "kind", "escalation_id", "case_folio", "task_id", "task_bpmn_id",
-                "plazo_id", "level", "due_at", "created_at", "read_at",
-            ),
-            [
-                (
-                    user_id, kind, escalation_id, case.folio, task_id, data.get("task_bpmn_id"),
-                    plazo_id, level, due_at, session.now, None,
-                )
-                for user_id in users
-            ],
-        )  # fmt: skip
     session.audit(
         "deadline.breach_recorded" if level >= BREACH_LEVEL else "deadline.notified",
         task_id=task_id,
@@ -83,15 +49,31 @@ async def record(session: CaseSession, event: Event) -> None:
         changes={
             "deadline": plazo_id,
             "level": level,
-            "escalation_id": escalation_id,
+            "escalation_id": None,  # filled in when the row is written (app/cases/writes.py)
             "recipients": len(users),
         },
         legal_basis=legal_source,
     )
-    session.results["escalations"] = session.results.get("escalations", 0) + 1
+    pending = PendingEscalation(
+        case_id=case.id,
+        row=(
+            case.id, case.folio, task_id, data.get("task_bpmn_id"), plazo_id, level,
+            authority_id, case.estado, due_at,
+            datetime.fromisoformat(data.get("level_due_at") or data["due_at"]),
+            session.now, legal_source,
+        ),
+        notices=[
+            (
+                user_id, kind, case.folio, task_id, data.get("task_bpmn_id"), plazo_id, level,
+                due_at, session.now, None,
+            )
+            for user_id in users
+        ],
+        event=session.cmd.events[-1],
+    )  # fmt: skip
     if outbox.enabled():
-        payload: dict[str, Any] = {
-            "escalation_id": escalation_id,
+        pending.outbox_kind = kind
+        pending.outbox_payload = {
             "case_folio": case.folio,
             "task_id": task_id,
             "task_bpmn_id": data.get("task_bpmn_id"),
@@ -101,7 +83,7 @@ async def record(session: CaseSession, event: Event) -> None:
             "authority_id": authority_id,
             "recipients": users,
         }
-        await outbox.queue(kind, json.dumps(payload, sort_keys=True), session.now)
+    session.writes.escalations.append(pending)
 
 
 async def _authority_of(session: CaseSession, task_id: str) -> int | None:

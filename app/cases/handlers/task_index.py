@@ -2,7 +2,8 @@
 
 After the state is saved, the index's open rows (loaded with the case) are compared with the
 engine's ready tasks: tasks the engine completed are closed as completed by the actor, tasks no
-longer ready are cancelled, new ones are routed and inserted (one statement for all), and when
+longer ready are cancelled, new ones are routed and inserted (one statement for all the cases
+of a command, at its end: app/cases/writes.py), and when
 the child moved, open tasks are routed again. Due dates, risk and escalation levels follow the
 events that change them. Every routing decision is audited; the access handler grants from the
 final index.
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from app import routing
 from app.cases.aggregate import CaseAggregate, Event, OpenTask
-from app.db import insert_rows
 from app.route_engine import legal_basis
 from app.tables import Task
 from workflows import ReadyTask
@@ -148,8 +148,8 @@ async def _insert(session: CaseSession, tasks: list[ReadyTask]) -> list[dict[str
                 "due_at": task.due_at,
             }
         )
-    reopen = ", ".join(f"{c} = EXCLUDED.{c}" for c in ROW_COLUMNS if c != "task_id")
-    await insert_rows("task", ROW_COLUMNS, rows, f" ON CONFLICT (task_id) DO UPDATE SET {reopen}")
+    session.writes.task_rows += rows  # written at the end of the command, with the batch's
+    session.writes.task_row_suffix = REOPEN
     return routed
 
 
@@ -159,6 +159,12 @@ ROW_COLUMNS = (
     "legal_source", "risk", "escalation_level", "context", "created_at", "claimed_at",
     "completed_at", "completed_by_id",
 )  # fmt: skip
+
+
+#: a task that is ready again after a loop reopens its row
+REOPEN = " ON CONFLICT (task_id) DO UPDATE SET " + ", ".join(
+    f"{c} = EXCLUDED.{c}" for c in ROW_COLUMNS if c != "task_id"
+)
 
 
 def _levels(events: list[Event]) -> dict[str, int]:
@@ -207,12 +213,7 @@ async def escalation_level(session: CaseSession, event: Event) -> None:
     if task_id in session.results.get("inserted_levels", ()):
         return  # inserted by this command with its level already
     if task_id and task_id in session.case.open_tasks:
-        await Task.raw(
-            "UPDATE task SET escalation_level = {} WHERE task_id = {} AND escalation_level < {}",
-            level,
-            task_id,
-            level,
-        )
+        session.writes.levels.append((task_id, level))
 
 
 async def due_date(session: CaseSession, event: Event) -> None:
