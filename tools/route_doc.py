@@ -83,8 +83,8 @@ def _duration(plazo: Any) -> str:
 
 def _deadline_rows(lib: RouteLibrary) -> list[str]:
     rows = [
-        "| id | obligation | duration | calendar | escalation | legal source | bound to |",
-        "|---|---|---|---|---|---|---|",
+        "| id | obligation | starts at | duration | calendar | escalation | legal source | bound to |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     bound: dict[str, list[str]] = {}
     for d in lib.deadlines.values():
@@ -96,7 +96,9 @@ def _deadline_rows(lib: RouteLibrary) -> list[str]:
             f"{getattr(p, 'niveles', 3)} levels every {getattr(p, 'escalamiento_intervalo', '')}"
         )
         rows.append(
-            f"| `{pid}`{mark} | {_cell(getattr(p, 'descripcion_es', ''))} | {_cell(_duration(p))} "
+            f"| `{pid}`{mark} | {_cell(getattr(p, 'descripcion_es', ''))} "
+            f"| {_cell(getattr(p, 'inicia_es', None) or '(when the task is ready)')} "
+            f"| {_cell(_duration(p))} "
             f"| {getattr(p, 'calendario', '')} | {escalation} | {_cell(p.fuente_legal)} "
             f"| {', '.join(sorted(bound.get(pid, []))) or '(waits, not a boundary)'} |"
         )

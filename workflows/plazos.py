@@ -20,6 +20,9 @@ File format (one table per deadline id, plus ``[calendario]``)::
     fuente_legal = "LGDNNA art. 122"
     confirmado = true               # false for every [U]/[P] item
     nota = "..."                    # optional
+    inicia_es = "detección de la NNA"   # optional: the event the law counts from, in words
+    inicia_en = "detection of the child"  # (docs/care-route.md "starts at"; the BPMN passes
+                                          #  its instant as plazo_ciclo's ``desde``)
 
 Calendar types and how the due instant is computed:
 
@@ -66,7 +69,7 @@ _CLAVES_REQUERIDAS = (
     "fuente_legal",
     "confirmado",
 )
-_CLAVES_OPCIONALES = ("duracion", "por_riesgo", "niveles", "nota")
+_CLAVES_OPCIONALES = ("duracion", "por_riesgo", "niveles", "nota", "inicia_es", "inicia_en")
 _CLAVES_CALENDARIO = ("zona", "dias_inhabiles_extra", "dias_inhabiles_recurrentes", "suspensiones")
 _CLAVES_SUSPENSION = ("jurisdiccion", "desde", "hasta", "motivo", "fuente")
 
@@ -187,6 +190,9 @@ class Plazo:
     fuente_legal: str
     confirmado: bool
     nota: str | None = None
+    #: the event the law counts the deadline from, in words (e.g. "presentación de la solicitud")
+    inicia_es: str | None = None
+    inicia_en: str | None = None
 
     @property
     def depende_de_riesgo(self) -> bool:
@@ -411,8 +417,9 @@ def _parse_plazo(plazo_id: str, tabla: Mapping[str, Any], ruta: Path) -> Plazo:
     for clave in ("descripcion_es", "descripcion_en", "fuente_legal"):
         if not isinstance(tabla[clave], str) or not tabla[clave].strip():
             raise error(clave, "must be a non-empty string")
-    if "nota" in tabla and not isinstance(tabla["nota"], str):
-        raise error("nota", "must be a string")
+    for clave in ("nota", "inicia_es", "inicia_en"):
+        if clave in tabla and not isinstance(tabla[clave], str):
+            raise error(clave, "must be a string")
     if not isinstance(tabla["confirmado"], bool):
         raise error("confirmado", "must be true or false")
 
@@ -445,6 +452,8 @@ def _parse_plazo(plazo_id: str, tabla: Mapping[str, Any], ruta: Path) -> Plazo:
         fuente_legal=tabla["fuente_legal"].strip(),
         confirmado=tabla["confirmado"],
         nota=tabla.get("nota"),
+        inicia_es=tabla.get("inicia_es"),
+        inicia_en=tabla.get("inicia_en"),
     )
 
 
