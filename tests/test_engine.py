@@ -90,7 +90,9 @@ def test_form_data_cannot_overwrite_case_variables_or_gateway_inputs(engine):
 def test_gateway_branch_on_form_value(engine):
     d = drive(engine)
     events = d.complete("registrar_deteccion", {"riesgo": True, "lugar": "Tapachula"})
-    assert [e.kind for e in events] == ["task_completed", "case_variable_set"]
+    # its deadline stops with it (the deadline register records it met)
+    assert [e.kind for e in events] == ["task_completed", "deadline_stopped", "case_variable_set"]
+    assert events[1].data["outcome"] == "completed"
     assert d.ready() == ["atender_riesgo"]
     assert d.task("atender_riesgo").rol == "supervisor"
 
@@ -121,6 +123,44 @@ def test_late_completion_still_reports_missed_levels_once(engine):
     assert [e.data["level"] for e in events if e.kind == "deadline_escalated"] == [1, 2, 3]
 
 
+def test_a_deadline_reports_its_start_and_its_stop_once(engine):
+    """The deadline register is built from these events: one start (with the instant the law
+    counts from and when it falls due), escalations carrying the same key, one stop."""
+    d = drive(engine)
+    [started] = d.events_of("deadline_started")
+    assert started.data["plazo_id"] == "D1"
+    assert started.data["due_at"] == (T0 + timedelta(hours=24)).isoformat()
+    assert started.data["task_bpmn_id"] == "registrar_deteccion"
+    key = started.data["deadline_key"]
+    d.advance(timedelta(hours=25))
+    [level1] = d.events_of("deadline_escalated")
+    assert level1.data["deadline_key"] == key
+    d.complete("registrar_deteccion", {"riesgo": False, "lugar": "x"})
+    [stopped] = d.events_of("deadline_stopped")
+    assert stopped.data == {
+        "deadline_key": key,
+        "plazo_id": "D1",
+        "task_id": started.data["task_id"],
+        "outcome": "completed",
+        "reason": None,
+    }
+    d.advance(timedelta(days=5))
+    assert len(d.events_of("deadline_stopped")) == 1 and len(d.events_of("deadline_started")) == 1
+
+
+def test_a_spent_deadline_stops_only_when_its_task_is_done(engine):
+    """After the last escalation level the deadline keeps running (breached) until the task is
+    done; the stop comes with the completion, days later."""
+    d = drive(engine)
+    d.advance(timedelta(days=10))
+    assert [e.data["level"] for e in d.events_of("deadline_escalated")] == [1, 2, 3]
+    assert d.events_of("deadline_stopped") == []
+    d.complete("registrar_deteccion", {"riesgo": False, "lugar": "x"})
+    [stopped] = d.events_of("deadline_stopped")
+    assert stopped.data["outcome"] == "completed"
+    assert stopped.data["deadline_key"] == d.events_of("deadline_started")[0].data["deadline_key"]
+
+
 def test_message_interrupts_and_loop_reenters(engine):
     d = drive(engine)
     d.complete("registrar_deteccion", {"riesgo": False, "lugar": "x"})
@@ -142,10 +182,12 @@ def test_message_not_awaited_is_refused(engine):
 def test_eighteenth_birthday_timer_follows_injected_clock(engine):
     d = drive(engine)
     d.complete("registrar_deteccion", {"riesgo": False, "lugar": "x"})
-    assert d.case().next_due_at() == datetime(2028, 5, 1, tzinfo=timezone.utc)
-    d.now = datetime(2028, 4, 30, 23, tzinfo=timezone.utc)
+    # Majority at 00:00 of the 18th birthday in central Mexico (UTC-6), not at midnight UTC,
+    # which is 18:00 of the eve there.
+    assert d.case().next_due_at() == datetime(2028, 5, 1, 6, tzinfo=timezone.utc)
+    d.now = datetime(2028, 5, 1, 5, 59, tzinfo=timezone.utc)
     assert d.advance(timedelta(0)) == []
-    fired = d.advance(timedelta(hours=2))
+    fired = d.advance(timedelta(minutes=2))
     assert [(e.kind, e.data["bpmn_id"]) for e in fired] == [("timer_fired", "cumple18")]
     assert d.ready() == ["transicion"]
     d.complete("transicion", {})

@@ -315,6 +315,7 @@ class Case:
                         {
                             "plazo_id": record["plazo_id"],
                             "task_id": record.get("task_id"),
+                            "deadline_key": record.get("key", str(task.id)),
                             "old_due_at": old_due,
                             "due_at": record["due"],
                         },
@@ -433,40 +434,116 @@ class Case:
                 ):
                     continue
                 record = records[key] = self._new_timer_record(task, value)
+                record["key"] = key
+                if record.get("plazo_id"):
+                    self.events.append(self._started_event(record, now))
+            record.setdefault("key", key)  # records saved before keys were kept
             fired |= self._report_firings(task, value, record, now)
             if task.state in (TaskState.COMPLETED, TaskState.CANCELLED):
-                self._keep_spent_deadline(task, record)
+                if not self._keep_spent_deadline(task, record):
+                    self._stop_deadline(record, now)
                 records.pop(key, None)
         for key in set(records) - seen:  # its task is gone (a pruned subprocess)
-            records.pop(key, None)
-        self._drop_spent_deadlines()
+            self._stop_deadline(records.pop(key), now, gone=True)
+        self._drop_spent_deadlines(now)
         return fired
 
-    def _keep_spent_deadline(self, timer: Any, record: dict[str, Any]) -> None:
+    def _started_event(self, record: dict[str, Any], now: datetime) -> EngineEvent:
+        """A deadline began to run: when the law's start event happened (``started_at``, which
+        may be days before the engine armed it) and when it falls due."""
+        plazo = self.engine.library.plazos[record["plazo_id"]]
+        return EngineEvent(
+            "deadline_started",
+            now,
+            {
+                "deadline_key": record["key"],
+                "plazo_id": record["plazo_id"],
+                "task_id": record.get("task_id"),
+                "task_bpmn_id": record.get("attached_bpmn_id"),
+                "boundary_id": record["bpmn_id"],
+                "started_at": record.get("started_at") or record["armed_at"],
+                "armed_at": record["armed_at"],
+                "due_at": record["due"],
+                "levels": record["levels"],
+                "calendario": getattr(plazo, "calendario", None),
+                "inicia": getattr(plazo, "inicia_es", None),
+                "legal_source": record.get("legal_source"),
+            },
+        )
+
+    def _stop_deadline(self, record: dict[str, Any], now: datetime, gone: bool = False) -> None:
+        """The deadline stopped running: its task was done (``completed``), or the route went
+        another way (``cancelled``, with why)."""
+        if not record.get("plazo_id"):
+            return
+        outcome, reason = "cancelled", "scope_ended" if gone else self._cancel_reason()
+        task = self._task_or_none(record.get("task_id"))
+        if task is not None and task.state == TaskState.COMPLETED:
+            outcome, reason = "completed", None
+        self.events.append(
+            EngineEvent(
+                "deadline_stopped",
+                now,
+                {
+                    "deadline_key": record.get("key"),
+                    "plazo_id": record["plazo_id"],
+                    "task_id": record.get("task_id"),
+                    "outcome": outcome,
+                    "reason": reason,
+                },
+            )
+        )
+
+    def _cancel_reason(self) -> str:
+        """Why the route cancelled a task: the case closed, a message arrived (e.g. the child
+        left the placement), a timer fired (e.g. the 18th birthday), or the route itself."""
+        if self.workflow.is_completed():
+            return "case_closed"
+        for event in reversed(self.events):
+            if event.kind == "message_received":
+                return f"message:{event.data.get('name')}"
+            if event.kind == "timer_fired":
+                return f"timer:{event.data.get('bpmn_id')}"
+        return "route"
+
+    def _task_or_none(self, task_id: str | None) -> Any:
+        if not task_id:
+            return None
+        try:
+            return self.workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TaskNotFoundException):
+            return None
+
+    def _keep_spent_deadline(self, timer: Any, record: dict[str, Any]) -> bool:
         """A deadline timer that ran out of levels (not one cancelled with its task): remember
-        its due date on the task it bounds, while that task waits."""
+        its due date on the task it bounds, while that task waits. True if kept: the deadline
+        is still running (breached) until the task is done."""
         if timer.state != TaskState.COMPLETED or not record.get("plazo_id"):
-            return
+            return False
         if record.get("cycles", 0) != 0 or not record.get("task_id"):
-            return
+            return False
+        task = self._task_or_none(record["task_id"])
+        if task is None or task.state != TaskState.READY:
+            return False  # its task is already done or gone: the deadline stops now
         self.meta.setdefault("spent", {})[record["task_id"]] = {
             "due": record["due"],
             "plazo_id": record["plazo_id"],
             "legal_source": record.get("legal_source"),
+            "key": record.get("key"),
         }
+        return True
 
-    def _drop_spent_deadlines(self) -> None:
-        """Forget spent deadlines of tasks no longer waiting for a person (done or cancelled)."""
+    def _drop_spent_deadlines(self, now: datetime) -> None:
+        """Forget spent deadlines of tasks no longer waiting for a person (done or cancelled):
+        that is when such a deadline stops."""
         spent = self.meta.get("spent")
         if not spent:
             return
         for task_id in list(spent):
-            try:
-                task = self.workflow.get_task_from_id(UUID(task_id))
-            except (ValueError, TaskNotFoundException):
-                task = None
+            task = self._task_or_none(task_id)
             if task is None or task.state != TaskState.READY:
-                del spent[task_id]
+                entry = spent.pop(task_id)
+                self._stop_deadline({**entry, "task_id": task_id}, now, gone=task is None)
 
     def _new_timer_record(self, task: Any, value: Any) -> dict[str, Any]:
         deadline = self.engine.library.deadlines.get(task.task_spec.bpmn_id)
@@ -498,6 +575,9 @@ class Case:
                 legal_source=deadline.legal_source,
                 attached_bpmn_id=deadline.attached_to,
             )
+            start = self._ctx.starts.get(deadline.plazo_id)
+            if start is not None:
+                record["started_at"] = start.isoformat()
         if attached is not None:
             record["task_id"] = str(attached.id)
         return record
@@ -550,6 +630,7 @@ class Case:
                     "task_bpmn_id": record.get("attached_bpmn_id"),
                     "boundary_id": record["bpmn_id"],
                     "legal_source": record.get("legal_source"),
+                    "deadline_key": record.get("key"),
                 },
             )
         return EngineEvent(

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from types import CodeType, MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from RestrictedPython import compile_restricted_eval, compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem, default_guarded_getiter
@@ -62,6 +63,8 @@ CASE_VARIABLES: frozenset[str] = frozenset(
 
 #: Used when the date of birth is unknown: the 18th-birthday timer then never fires on its own.
 FECHA_MAYORIA_DESCONOCIDA = "2999-12-31T00:00:00+00:00"
+#: the local time of the route when no calendar is configured (config/plazos.toml ``zona``)
+_CENTRAL_MEXICO = ZoneInfo("America/Mexico_City")
 
 _SAFE_BUILTINS: dict[str, Any] = {
     "len": len,
@@ -154,6 +157,9 @@ class CaseContext:
     #: form can never overwrite a variable that a gateway reads.
     forms: dict[str, Any] = field(default_factory=dict)
     changes: list[tuple[str, Any, Any]] = field(default_factory=list)
+    #: deadline id -> the instant its last computed cycle counts from (``plazo_ciclo``'s
+    #: ``desde``), so the engine reports the deadline's real start, not when it was armed
+    starts: dict[str, datetime] = field(default_factory=dict)
 
     def set_variable(self, name: str, value: Any) -> None:
         if name not in CASE_VARIABLES:
@@ -221,7 +227,9 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
         return due.astimezone(timezone.utc).isoformat()
 
     def plazo_ciclo(plazo_id: str, nivel: str | None = None, desde: str | None = None) -> str:
-        return ctx.deadlines.cycle(plazo_id, _desde(desde), _jurisdiccion(), nivel)
+        start = _desde(desde)
+        ctx.starts[str(plazo_id)] = start
+        return ctx.deadlines.cycle(plazo_id, start, _jurisdiccion(), nivel)
 
     def fecha_mayoria_edad() -> str:
         born = ctx.variables.get("fecha_nacimiento")
@@ -232,9 +240,12 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
             birthday = d.replace(year=d.year + 18)
         except ValueError:  # born on 29 February
             birthday = d.replace(year=d.year + 18, day=28) + timedelta(days=1)
-        return datetime(
-            birthday.year, birthday.month, birthday.day, tzinfo=timezone.utc
-        ).isoformat()
+        # Majority begins at 00:00 of the 18th birthday in the child's local time (central
+        # Mexico), not at midnight UTC (18:00 of the eve in Mexico City).
+        calendario = getattr(ctx.deadlines, "calendario", None)
+        zone = getattr(calendario, "tz", None) or _CENTRAL_MEXICO
+        local = datetime(birthday.year, birthday.month, birthday.day, tzinfo=zone)
+        return local.astimezone(timezone.utc).isoformat()
 
     return {
         "valor": valor,

@@ -455,12 +455,52 @@ def test_a_departure_is_not_expected_once_protection_concluded():
 def test_turning_18_mid_route_moves_to_transition_then_closure():
     d = start(fecha_nacimiento="2008-03-10")
     walk(d, stop="detectar_necesidades")
-    d.advance(datetime.fromisoformat("2026-03-10T01:00:00+00:00") - d.now)
+    d.advance(datetime.fromisoformat("2026-03-10T05:59:00+00:00") - d.now)
+    assert "detectar_necesidades" in d.ready()  # 23:59 of the eve in Mexico City: still a child
+    d.advance(datetime.fromisoformat("2026-03-10T06:00:01+00:00") - d.now)
     assert "detectar_necesidades" not in d.ready()
     assert any(t.process_id == "transicion_vida_adulta" for t in d.ready_tasks())
     done = walk(d)
     assert "proponer_cierre" in done
     assert d.end_state == "fin_mayoria_edad"
+
+
+def test_a_deadline_starts_when_the_law_says_not_when_it_is_recorded():
+    """D1 counts from detection: a case opened 30 h after the child was detected starts D1 at
+    the detection (a backdated start), falls due 24 h after it and is breached at once."""
+    detected = start().now - timedelta(hours=30)
+    d = start(fecha_deteccion=detected.isoformat())
+    d.complete("registrar_deteccion")
+    [d1] = [e.data for e in d.events_of("deadline_started") if e.data["plazo_id"].startswith("D1")]
+    assert datetime.fromisoformat(d1["started_at"]) == detected
+    assert datetime.fromisoformat(d1["armed_at"]) == d.now
+    assert datetime.fromisoformat(d1["due_at"]) == detected + timedelta(hours=24)
+    levels = [e.data for e in d.events_of("deadline_escalated")]
+    # due 6 h ago, a level every hour: all three levels are reported at once
+    assert [e["level"] for e in levels] == [1, 2, 3]
+    assert {e["deadline_key"] for e in levels} == {d1["deadline_key"]}
+
+
+def test_every_deadline_that_starts_stops_once_when_the_route_goes_another_way():
+    """Turning 18 interrupts protection: each deadline still running then stops as cancelled,
+    with why; no deadline is left without a stop, none stops twice (the deadline register)."""
+    d = start(fecha_nacimiento="2008-03-10")
+    walk(d, stop="consolidar_bia")  # the BIA deadline runs
+    d.advance(datetime.fromisoformat("2026-03-10T06:00:01+00:00") - d.now)
+    started = [e.data["deadline_key"] for e in d.events_of("deadline_started")]
+    stopped = [e.data["deadline_key"] for e in d.events_of("deadline_stopped")]
+    running = set(started) - set(stopped)
+    assert len(stopped) == len(set(stopped))
+    cancelled = [
+        e.data for e in d.events_of("deadline_stopped") if e.data["outcome"] == "cancelled"
+    ]
+    assert [c["plazo_id"] for c in cancelled] == ["bia"]
+    assert cancelled[0]["reason"].startswith("timer:")  # the 18th birthday
+    # what still runs belongs to tasks that are still ready
+    ready_ids = {t.task_id for t in d.ready_tasks()}
+    for e in d.events_of("deadline_started"):
+        if e.data["deadline_key"] in running:
+            assert e.data["task_id"] in ready_ids
 
 
 # ------------------------------------------------------------------ BID
