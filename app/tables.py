@@ -260,6 +260,43 @@ class DeadlineEscalation(Table, tablename="deadline_escalation"):
     legal_source = Varchar(length=500, null=True, default=None)
 
 
+class DeadlineRegister(Table, tablename="deadline_register"):
+    """Every deadline instance of every case, never deleted (migration 0005; docs/deadlines.md).
+
+    ``status``: running, met (done by its due instant), breached (due passed before it was
+    done: stays breached after it is done, with ``closed_at``), cancelled (the route went another
+    way before it was due; ``cancel_reason``). ``started_at`` is the instant the law counts from
+    (may be before the engine armed it: ``backdated``).
+    """
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    case_folio = Varchar(length=32)
+    deadline_key = Varchar(length=80, unique=True)
+    plazo_id = Varchar(length=100)
+    task_id = Varchar(length=36, null=True, default=None)
+    task_bpmn_id = Varchar(length=100, null=True, default=None)
+    authority = ForeignKey(
+        references=Authority, on_delete=OnDelete.restrict, null=True, db_column_name="authority_id"
+    )
+    estado = Varchar(length=2, null=True, default=None)
+    legal_source = Varchar(length=500, null=True, default=None)
+    start_event = Varchar(length=300, null=True, default=None)
+    started_at = Timestamptz(null=True, default=None)
+    armed_at = Timestamptz(null=True, default=None)
+    backdated = Boolean(default=False)
+    due_at = Timestamptz()
+    calendario = Varchar(length=20, null=True, default=None)
+    status = Varchar(length=12)
+    breached_at = Timestamptz(null=True, default=None)
+    closed_at = Timestamptz(null=True, default=None)
+    outcome = Varchar(length=12, null=True, default=None)
+    cancel_reason = Varchar(length=120, null=True, default=None)
+    levels_reached = Integer(default=0)
+    updated_at = Timestamptz()
+
+
 class Notification(Table, tablename="notification"):
     """An in-app notification for one user (escalations: supervisor, head, oversight)."""
 
@@ -337,6 +374,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     FolioCounter,
     AuditEvent,
     DeadlineEscalation,
+    DeadlineRegister,
     Notification,
     NotificationOutbox,
     TermSuspension,

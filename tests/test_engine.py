@@ -141,6 +141,7 @@ def test_a_deadline_reports_its_start_and_its_stop_once(engine):
         "deadline_key": key,
         "plazo_id": "D1",
         "task_id": started.data["task_id"],
+        "due_at": started.data["due_at"],
         "outcome": "completed",
         "reason": None,
     }

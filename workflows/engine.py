@@ -488,6 +488,7 @@ class Case:
                     "deadline_key": record.get("key"),
                     "plazo_id": record["plazo_id"],
                     "task_id": record.get("task_id"),
+                    "due_at": record.get("due"),
                     "outcome": outcome,
                     "reason": reason,
                 },

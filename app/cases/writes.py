@@ -66,6 +66,43 @@ class PendingEscalation:
 
 
 @dataclass
+class RegisterRow:
+    """A deadline register row to insert (``ON CONFLICT (deadline_key) DO NOTHING``)."""
+
+    key: str
+    case_id: int
+    case_folio: str
+    plazo_id: str
+    task_id: str | None
+    task_bpmn_id: str | None
+    authority_id: int | None
+    estado: str | None
+    legal_source: str | None
+    start_event: str | None
+    started_at: datetime | None
+    armed_at: datetime | None
+    backdated: bool
+    due_at: datetime
+    calendario: str | None
+    now: datetime
+
+    def values(self) -> tuple[Any, ...]:  # REGISTER_COLUMNS
+        return (
+            self.case_id, self.case_folio, self.key, self.plazo_id, self.task_id,
+            self.task_bpmn_id, self.authority_id, self.estado, self.legal_source,
+            self.start_event, self.started_at, self.armed_at, self.backdated, self.due_at,
+            self.calendario, "running", 0, self.now,
+        )  # fmt: skip
+
+
+REGISTER_COLUMNS = (
+    "case_id", "case_folio", "deadline_key", "plazo_id", "task_id", "task_bpmn_id",
+    "authority_id", "estado", "legal_source", "start_event", "started_at", "armed_at",
+    "backdated", "due_at", "calendario", "status", "levels_reached", "updated_at",
+)  # fmt: skip
+
+
+@dataclass
 class CaseWrites:
     """What one command (one case, or a worker's batch of cases) still has to write."""
 
@@ -74,11 +111,28 @@ class CaseWrites:
     task_row_suffix: str = ""
     levels: list[tuple[str, int]] = field(default_factory=list)  # (task_id, level)
     escalations: list[PendingEscalation] = field(default_factory=list)
+    #: the deadline register (app/cases/handlers/deadline_register.py)
+    register_rows: list[RegisterRow] = field(default_factory=list)
+    register_levels: list[tuple[str, int, int | None, datetime]] = field(default_factory=list)
+    register_due: list[tuple[str, datetime, datetime]] = field(default_factory=list)
+    #: (key, at, outcome, reason, status if it was still running, due)
+    register_stops: list[tuple[str, datetime, str, str | None, str, datetime | None]] = field(
+        default_factory=list
+    )
     #: case id -> escalations actually recorded by the last flush
     recorded: dict[int, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.states or self.task_rows or self.levels or self.escalations)
+        return bool(
+            self.states
+            or self.task_rows
+            or self.levels
+            or self.escalations
+            or self.register_rows
+            or self.register_levels
+            or self.register_due
+            or self.register_stops
+        )
 
     async def flush(self, events: list[audit.PendingEvent]) -> None:
         """Write everything pending, in foreign-key order; ``events`` is the command's audit
@@ -88,6 +142,10 @@ class CaseWrites:
         task_rows, self.task_rows = self.task_rows, []
         levels, self.levels = self.levels, []
         escalations, self.escalations = self.escalations, []
+        rows, self.register_rows = self.register_rows, []
+        reg_levels, self.register_levels = self.register_levels, []
+        reg_due, self.register_due = self.register_due, []
+        reg_stops, self.register_stops = self.register_stops, []
         if states:
             await _write_states(states)
         if task_rows:
@@ -96,6 +154,20 @@ class CaseWrites:
             await _raise_levels(levels)
         if escalations:
             await self._record_escalations(escalations, events)
+        if rows:
+            first = {r.key: r for r in reversed(rows)}  # a key's first row wins
+            await insert_rows(
+                "deadline_register",
+                REGISTER_COLUMNS,
+                [r.values() for r in first.values()],
+                " ON CONFLICT (deadline_key) DO NOTHING",
+            )
+        if reg_levels:
+            await _register_levels(reg_levels)
+        if reg_due:
+            await _register_due(reg_due)
+        if reg_stops:
+            await _register_stops(reg_stops)
 
     async def _record_escalations(
         self, pending: list[PendingEscalation], events: list[audit.PendingEvent]
@@ -189,4 +261,101 @@ async def _raise_levels(levels: list[tuple[str, int]]) -> None:
         " WHERE t.task_id = v.task_id AND t.escalation_level < v.level",
         [t for t, _ in levels],
         [lv for _, lv in levels],
+    )
+
+
+# ----------------------------------------------------------------- the deadline register
+# SQLite runs one statement per row (in-process, no round trip); PostgreSQL one per batch.
+# Statuses are compared as strings only: the status a stop sets is decided by the handler,
+# which knows the due instant.
+
+_LEVEL_SET = (
+    " levels_reached = CASE WHEN r.levels_reached < {lv} THEN {lv} ELSE r.levels_reached END,"
+    " status = CASE WHEN r.status = 'running' THEN 'breached' ELSE r.status END,"
+    " breached_at = COALESCE(r.breached_at, r.due_at),"
+    " authority_id = COALESCE(r.authority_id, {auth}), updated_at = {at}"
+)
+
+
+async def _register_levels(levels: list[tuple[str, int, int | None, datetime]]) -> None:
+    """A level fired: breached from its due instant; the highest level reached."""
+    top: dict[str, tuple[str, int, int | None, datetime]] = {}
+    for key, level, authority, at in levels:  # one row per key (UPDATE ... FROM takes one)
+        if key not in top or level > top[key][1]:
+            top[key] = (key, level, authority, at)
+    if is_sqlite():
+        for key, level, authority, at in top.values():
+            await Task.raw(
+                "UPDATE deadline_register AS r SET"
+                + _LEVEL_SET.format(lv="{}", auth="{}", at="{}")
+                + " WHERE r.deadline_key = {}",
+                level,
+                level,
+                authority,
+                at,
+                key,
+            )
+        return
+    rows = list(top.values())
+    await Task.raw(
+        "UPDATE deadline_register AS r SET"
+        + _LEVEL_SET.format(lv="v.level", auth="v.authority_id", at="v.at")
+        + " FROM unnest({}::text[], {}::integer[], {}::integer[], {}::timestamptz[])"
+        " AS v(deadline_key, level, authority_id, at) WHERE r.deadline_key = v.deadline_key",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+    )
+
+
+async def _register_due(changes: list[tuple[str, datetime, datetime]]) -> None:
+    """A suspension of terms moved the due instant of a deadline still running."""
+    for key, due, at in changes:  # rare: only the suspension recompute
+        await Task.raw(
+            "UPDATE deadline_register SET due_at = {}, updated_at = {}"
+            " WHERE deadline_key = {} AND status = 'running'",
+            due,
+            at,
+            key,
+        )
+
+
+async def _register_stops(
+    stops: list[tuple[str, datetime, str, str | None, str, datetime | None]],
+) -> None:
+    """The deadline closed. Still running: it takes the status the handler decided (met,
+    cancelled, or breached when closed after its due instant); already breached: it stays so."""
+    if is_sqlite():
+        for key, at, outcome, reason, status, _due in stops:
+            await Task.raw(
+                "UPDATE deadline_register AS r SET closed_at = {}, outcome = {},"
+                " cancel_reason = {}, updated_at = {},"
+                " breached_at = CASE WHEN r.status = 'running' AND {} = 'breached'"
+                " THEN r.due_at ELSE r.breached_at END,"
+                " status = CASE WHEN r.status = 'running' THEN {} ELSE r.status END"
+                " WHERE r.deadline_key = {} AND r.closed_at IS NULL",
+                at,
+                outcome,
+                reason,
+                at,
+                status,
+                status,
+                key,
+            )
+        return
+    await Task.raw(
+        "UPDATE deadline_register AS r SET closed_at = v.at, outcome = v.outcome,"
+        " cancel_reason = v.reason, updated_at = v.at,"
+        " breached_at = CASE WHEN r.status = 'running' AND v.status = 'breached'"
+        " THEN r.due_at ELSE r.breached_at END,"
+        " status = CASE WHEN r.status = 'running' THEN v.status ELSE r.status END"
+        " FROM unnest({}::text[], {}::timestamptz[], {}::text[], {}::text[], {}::text[])"
+        " AS v(deadline_key, at, outcome, reason, status)"
+        " WHERE r.deadline_key = v.deadline_key AND r.closed_at IS NULL",
+        [s[0] for s in stops],
+        [s[1] for s in stops],
+        [s[2] for s in stops],
+        [s[3] for s in stops],
+        [s[4] for s in stops],
     )

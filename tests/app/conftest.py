@@ -8,6 +8,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from app.tables import Case, Task, WorkflowState
 from tests.app.helpers import Api
 
 
@@ -22,3 +23,26 @@ async def api(database):
         transport=httpx.ASGITransport(app=asgi), base_url="http://testserver"
     ) as client:
         yield Api(client)
+
+
+@pytest.fixture
+async def cleanup(database):
+    """Needs the migrated, seeded database (tests that seed cases directly use no ``api``, but
+    the sweep needs the tables and notifies demo users). Afterwards, retire the cases a test
+    seeded (tasks cancelled, nothing due, case closed), so 1,000 extra INM-07 tasks do not crowd
+    other tests' inboxes. Never deleted: SQLite would reuse their ids, and the append-only audit
+    trail refers to cases by id."""
+    prefixes: list[str] = []
+    yield prefixes
+    for prefix in prefixes:
+        rows = await Case.select(Case.id).where(Case.folio.like(f"{prefix}%"))
+        ids = [r["id"] for r in rows]
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            await Task.update({Task.status: "cancelled"}).where(
+                Task.case.is_in(chunk) & (Task.status == "open")
+            )
+            await WorkflowState.update({WorkflowState.next_due_at: None}).where(
+                WorkflowState.case.is_in(chunk)
+            )
+            await Case.update({Case.status: "closed"}).where(Case.id.is_in(chunk))

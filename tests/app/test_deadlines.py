@@ -13,8 +13,6 @@ import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
-
 from app import db
 from app.cases import repository
 from app.cases.handlers import PROJECTIONS, escalations
@@ -54,29 +52,6 @@ async def _audit_count(case_ids: list[int], action: str) -> int:
     return await AuditEvent.count().where(
         AuditEvent.case_id.is_in(case_ids) & (AuditEvent.action == action)
     )
-
-
-@pytest.fixture
-async def cleanup(database):
-    """Needs the migrated, seeded database (tests that seed cases directly use no ``api``, but
-    the sweep needs the tables and notifies demo users). Afterwards, retire the cases a test
-    seeded (tasks cancelled, nothing due, case closed), so 1,000 extra INM-07 tasks do not crowd
-    other tests' inboxes. Never deleted: SQLite would reuse their ids, and the append-only audit
-    trail refers to cases by id."""
-    prefixes: list[str] = []
-    yield prefixes
-    for prefix in prefixes:
-        rows = await Case.select(Case.id).where(Case.folio.like(f"{prefix}%"))
-        ids = [r["id"] for r in rows]
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            await Task.update({Task.status: "cancelled"}).where(
-                Task.case.is_in(chunk) & (Task.status == "open")
-            )
-            await WorkflowState.update({WorkflowState.next_due_at: None}).where(
-                WorkflowState.case.is_in(chunk)
-            )
-            await Case.update({Case.status: "closed"}).where(Case.id.is_in(chunk))
 
 
 async def _store_case(folio: str, estado: str, engine_case) -> int:

@@ -1,8 +1,8 @@
 """Every side effect of a change to a case, in one table: which handler runs for which event.
 
-Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_escalated,
-timer_fired, case_variable_set, case_completed, message_received, deadline_recomputed,
-case_started) and the service's own (``CaseEvent``: case_changed, case_relocated,
+Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_started,
+deadline_escalated, deadline_stopped, timer_fired, case_variable_set, case_completed,
+message_received, deadline_recomputed, case_started) and the service's own (``CaseEvent``: case_changed, case_relocated,
 placement_admitted, placement_ended, risk_changed). The unit of work
 (app/cases/unit_of_work.py) runs them in three steps:
 
@@ -23,6 +23,7 @@ from app.cases.handlers import (
     access,
     audit_trail,
     closure,
+    deadline_register,
     escalations,
     route_policies,
     task_index,
@@ -40,12 +41,19 @@ POLICIES: dict[str, list[Handler]] = {
 
 PROJECTIONS: dict[str, list[Handler]] = {
     "case_changed": [task_index.sync],
+    "deadline_started": [deadline_register.started],
     "deadline_escalated": [
         task_index.escalation_level,
         audit_trail.deadline_escalated,
         escalations.record,
+        deadline_register.escalated,
     ],
-    "deadline_recomputed": [task_index.due_date, audit_trail.deadline_recomputed],
+    "deadline_stopped": [deadline_register.stopped],
+    "deadline_recomputed": [
+        task_index.due_date,
+        audit_trail.deadline_recomputed,
+        deadline_register.recomputed,
+    ],
     "risk_changed": [task_index.risk],
     "timer_fired": [audit_trail.timer_fired],
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
