@@ -44,3 +44,18 @@ def test_care_route_doc_says_what_each_interrupting_event_stops():
     # the child leaving a placement stops nothing
     [departure] = [line for line in section.splitlines() if "`nna_salio_colocacion` |" in line]
     assert departure.endswith("| no | nothing |")
+
+
+def test_worked_deadline_table_is_current():
+    """docs/deadlines.md's worked table is generated from config/plazos.toml by the engine's
+    own deadline code (tools/deadline_table.py): it cannot drift from the configuration."""
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools" / "deadline_table.py"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    text = (REPO_ROOT / "docs" / "deadlines.md").read_text(encoding="utf-8")
+    # D5 (3 h from receipt of the request) from the example start, Monday 10:00 local
+    assert "| `D5_decreto_mp` |" in text and "| Mon 2027-03-22 13:00 |" in text

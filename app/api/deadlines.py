@@ -12,18 +12,22 @@ from litestar import Controller, Response, get, post
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from app import inegi
 from app.api.deps import AppRequest, PathId, clamp, typed
 from app.api.responses import reads, writes
 from app.api.schemas import (
     BreachOut,
     ComplianceOut,
+    DeadlinePageOut,
     Estado,
     NotificationOut,
     NotificationReadOut,
     ShortText,
     SuspensionOut,
 )
+from app.errors import field_error
 from app.services import oversight, suspensions
+from app.services.register_report import RegisterFilter
 
 OVERSIGHT_ONLY = (403, "Oversight only.")
 
@@ -136,17 +140,33 @@ class OversightController(Controller):
     @get(
         "/compliance",
         operation_class=AlsoCsvOperation,
-        responses=reads(OVERSIGHT_ONLY),
+        responses=reads(
+            OVERSIGHT_ONLY, (422, "`since`/`until` is no date-time, or `estado` no INEGI code.")
+        ),
     )
     async def compliance(
         self,
         request: AppRequest,
         since: FromQuery[datetime | None] = None,
         until: FromQuery[datetime | None] = None,
+        deadline: FromQuery[str | None] = None,
+        authority: FromQuery[str | None] = None,
+        estado: FromQuery[str | None] = None,
         format: FromQuery[str] = "json",  # noqa: A002
     ) -> Response[ComplianceOut]:
-        """``format=csv``: the per-authority, per-deadline rows as CSV (``text/csv``)."""
-        report = await oversight.compliance(request.user, since=since, until=until)
+        """Counted from the deadline register, for the deadlines due in ``[since, until)``,
+        of one ``deadline`` id, ``authority`` code or ``estado`` if given: on time %, breaches
+        (open ones with their lateness), median lateness. ``format=csv``: the rows per deadline,
+        authority and state as CSV (``text/csv``, UTF-8 with a byte-order mark)."""
+        _check_estado(estado)
+        report = await oversight.compliance(
+            request.user,
+            since=since,
+            until=until,
+            plazo_id=deadline,
+            authority=authority,
+            estado=estado,
+        )
         if format == "csv":
             return Response(  # type: ignore[return-value]
                 oversight.compliance_csv(report),
@@ -154,3 +174,53 @@ class OversightController(Controller):
                 headers={"Content-Disposition": 'attachment; filename="careroute-compliance.csv"'},
             )
         return Response(typed(ComplianceOut, report))
+
+    @get(
+        "/deadlines",
+        responses=reads(
+            OVERSIGHT_ONLY,
+            (422, "`status` is not one of its values, or `estado` no INEGI code."),
+        ),
+    )
+    async def deadlines(
+        self,
+        request: AppRequest,
+        since: FromQuery[datetime | None] = None,
+        until: FromQuery[datetime | None] = None,
+        deadline: FromQuery[str | None] = None,
+        authority: FromQuery[str | None] = None,
+        estado: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        after: FromQuery[int | None] = None,
+        limit: FromQuery[int] = 100,
+    ) -> DeadlinePageOut:
+        """The deadline register's rows behind the compliance counts, same filters, by id:
+        ``status`` running / met / breached / breached_open / cancelled; pass the page's
+        ``next_after`` as ``after`` for the next page."""
+        _check_estado(estado)
+        if status is not None and status not in REGISTER_STATUSES:
+            raise field_error("status", f"one of {', '.join(REGISTER_STATUSES)}")
+        size = clamp(limit)
+        flt = RegisterFilter(
+            since=since,
+            until=until,
+            plazo_id=deadline,
+            authority=authority,
+            estado=estado,
+            status=status,
+        )
+        items = await oversight.deadline_rows(request.user, flt, limit=size + 1, after=after)
+        more = len(items) > size
+        items = items[:size]
+        return typed(
+            DeadlinePageOut,
+            {"items": items, "next_after": items[-1]["id"] if more else None},
+        )
+
+
+REGISTER_STATUSES = ("running", "met", "breached", "breached_open", "cancelled")
+
+
+def _check_estado(estado: str | None) -> None:
+    if estado is not None and not inegi.is_valid(estado):
+        raise field_error("estado", "an INEGI state code, 01-32")

@@ -572,17 +572,96 @@ class BreachOut(msgspec.Struct):
     open: bool
 
 
-class ComplianceRowOut(msgspec.Struct):
-    authority: str
+class RegisterCountsOut(msgspec.Struct):
+    """Deadline register rows counted by status (a row is one deadline instance of a case)."""
+
+    #: rows counted (= running + met + breached + cancelled)
+    deadlines: int
+    running: int
+    #: done by its due instant
+    met: int
+    #: its due instant passed before it was done (stays breached once done)
+    breached: int
+    #: breached and still not done
+    breached_open: int
+    #: the route went another way before it was due
+    cancelled: int
+    #: met / (met + breached), in %; null when none is decided yet
+    on_time_pct: float | None
+    #: median hours from the due instant to done (or to now, while open), of breached rows
+    median_hours_late: float | None
+
+
+class ComplianceRowOut(RegisterCountsOut):
     deadline_id: str
-    tasks: int
-    completed_on_time: int
-    completed_late: int
-    open_on_time: int
-    open_overdue: int
-    open_breaches: int
-    escalations: int
-    median_hours_taken: float | None
+    authority: str | None
+    estado: str | None
+
+
+class ComplianceGroupOut(RegisterCountsOut):
+    #: the deadline id, authority code or state code the counts are summed over
+    key: str
+
+
+class OpenBreachOut(msgspec.Struct):
+    case_folio: str
+    plazo_id: str
+    authority: str | None
+    estado: str | None
+    task_bpmn_id: str | None
+    due_at: datetime
+    closed_at: datetime | None
+    levels_reached: int
+    hours_late: float
+
+
+class DeadlineComplianceOut(msgspec.Struct):
+    """Counted from the deadline register, for the deadlines due in the period."""
+
+    rows: list[ComplianceRowOut]
+    totals: RegisterCountsOut
+    by_deadline: list[ComplianceGroupOut]
+    by_authority: list[ComplianceGroupOut]
+    by_state: list[ComplianceGroupOut]
+    #: breached and not done, the longest late first (at most 100; the listing has them all)
+    open_breaches: list[OpenBreachOut]
+
+
+class DeadlineRowOut(msgspec.Struct):
+    """One row of the deadline register."""
+
+    id: int
+    case_folio: str
+    plazo_id: str
+    task_id: str | None
+    task_bpmn_id: str | None
+    authority: str | None
+    estado: str | None
+    legal_source: str | None
+    #: the event the law counts from, in words
+    start_event: str | None
+    #: when that event happened (null: armed before the register existed)
+    started_at: datetime | None
+    #: when the route armed the deadline
+    armed_at: datetime | None
+    #: started_at is before armed_at (the form gave the real date; audited)
+    backdated: bool
+    due_at: datetime
+    calendario: str | None
+    #: running | met | breached | cancelled
+    status: str
+    breached_at: datetime | None
+    closed_at: datetime | None
+    #: completed | cancelled (null while running)
+    outcome: str | None
+    cancel_reason: str | None
+    levels_reached: int
+
+
+class DeadlinePageOut(msgspec.Struct):
+    items: list[DeadlineRowOut]
+    #: pass as ``after`` for the next page; null on the last page
+    next_after: int | None
 
 
 class NotificationTimesOut(msgspec.Struct):
@@ -613,10 +692,15 @@ class CaseCountOut(msgspec.Struct, omit_defaults=True):
 
 class ComplianceOut(msgspec.Struct):
     generated_at: datetime
+    #: the period: deadlines due at or after ``since`` and before ``until``
     since: datetime | None
     until: datetime | None
-    rows: list[ComplianceRowOut]
-    by_authority: list[AuthorityLoadOut]
+    plazo_id: str | None
+    authority: str | None
+    estado: str | None
+    deadlines: DeadlineComplianceOut
+    #: open tasks per authority now
+    workload: list[AuthorityLoadOut]
     #: open cases per risk level (``risk`` null: not assessed yet)
     cases_by_risk: list[CaseCountOut]
     cases_by_status: list[CaseCountOut]

@@ -1,8 +1,8 @@
 """In-app notifications, oversight breaches and the deadline compliance report.
 
-Compliance is aggregated from the task index (tasks with a legal deadline: ``due_at``,
-``completed_at``) and the escalation table (level 3 = oversight breach), per authority the task is
-routed to and per deadline (``config/plazos.toml`` id).
+Compliance is counted from the deadline register (every deadline instance of every case, never
+deleted: app/services/register_report.py), per deadline (``config/plazos.toml`` id), authority
+and state; the workload from the open task index.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.clock import utcnow
 from app.command import command
 from app.errors import Forbidden, NotFound
 from app.principal import Principal
+from app.services import register_report
 from app.tables import Case, DeadlineEscalation, Notification, Placement, Task
 
 #: The task whose completion is the notification of the Procuraduría (D1, LM art. 112 fr. I).
@@ -134,108 +135,68 @@ async def _task_status(task_ids: list[str]) -> dict[str, str]:
 
 
 # ----------------------------------------------------------------------------- compliance
-COMPLIANCE_COLUMNS = (
-    "authority",
-    "deadline_id",
-    "tasks",
-    "completed_on_time",
-    "completed_late",
-    "open_on_time",
-    "open_overdue",
-    "open_breaches",
-    "escalations",
-    "median_hours_taken",
-)
-
-
-def _median_hours(seconds: list[float]) -> float | None:
-    return round(statistics.median(seconds) / 3600, 2) if seconds else None
-
-
 async def compliance(
     principal: Principal,
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    plazo_id: str | None = None,
+    authority: str | None = None,
+    estado: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Per authority and deadline: on time, late, open breaches, median time taken; the time from
-    detection to notification of the Procuraduría; children in a migration station (must be 0).
-    ``since``/``until`` filter tasks by when they became ready."""
+    """Deadline compliance from the deadline register (app/services/register_report.py): per
+    deadline, authority and state, for deadlines due between ``since`` and ``until``; open
+    breaches with their lateness. Also each authority's open work now, cases by risk and status,
+    the time from detection to the notification of the Procuraduría, and children held in
+    migration stations (LM art. 99: must be 0)."""
     _oversight_only(principal)
     now = now or utcnow()
-    query = Task.select(
-        Task.task_id,
-        Task.authority.code.as_alias("authority"),
-        Task.deadline_id,
-        Task.status,
-        Task.due_at,
-        Task.created_at,
-        Task.completed_at,
-        Task.escalation_level,
-    ).where(Task.status != "cancelled")
-    if since:
-        query = query.where(Task.created_at >= since)
-    if until:
-        query = query.where(Task.created_at < until)
-    tasks = await query
-    breach_rows = await DeadlineEscalation.select(
-        DeadlineEscalation.task_id, DeadlineEscalation.level
+    flt = register_report.RegisterFilter(
+        since=since, until=until, plazo_id=plazo_id, authority=authority, estado=estado
     )
-    escalated: dict[str, int] = {}
-    breached: set[str] = set()
-    for r in breach_rows:
-        escalated[r["task_id"]] = escalated.get(r["task_id"], 0) + 1
-        if r["level"] >= 3:
-            breached.add(r["task_id"])
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
-    taken: dict[tuple[str, str], list[float]] = {}
-    by_authority: dict[str, dict[str, Any]] = {}
-    for t in tasks:
-        authority = t["authority"] or "(unroutable)"
-        if t["status"] == "open":
-            a = by_authority.setdefault(
-                authority,
-                {"authority": authority, "open_tasks": 0, "open_overdue": 0, "escalated": 0},
-            )
-            a["open_tasks"] += 1
-            a["open_overdue"] += t["due_at"] is not None and t["due_at"] < now
-            a["escalated"] += t["escalation_level"] > 0
-        if t["deadline_id"] is None:
-            continue
-        key = (authority, t["deadline_id"])
-        g = groups.setdefault(key, dict.fromkeys(COMPLIANCE_COLUMNS[2:-1], 0))
-        g["tasks"] += 1
-        g["escalations"] += escalated.get(t["task_id"], 0)
-        due = t["due_at"]
-        if t["status"] == "completed" and t["completed_at"] is not None:
-            late = due is not None and t["completed_at"] > due
-            g["completed_late" if late else "completed_on_time"] += 1
-            taken.setdefault(key, []).append((t["completed_at"] - t["created_at"]).total_seconds())
-        elif t["status"] == "open":
-            g["open_overdue" if due is not None and due < now else "open_on_time"] += 1
-            if t["task_id"] in breached:
-                g["open_breaches"] += 1
-    rows = [
-        {
-            "authority": k[0],
-            "deadline_id": k[1],
-            **v,
-            "median_hours_taken": _median_hours(taken.get(k, [])),
-        }
-        for k, v in sorted(groups.items())
-    ]
     return {
         "generated_at": now,
         "since": since,
         "until": until,
-        "rows": rows,
-        "by_authority": [by_authority[k] for k in sorted(by_authority)],
+        "plazo_id": plazo_id,
+        "authority": authority,
+        "estado": estado,
+        "deadlines": await register_report.compliance(flt, now),
+        "workload": await _workload(now),
         "cases_by_risk": await _count_cases(Case.risk, Case.status == "open"),
         "cases_by_status": await _count_cases(Case.status),
         "procuraduria_notification": await _notification_times(since, until),
         "children_in_migration_stations": await migration_station_count(),
     }
+
+
+async def deadline_rows(
+    principal: Principal, flt: register_report.RegisterFilter, *, limit: int, after: int | None
+) -> list[dict[str, Any]]:
+    """The register rows behind the report's counts (oversight only), by id."""
+    _oversight_only(principal)
+    return await register_report.rows(flt, limit=limit, after=after)
+
+
+async def _workload(now: datetime) -> list[dict[str, Any]]:
+    """Open tasks per authority now: how many, how many overdue, how many escalated."""
+    tasks = await Task.select(
+        Task.authority.code.as_alias("authority"),
+        Task.due_at,
+        Task.escalation_level,
+    ).where(Task.status == "open")
+    out: dict[str, dict[str, Any]] = {}
+    for t in tasks:
+        authority = t["authority"] or "(unroutable)"
+        a = out.setdefault(
+            authority,
+            {"authority": authority, "open_tasks": 0, "open_overdue": 0, "escalated": 0},
+        )
+        a["open_tasks"] += 1
+        a["open_overdue"] += t["due_at"] is not None and t["due_at"] < now
+        a["escalated"] += t["escalation_level"] > 0
+    return [out[k] for k in sorted(out)]
 
 
 async def _count_cases(column: Any, where: Any = None) -> list[dict[str, Any]]:
@@ -301,10 +262,28 @@ async def migration_station_count() -> int:
     return len(open_rows)
 
 
+COMPLIANCE_COLUMNS = (
+    "deadline_id",
+    "authority",
+    "estado",
+    "deadlines",
+    "running",
+    "met",
+    "breached",
+    "breached_open",
+    "cancelled",
+    "on_time_pct",
+    "median_hours_late",
+)
+
+
 def compliance_csv(report: dict[str, Any]) -> str:
+    """The report's rows (deadline x authority x state) as CSV, with a byte-order mark so
+    spreadsheet programs read the accents right."""
     buf = io.StringIO()
+    buf.write("\ufeff")
     writer = csv.writer(buf)
     writer.writerow(COMPLIANCE_COLUMNS)
-    for row in report["rows"]:
+    for row in report["deadlines"]["rows"]:
         writer.writerow(["" if row[c] is None else row[c] for c in COMPLIANCE_COLUMNS])
     return buf.getvalue()

@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from app import inegi, security
 from app.clock import utcnow
 from app.errors import InvalidInput, ServiceError
+from app.route_engine import deadline_label, library
 from app.services import audit_read, auth, cases, inbox, oversight, placements, tasks
 from app.services.audit_read import AuditFilter
 from app.session_cookies import CSRF_FIELD, clear_session, secure_cookies, session_cookies
@@ -535,18 +536,39 @@ async def audit_verify(request: Request) -> Template:
 
 @get("/compliance", include_in_schema=False)
 async def compliance_page(request: Request) -> Template:
-    """The same report as ``GET /api/v1/oversight/compliance`` (one service, one query)."""
+    """The same report as ``GET /api/v1/oversight/compliance`` (one service, one query), with
+    its filters: period (days in central Mexico), deadline, authority, state."""
     user = await current_user(request)
     lang = lang_of(request)
     t = partial(translate, lang)
-    data = await oversight.compliance(user.principal)
+    q = request.query_params
+
+    def val(k: str) -> str | None:
+        return (q.get(k) or "").strip() or None
+
+    estado = val("estado")
+    data = await oversight.compliance(
+        user.principal,
+        since=_day(val("since")),
+        until=_day(val("until"), end=True),
+        plazo_id=val("deadline"),
+        authority=val("authority"),
+        estado=estado if estado and inegi.is_valid(estado) else None,
+    )
+    filters = {k: q.get(k, "") for k in ("since", "until", "deadline", "authority", "estado")}
+    labels = {pid: deadline_label(pid, lang) for pid in library().plazos.ids()}
     figures = {
+        "on_time": charts.bar_chart(
+            [(r["key"], r["on_time_pct"]) for r in data["deadlines"]["by_deadline"]
+             if r["on_time_pct"] is not None],
+            t("on_time_by_deadline"), "%",
+        ),
         "open": charts.bar_chart(
-            [(r["authority"], r["open_tasks"]) for r in data["by_authority"]],
+            [(r["authority"], r["open_tasks"]) for r in data["workload"]],
             t("open_tasks_by_authority"), "",
         ),
         "overdue": charts.bar_chart(
-            [(r["authority"], r["open_overdue"]) for r in data["by_authority"]],
+            [(r["authority"], r["open_overdue"]) for r in data["workload"]],
             t("overdue_by_authority"), "",
         ),
         "risk": charts.bar_chart(
@@ -555,4 +577,7 @@ async def compliance_page(request: Request) -> Template:
             t("cases_by_risk"), "",
         ),
     }  # fmt: skip
-    return _page(request, "compliance.html", user, data=data, charts=figures)
+    return _page(
+        request, "compliance.html", user, data=data, charts=figures, f=filters,
+        labels=labels, estados=sorted(inegi.STATES.items()),
+    )  # fmt: skip

@@ -23,6 +23,7 @@ from app.tables import (
     AuditEvent,
     Case,
     DeadlineEscalation,
+    DeadlineRegister,
     Notification,
     NotificationOutbox,
     Task,
@@ -473,38 +474,93 @@ async def test_compliance_report_for_oversight_only(api):
         set_clock(None)
     assert (await api.get("inm-07.supervisor", "/api/v1/oversight/compliance")).status_code == 403
 
-    def d1_of(report: dict) -> dict:
-        return next(
-            x
-            for x in report["rows"]
-            if x["authority"] == "INM-07" and x["deadline_id"] == "D1_notificacion_procuraduria"
-        )
-
     # The whole report, with whatever other tests left: its shape, and the LM art. 99 invariant.
     r = await api.get("cndh.oversight", "/api/v1/oversight/compliance")
     assert r.status_code == 200, r.text
     report = r.json()
-    assert set(d1_of(report)) >= {"completed_late", "open_overdue", "open_breaches", "escalations"}
+    assert set(report["deadlines"]) >= {"rows", "totals", "by_deadline", "open_breaches"}
     assert report["children_in_migration_stations"] == 0
-    # Only the tasks that became ready in this test's hours (no other test routes tasks 30 hours
-    # ago): exactly this case, notified 3 hours after detection.
+    # Only the deadlines due in this test's instant (D1: 24 h from the detection, on the hour;
+    # no other test has a deadline due then): exactly this case, notified 3 hours after.
+    due = t0 + timedelta(hours=24)
     window = {
-        "since": t0.isoformat().replace("+00:00", "Z"),
-        "until": (t0 + timedelta(hours=4)).isoformat().replace("+00:00", "Z"),
+        "since": due.isoformat().replace("+00:00", "Z"),
+        "until": (due + S).isoformat().replace("+00:00", "Z"),
+        "deadline": "D1_notificacion_procuraduria",
     }
     r = await api.get("cndh.oversight", "/api/v1/oversight/compliance", params=window)
     assert r.status_code == 200, r.text
     mine = r.json()
-    d1 = d1_of(mine)
-    assert (d1["tasks"], d1["completed_on_time"], d1["completed_late"]) == (1, 1, 0)
-    assert d1["median_hours_taken"] == 3.0
-    notif = mine["procuraduria_notification"]
-    assert (notif["notified"], notif["within_24h"], notif["median_hours"]) == (1, 1, 3.0)
-    csv_r = await api.get("cndh.oversight", "/api/v1/oversight/compliance?format=csv")
+    assert mine["deadlines"]["rows"] == [
+        {
+            "deadline_id": "D1_notificacion_procuraduria",
+            "authority": "INM-07",
+            "estado": "07",
+            "deadlines": 1,
+            "running": 0,
+            "met": 1,
+            "breached": 0,
+            "breached_open": 0,
+            "cancelled": 0,
+            "on_time_pct": 100.0,
+            "median_hours_late": None,
+        }
+    ]
+    assert report["procuraduria_notification"]["notified"] >= 1
+    csv_r = await api.get(
+        "cndh.oversight", "/api/v1/oversight/compliance", params=window | {"format": "csv"}
+    )
     assert csv_r.status_code == 200 and csv_r.headers["content-type"].startswith("text/csv")
     lines = csv_r.text.splitlines()
-    assert lines[0].startswith("authority,deadline_id,tasks,completed_on_time")
-    assert any(line.startswith("INM-07,D1_notificacion_procuraduria,") for line in lines)
+    assert lines[0] == "\ufeffdeadline_id,authority,estado,deadlines,running,met,breached," + (
+        "breached_open,cancelled,on_time_pct,median_hours_late"
+    )
+    assert lines[1:] == ["D1_notificacion_procuraduria,INM-07,07,1,0,1,0,0,0,100.0,"]
+    bad = await api.get("cndh.oversight", "/api/v1/oversight/compliance", params={"estado": "99"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "estado"
+
+
+async def test_compliance_counts_equal_the_register_rows(api):
+    """Oversight counts equal the rows they summarise: the report's totals and groups against
+    the register table, and the open breaches against the listing of the register's rows."""
+    detected = datetime.now(UTC).replace(microsecond=0) - timedelta(days=2)
+    body = {
+        "form": opening_form(fecha_deteccion=detected.isoformat().replace("+00:00", "Z")),
+        "identidad": {"nombres": "Cuenta", "apellidos": "Prueba"},
+    }
+    r = await api.post("inm-07.officer", "/api/v1/cases", json=body)
+    await api.complete(r.json()["folio"], "registrar_deteccion")  # D1 breached, still open
+    report = (await api.get("cndh.oversight", "/api/v1/oversight/compliance")).json()["deadlines"]
+    totals = report["totals"]
+    assert totals["deadlines"] == await DeadlineRegister.count()
+    for status in ("running", "met", "breached", "cancelled"):
+        assert totals[status] == await DeadlineRegister.count().where(
+            DeadlineRegister.status == status
+        ), status
+    open_breaches = await DeadlineRegister.count().where(
+        (DeadlineRegister.status == "breached") & DeadlineRegister.closed_at.is_null()
+    )
+    assert totals["breached_open"] == open_breaches >= 1
+    for group in ("rows", "by_deadline", "by_authority", "by_state"):
+        assert sum(g["deadlines"] for g in report[group]) == totals["deadlines"], group
+        assert sum(g["breached_open"] for g in report[group]) == open_breaches, group
+    listed, after = [], None
+    while True:
+        params = {"status": "breached_open", "limit": 200} | ({"after": after} if after else {})
+        page = (
+            await api.get("cndh.oversight", "/api/v1/oversight/deadlines", params=params)
+        ).json()
+        listed += page["items"]
+        after = page["next_after"]
+        if after is None:
+            break
+    assert len(listed) == open_breaches
+    assert all(x["status"] == "breached" and x["closed_at"] is None for x in listed)
+    assert len(report["open_breaches"]) == min(open_breaches, 100)
+    forbidden = await api.get("inm-07.head", "/api/v1/oversight/deadlines")
+    assert forbidden.status_code == 403
+    bad = await api.get("cndh.oversight", "/api/v1/oversight/deadlines", params={"status": "x"})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["path"] == "status"
 
 
 async def test_two_workers_recompute_a_suspension_s_cases_exactly_once(api, cleanup):
@@ -580,3 +636,12 @@ async def test_a_task_stays_overdue_after_every_escalation_level(api):
             break
         params["cursor"] = page["next_cursor"]
     assert item is not None and item["overdue"] is True
+    report = (await api.get("cndh.oversight", "/api/v1/oversight/compliance")).json()
+    listed = await api.get(
+        "cndh.oversight",
+        "/api/v1/oversight/deadlines",
+        params={"status": "breached_open", "deadline": "D1_notificacion_procuraduria"},
+    )
+    assert folio in {b["case_folio"] for b in listed.json()["items"]} or listed.json()["next_after"]
+    inm = next(w for w in report["workload"] if w["authority"] == "INM-07")
+    assert inm["open_overdue"] >= 1
