@@ -1,4 +1,5 @@
-"""``careroute`` command line: serve, demo, migrate, audit verify, users create, tick, worker.
+"""``careroute`` command line: serve, demo, migrate, audit verify, users create, tick, worker,
+calendario (declared non-working days per authority).
 
 ``--db PATH`` (before or after any subcommand) selects the SQLite file;
 ``DATABASE_URL=postgresql://...`` selects PostgreSQL and wins over ``--db``.
@@ -137,6 +138,131 @@ def cmd_users_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _service_errors(prog: str, exc: Any) -> int:
+    errors = getattr(exc, "errors", None) or [{"path": "", "message": exc.detail}]
+    for e in errors:
+        print(f"{prog}: {e['path']} {e['message']}".strip(), file=sys.stderr)
+    return 1
+
+
+def _fecha(texto: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(texto)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {texto!r}") from None
+
+
+def _periodo(texto: str) -> tuple[Any, Any]:
+    desde, sep, hasta = texto.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(
+            f"expected DESDE:HASTA (YYYY-MM-DD:YYYY-MM-DD), got {texto!r}"
+        )
+    return _fecha(desde), _fecha(hasta)
+
+
+def _declaration_line(d: dict[str, Any]) -> dict[str, Any]:
+    dias = d["dias"]
+    return {
+        "id": d["id"],
+        "autoridad": d["autoridad"],
+        "anios": ",".join(map(str, d["anios"])),
+        "dias": f"{len(dias)} ({dias[0].isoformat()}..{dias[-1].isoformat()})",
+        "estado": "retirada" if d["withdrawn_at"] else "vigente",
+        "recalculo": f"{d['recompute']['status']} {d['recompute']['cases_done']}"
+        f"/{d['recompute']['cases_total']}",
+        "fuente": d["fuente"][:60],
+    }
+
+
+def cmd_calendario_declarar(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.principal import SYSTEM
+    from app.services import calendars
+
+    async def body() -> Any:
+        return await calendars.declare_days(
+            SYSTEM,
+            autoridad=args.autoridad,
+            dias=args.dia or [],
+            periodos=args.periodo or [],
+            fuente=args.fuente,
+            motivo=args.motivo or "",
+        )
+
+    try:
+        d = asyncio.run(_with_db(body))
+    except ServiceError as exc:
+        return _service_errors(args.prog, exc)
+    print(
+        f"declaración {d['id']}: {len(d['dias'])} días inhábiles de {d['autoridad']} "
+        f"({', '.join(map(str, d['anios']))}); recálculo de {d['recompute']['cases_total']} "
+        "casos abiertos en cola (lo hace el worker)"
+    )
+    return 0
+
+
+def cmd_calendario_retirar(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.principal import SYSTEM
+    from app.services import calendars
+
+    try:
+        d = asyncio.run(
+            _with_db(lambda: calendars.withdraw(SYSTEM, args.id, motivo=args.motivo or ""))
+        )
+    except ServiceError as exc:
+        return _service_errors(args.prog, exc)
+    print(
+        f"declaración {d['id']} retirada; recálculo de {d['recompute']['cases_total']} casos "
+        "abiertos en cola"
+    )
+    return 0
+
+
+def cmd_calendario_listar(args: argparse.Namespace) -> int:
+    from app.principal import SYSTEM
+    from app.services import calendars
+
+    rows = asyncio.run(_with_db(lambda: calendars.list_declarations(SYSTEM, args.autoridad)))
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    columns = ["id", "autoridad", "anios", "dias", "estado", "recalculo", "fuente"]
+    print(_table([_declaration_line(r) for r in rows], columns))
+    return 0
+
+
+def cmd_calendario_dias(args: argparse.Namespace) -> int:
+    from app.route_engine import calendario
+    from app.services import calendars
+
+    async def body() -> Any:
+        await calendars.load_declared_days()
+        return calendario()
+
+    cal = asyncio.run(_with_db(body))
+    print(f"{args.autoridad}, {args.anio}: régimen {cal.regimen_de(args.autoridad)}")
+    for d in cal.dias_inhabiles(args.anio, autoridad=args.autoridad):
+        print(d.isoformat())
+    return 0
+
+
+def cmd_calendario_avisos(args: argparse.Namespace) -> int:
+    from app.services import calendars
+
+    found = asyncio.run(_with_db(calendars.warnings))
+    if args.json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+    elif not found:
+        print("sin avisos: cada año en uso tiene sus días inhábiles declarados")
+    for w in [] if args.json else found:
+        print(f"AVISO {w['autoridad']} {w['anio']}: {w['mensaje']}")
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from app.services import timers
 
@@ -156,7 +282,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """The deadline worker as its own process (docs/deadlines.md): sweep, sleep, repeat."""
     import logging
 
-    from app.services import deadlines, suspensions
+    from app.services import calendars, deadlines, suspensions
 
     # WARNING for libraries (SpiffWorkflow logs every task state change at INFO: that alone
     # would cost most of a sweep), INFO for the worker's own messages.
@@ -168,6 +294,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     async def body() -> int:
         while True:
             await suspensions.load_suspensions()
+            await calendars.load_declared_days()
             result = await deadlines.sweep(limit=args.limit)
             if result.cases or args.once:
                 print(
@@ -258,6 +385,45 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--authority", required=True, help="authority code, e.g. PROCURADURIA-07")
     create.add_argument("--display-name")
     create.add_argument("--password", help="default: $CAREROUTE_PASSWORD or prompt")
+
+    cal = _group(sub, "calendario", help="non-working days each authority declares (LFPA art. 28)")
+    declarar = _command(
+        cal,
+        "declarar",
+        cmd_calendario_declarar,
+        route=True,
+        help="store the days an authority declared non-working by acuerdo (DOF)",
+    )
+    declarar.add_argument("--autoridad", required=True, help="authority type, e.g. COMAR")
+    declarar.add_argument(
+        "--dia", action="append", type=_fecha, metavar="YYYY-MM-DD", help="a day (repeatable)"
+    )
+    declarar.add_argument(
+        "--periodo",
+        action="append",
+        type=_periodo,
+        metavar="DESDE:HASTA",
+        help="an inclusive period, e.g. 2027-07-19:2027-07-30 (repeatable)",
+    )
+    declarar.add_argument("--fuente", required=True, help="the acuerdo and its DOF publication")
+    declarar.add_argument("--motivo", help="e.g. 'Semana Santa', 'primer periodo vacacional'")
+    retirar = _command(
+        cal, "retirar", cmd_calendario_retirar, route=True, help="withdraw a declaration"
+    )
+    retirar.add_argument("id", type=int)
+    retirar.add_argument("--motivo")
+    listar = _command(cal, "listar", cmd_calendario_listar, help="list the declarations")
+    listar.add_argument("--autoridad")
+    listar.add_argument("--json", action="store_true")
+    dias = _command(
+        cal, "dias", cmd_calendario_dias, route=True, help="non-working days of an authority"
+    )
+    dias.add_argument("--autoridad", required=True)
+    dias.add_argument("--anio", type=int, required=True)
+    avisos = _command(
+        cal, "avisos", cmd_calendario_avisos, route=True, help="years in use without declared days"
+    )
+    avisos.add_argument("--json", action="store_true")
     return parser
 
 

@@ -25,7 +25,7 @@ from app.api.security import TokenAuthMiddleware
 from app.api.session import MeController, SessionController
 from app.api.tasks import InboxController, TaskController
 from app.route_engine import library
-from app.services import deadlines, suspensions
+from app.services import calendars, deadlines, suspensions
 from app.web.pages import template_config
 from app.web.router import web_router
 
@@ -46,6 +46,7 @@ async def _tick_forever(seconds: float) -> None:
         await asyncio.sleep(seconds)
         try:
             await suspensions.load_suspensions()  # another process may have added one
+            await calendars.load_declared_days()
             result = await deadlines.sweep()
             if result.cases:
                 log.info(
@@ -69,6 +70,7 @@ def create_app(
         if migrate:
             await db.migrate()
         await suspensions.load_suspensions()
+        await calendars.load_declared_days()
         if tick_seconds:
             background.append(asyncio.create_task(_tick_forever(tick_seconds)))
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ def bpmn_dir() -> Path:
 
 #: Term suspensions stored in the database (app/services/suspensions.py keeps this in step).
 _suspensions: tuple[Suspension, ...] = ()
+#: Non-working days each authority type declared, stored in the database (app/services/calendars.py).
+_declared: tuple[tuple[str, frozenset[date]], ...] = ()
 
 
 @lru_cache(maxsize=1)
@@ -45,6 +48,8 @@ def calendario() -> CalendarioLaboral:
     cal = library().plazos.calendario_desde_config()
     for suspension in _suspensions:
         cal = cal.con_suspension(suspension)
+    for autoridad, dias in _declared:
+        cal = cal.con_dias_declarados(autoridad, dias)
     return cal
 
 
@@ -54,6 +59,18 @@ def set_suspensions(suspensions: tuple[Suspension, ...]) -> bool:
     if suspensions == _suspensions:
         return False
     _suspensions = suspensions
+    route_engine.cache_clear()
+    return True
+
+
+def set_declared_days(declared: dict[str, frozenset[date]]) -> bool:
+    """Use these stored declared days (per authority type) from now on; True (and a new engine)
+    if they changed."""
+    global _declared
+    value = tuple(sorted((k, frozenset(v)) for k, v in declared.items() if v))
+    if value == _declared:
+        return False
+    _declared = value
     route_engine.cache_clear()
     return True
 

@@ -355,6 +355,28 @@ class TermSuspension(Table, tablename="term_suspension"):
     recompute_finished_at = Timestamptz(null=True, default=None)
 
 
+class CalendarDeclaration(Table, tablename="calendar_declaration"):
+    """Days an authority type declared non-working by acuerdo (LFPA art. 28), loaded with
+    ``careroute calendario declarar``; the worker recomputes open cases like a suspension's."""
+
+    autoridad = Varchar(length=20)
+    #: ISO dates, comma-separated, sorted (a vacation period is stored day by day)
+    dias = Text()
+    fuente = Varchar(length=500)
+    motivo = Varchar(length=500)
+    created_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="created_by_id"
+    )
+    created_at = Timestamptz()
+    withdrawn_at = Timestamptz(null=True, default=None)
+    recompute_total = Integer(null=True, default=None)
+    recompute_done = Integer(default=0)
+    recompute_changed = Integer(default=0)
+    recompute_failed = Integer(default=0)
+    recompute_cursor = Integer(default=0)
+    recompute_finished_at = Timestamptz(null=True, default=None)
+
+
 class DirectoryVersion(Table, tablename="directory_version"):
     """One row; ``n`` grows whenever an authority is created or changed (app/directory.py)."""
 
@@ -379,4 +401,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     NotificationOutbox,
     TermSuspension,
     DirectoryVersion,
+    CalendarDeclaration,
 )

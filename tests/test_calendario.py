@@ -10,7 +10,13 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from workflows.calendario import CalendarioLaboral, Suspension
+from workflows.calendario import (
+    LFPA_28,
+    LFT_74,
+    CalendarioAutoridad,
+    CalendarioLaboral,
+    Suspension,
+)
 
 UTC = timezone.utc
 CDMX = timezone(timedelta(hours=-6))  # America/Mexico_City: UTC-6 all year since DOF 28-10-2022
@@ -44,9 +50,14 @@ def suspension(jurisdiccion: str, desde: date, hasta: date) -> Suspension:
     return Suspension(jurisdiccion, desde, hasta, "prueba", "Acuerdo de prueba")
 
 
+def lft(**kwargs) -> CalendarioLaboral:
+    """The labour calendar (LFT art. 74) as the default regime: most tests below count on it."""
+    return CalendarioLaboral(regimen=LFT_74, **kwargs)
+
+
 @pytest.fixture
 def cal() -> CalendarioLaboral:
-    return CalendarioLaboral()
+    return lft()
 
 
 # ------------------------------------------------------------------ rest days (LFT art. 74)
@@ -115,7 +126,7 @@ def test_dias_inhabiles_lists_the_lft_days_of_the_year(cal: CalendarioLaboral):
 
 
 def test_extra_and_recurring_days_come_from_configuration():
-    cal = CalendarioLaboral(
+    cal = lft(
         dias_inhabiles_extra=[date(2026, 4, 2), date(2026, 4, 3)],  # Holy Thu/Fri by acuerdo
         dias_inhabiles_recurrentes=[(5, 5)],
     )
@@ -125,7 +136,116 @@ def test_extra_and_recurring_days_come_from_configuration():
     assert not cal.es_habil(date(2027, 5, 5), "07")  # Wednesday, every year
     assert date(2026, 4, 2) in cal.dias_inhabiles(2026)
     assert date(2027, 5, 5) in cal.dias_inhabiles(2027)
-    assert CalendarioLaboral().es_habil(date(2026, 5, 5), "07")  # not a default
+    assert lft().es_habil(date(2026, 5, 5), "07")  # not a default
+
+
+# ------------------------------------------------------------------ LFPA art. 28 (the default)
+
+
+def test_lfpa_28_is_the_default_regime_with_its_fixed_dates():
+    # LFPA art. 28: "el 1o. de enero; 5 de febrero; 21 de marzo; 1o. de mayo; 5 de mayo; 1o. y 16
+    # de septiembre; 20 de noviembre; ... y el 25 de diciembre". In 2026: Thu 1 Jan, Thu 5 Feb,
+    # Sat 21 Mar (a weekend anyway), Fri 1 May, Tue 5 May, Tue 1 Sep, Wed 16 Sep, Fri 20 Nov,
+    # Fri 25 Dec. No movable Mondays.
+    cal = CalendarioLaboral()
+    assert cal.regimen == LFPA_28
+    assert cal.dias_inhabiles(2026) == [
+        date(2026, 1, 1),
+        date(2026, 2, 5),
+        date(2026, 3, 21),
+        date(2026, 5, 1),
+        date(2026, 5, 5),
+        date(2026, 9, 1),
+        date(2026, 9, 16),
+        date(2026, 11, 20),
+        date(2026, 12, 25),
+    ]
+    for lunes in (date(2026, 2, 2), date(2026, 3, 16), date(2026, 11, 16)):
+        assert cal.es_habil(lunes, "07"), f"{lunes}: an LFT Monday, a working day under LFPA 28"
+
+
+@pytest.mark.parametrize(
+    ("regimen", "vence"),
+    [
+        # From Fri 29 Jan 2027, 4 working days.
+        # LFPA 28: Mon 1 Feb, Tue 2, Wed 3, Thu 4 -> Thu 4 Feb (Fri 5 Feb would be skipped).
+        (LFPA_28, datetime(2027, 2, 5, 5, 59, 59, 999999, tzinfo=UTC)),
+        # LFT 74: Mon 1 Feb (first Monday of February) skipped; Tue 2, Wed 3, Thu 4, Fri 5.
+        (LFT_74, datetime(2027, 2, 6, 5, 59, 59, 999999, tzinfo=UTC)),
+    ],
+)
+def test_the_two_regimes_differ_in_february_2027(regimen: str, vence: datetime):
+    inicio = datetime(2027, 1, 29, 12, 0, tzinfo=CDMX)
+    assert CalendarioLaboral(regimen=regimen).sumar_dias_habiles(inicio, 4, "07") == vence
+
+
+@pytest.mark.parametrize("regimen", [LFPA_28, LFT_74])
+def test_change_of_government_2030_is_1_october_in_both_regimes(regimen: str):
+    # Tue 1 Oct 2030: LFT 74 fr. VII (DOF 30-09-2024) and, for LFPA 28, the day "que corresponda a
+    # la transmisión del Poder Ejecutivo Federal" (CPEUM art. 83). From Mon 30 Sep 2030, one
+    # working day is Wed 2 Oct.
+    cal = CalendarioLaboral(regimen=regimen)
+    assert not cal.es_habil(date(2030, 10, 1), "00")
+    assert date(2030, 10, 1) in cal.dias_inhabiles(2030)
+    assert cal.es_habil(date(2026, 10, 1), "00")  # no hand-over in 2026
+    inicio = datetime(2030, 9, 30, 10, 0, tzinfo=CDMX)
+    assert cal.sumar_dias_habiles(inicio, 1, "00") == datetime(
+        2030, 10, 3, 5, 59, 59, 999999, tzinfo=UTC
+    )
+
+
+# ------------------------------------------------------------------ per authority
+
+
+def test_holy_week_2027_declared_by_comar_moves_only_comar_terms():
+    # Easter 2027 is Sunday 28 March: Holy Thursday 25 and Good Friday 26 March. COMAR declares
+    # them non-working; INM (no setting) counts on the default calendar.
+    semana_santa = [date(2027, 3, 25), date(2027, 3, 26)]
+    cal = CalendarioLaboral(autoridades=[CalendarioAutoridad("COMAR", LFPA_28, semana_santa)])
+    inicio = datetime(2027, 3, 23, 11, 0, tzinfo=CDMX)  # Tue 23 Mar 2027
+    # COMAR: Wed 24 (1), Thu 25 and Fri 26 declared, weekend, Mon 29 (2), Tue 30 (3).
+    assert cal.sumar_dias_habiles(inicio, 3, "07", "COMAR") == datetime(
+        2027, 3, 31, 5, 59, 59, 999999, tzinfo=UTC
+    )
+    # Default calendar and another authority: Wed 24, Thu 25, Fri 26.
+    for autoridad in (None, "INM"):
+        assert cal.sumar_dias_habiles(inicio, 3, "07", autoridad) == datetime(
+            2027, 3, 27, 5, 59, 59, 999999, tzinfo=UTC
+        )
+    assert date(2027, 3, 25) in cal.dias_inhabiles(2027, autoridad="COMAR")
+    assert date(2027, 3, 25) not in cal.dias_inhabiles(2027)
+    assert cal.autoridad("COMAR").anios_declarados == {2027}
+    assert cal.autoridad("COMAR").espera_dias_declarados
+    assert not CalendarioAutoridad("INM", LFT_74).espera_dias_declarados
+
+
+def test_an_authority_may_count_on_the_lft_calendar():
+    # Mon 1 Feb 2027 is a working day for COMAR (LFPA 28), not for an authority set to LFT 74.
+    cal = CalendarioLaboral(autoridades=[CalendarioAutoridad("DIF_CAS", LFT_74)])
+    assert cal.regimen_de("DIF_CAS") == LFT_74 and cal.regimen_de("COMAR") == LFPA_28
+    assert not cal.es_habil(date(2027, 2, 1), "07", "DIF_CAS")
+    assert cal.es_habil(date(2027, 2, 1), "07", "COMAR")
+    assert not cal.es_habil(date(2027, 2, 5), "07", "COMAR")
+
+
+def test_con_dias_declarados_returns_a_new_calendar_keeping_the_rest():
+    base = lft(
+        autoridades=[CalendarioAutoridad("COMAR", LFPA_28, [date(2027, 3, 25)])]
+    ).con_suspension(suspension("07", date(2027, 1, 11), date(2027, 1, 15)))
+    nuevo = base.con_dias_declarados("COMAR", [date(2027, 3, 26)])
+    assert base.autoridad("COMAR").dias_declarados == {date(2027, 3, 25)}
+    assert nuevo.autoridad("COMAR").dias_declarados == {date(2027, 3, 25), date(2027, 3, 26)}
+    assert nuevo.regimen == LFT_74 and nuevo.regimen_de("COMAR") == LFPA_28
+    assert nuevo.suspensiones == base.suspensiones
+    # An authority without a setting gets the default regime.
+    assert nuevo.con_dias_declarados("INM", [date(2027, 3, 26)]).regimen_de("INM") == LFT_74
+
+
+def test_a_bad_regime_is_rejected():
+    with pytest.raises(ValueError, match="regimen"):
+        CalendarioLaboral(regimen="lft")
+    with pytest.raises(ValueError, match="regimen"):
+        CalendarioAutoridad("COMAR", "federal")
 
 
 # ------------------------------------------------------------------ working-day arithmetic
@@ -136,9 +256,7 @@ def test_45_working_days_across_third_monday_of_november_and_christmas(cal: Cale
 
 
 def test_state_suspension_shifts_only_that_state():
-    chiapas = CalendarioLaboral().con_suspension(
-        suspension("07", date(2026, 11, 9), date(2026, 11, 13))
-    )
+    chiapas = lft().con_suspension(suspension("07", date(2026, 11, 9), date(2026, 11, 13)))
     assert chiapas.sumar_dias_habiles(PRESENTACION, 45, "07") == VENCE_45_SUSPENDIDO
     assert chiapas.sumar_dias_habiles(PRESENTACION, 45, "27") == VENCE_45  # Tabasco unaffected
     assert not chiapas.es_habil(date(2026, 11, 10), "07")
@@ -146,9 +264,7 @@ def test_state_suspension_shifts_only_that_state():
 
 
 def test_federal_suspension_applies_everywhere():
-    federal = CalendarioLaboral(
-        suspensiones=[suspension("00", date(2026, 11, 9), date(2026, 11, 13))]
-    )
+    federal = lft(suspensiones=[suspension("00", date(2026, 11, 9), date(2026, 11, 13))])
     for jurisdiccion in ("00", "07", "27"):
         assert federal.sumar_dias_habiles(PRESENTACION, 45, jurisdiccion) == VENCE_45_SUSPENDIDO
 
@@ -158,16 +274,14 @@ def test_suspension_over_weekend_and_holiday_counts_each_lost_day_once():
     # (14-15 weekend, 16 already a holiday): 3 days lost. On 30 Dec the count is 42;
     # Dec 31 -> 43; Jan 4 -> 44; Jan 5 -> 45 => Tuesday 5 Jan 2027; end of day local is
     # 6 Jan 05:59:59.999999 UTC.
-    cal = CalendarioLaboral().con_suspension(
-        suspension("27", date(2026, 11, 12), date(2026, 11, 17))
-    )
+    cal = lft().con_suspension(suspension("27", date(2026, 11, 12), date(2026, 11, 17)))
     assert cal.sumar_dias_habiles(PRESENTACION, 45, "27") == datetime(
         2027, 1, 6, 5, 59, 59, 999999, tzinfo=UTC
     )
 
 
 def test_con_suspension_returns_a_new_calendar():
-    base = CalendarioLaboral()
+    base = lft()
     nuevo = base.con_suspension(suspension("07", date(2026, 11, 9), date(2026, 11, 13)))
     assert base.suspensiones == ()
     assert len(nuevo.suspensiones) == 1
@@ -204,7 +318,7 @@ def test_covid_style_suspension_2020():
     # 24 Mar .. 17 Apr all suspended (plus weekends) -> Mon 20, Tue 21, Wed 22 Apr.
     # In 2020 Mexico City still had DST (UTC-5 from Sunday 5 Apr), so the end of 22 Apr local is
     # 23 Apr 04:59:59.999999 UTC: the zone database, not a fixed -6 h offset, must be used.
-    cal = CalendarioLaboral(suspensiones=[suspension("00", date(2020, 3, 24), date(2020, 4, 17))])
+    cal = lft(suspensiones=[suspension("00", date(2020, 3, 24), date(2020, 4, 17))])
     inicio = datetime(2020, 3, 23, 9, 0, tzinfo=CDMX)
     assert cal.sumar_dias_habiles(inicio, 3, "07") == datetime(
         2020, 4, 23, 4, 59, 59, 999999, tzinfo=UTC

@@ -119,10 +119,10 @@ def test_shipped_calendar_contains_the_covid_suspension_example(catalogo: Catalo
 
 
 def test_d13_45_working_days_across_holidays(catalogo: CatalogoPlazos, cal: CalendarioLaboral):
-    # Filed Mon 26 Oct 2026. Count from Tue 27 Oct: Oct 27-30 (4), Nov 2-6 (9), 9-13 (14),
-    # Nov 16 third Monday skipped, 17-20 (18), 23-27 (23), 30 (24), Dec 1-4 (28), 7-11 (33),
-    # 14-18 (38), 21-24 (42), 25 skipped, 28 29 30 (45) -> end of Wed 30 Dec local
-    # = 31 Dec 05:59:59.999999 UTC.
+    # Filed Mon 26 Oct 2026; D13 counts on COMAR's calendar (LFPA art. 28). Count from Tue 27
+    # Oct: Oct 27-30 (4), Nov 2-6 (9), 9-13 (14), 16-19 (18), Fri 20 Nov skipped, 23-27 (23),
+    # 30 (24), Dec 1-4 (28), 7-11 (33), 14-18 (38), 21-24 (42), 25 skipped, 28 29 30 (45)
+    # -> end of Wed 30 Dec local = 31 Dec 05:59:59.999999 UTC.
     desde = datetime(2026, 10, 26, 10, 0, tzinfo=CDMX)
     assert catalogo.vencimiento("D13_resolucion_comar", desde, cal, "07") == datetime(
         2026, 12, 31, 5, 59, 59, 999999, tzinfo=UTC
@@ -378,3 +378,105 @@ def test_environment_variable_overrides_default(tmp_path: Path, monkeypatch):
     assert CatalogoPlazos.cargar().ids() == ["D5_decreto_mp"]
     monkeypatch.delenv("CAREROUTE_PLAZOS")
     assert "D13_resolucion_comar" in CatalogoPlazos.cargar().ids()
+
+
+# ------------------------------------------------------------------ calendars per authority
+
+COMAR_DIAS_HABILES = """
+[D13_resolucion_comar]
+descripcion_es = "La COMAR resuelve"
+descripcion_en = "COMAR decides"
+calendario = "dias_habiles"
+autoridad = "COMAR"
+duracion = 3
+escalamiento_intervalo = "P1D"
+fuente_legal = "LRPCAP art. 24"
+confirmado = true
+"""
+
+
+def test_shipped_comar_terms_count_on_comar_s_lfpa_calendar(catalogo: CatalogoPlazos):
+    assert catalogo.plazos_de_autoridad("COMAR") == [
+        "D10_solicitud_asilo",
+        "D11_ratificacion_solicitud",
+        "D13_resolucion_comar",
+        "D14_recurso_revision",
+    ]
+    assert catalogo.plazos_de_autoridad(None) == []  # every working-day term names its authority
+    cal = catalogo.calendario_desde_config()
+    assert cal.regimen == "lfpa_28" and cal.regimen_de("COMAR") == "lfpa_28"
+    assert "COMAR" in catalogo.autoridades_con_calendario()
+
+
+def test_authority_settings_and_acuerdos_from_the_config(tmp_path: Path):
+    body = COMAR_DIAS_HABILES + textwrap.dedent(
+        """
+        [calendario]
+        regimen = "lft_74"
+
+        [calendario.autoridades.COMAR]
+        regimen = "lfpa_28"
+
+        [[calendario.autoridades.COMAR.acuerdos]]
+        fuente = "Acuerdo de prueba, DOF"
+        dias = [2027-03-25, "2027-03-26"]
+        periodos = [[2027-07-19, 2027-07-23]]
+        """
+    )
+    catalogo = CatalogoPlazos.cargar(write(tmp_path, body))
+    cal = catalogo.calendario_desde_config()
+    assert cal.regimen == "lft_74" and cal.regimen_de("COMAR") == "lfpa_28"
+    comar = cal.autoridad("COMAR")
+    assert {date(2027, 3, 25), date(2027, 3, 26), date(2027, 7, 19), date(2027, 7, 23)} <= (
+        comar.dias_declarados
+    )
+    assert len(comar.dias_declarados) == 7
+    # Filed Tue 23 Mar 2027: Wed 24 (1), Thu 25 and Fri 26 declared, Mon 29 (2), Tue 30 (3).
+    desde = datetime(2027, 3, 23, 10, 0, tzinfo=CDMX)
+    assert catalogo.vencimiento("D13_resolucion_comar", desde, cal, "07") == datetime(
+        2027, 3, 31, 5, 59, 59, 999999, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "campo", "problema"),
+    [
+        ('[calendario]\nregimen = "federal"\n', "regimen", "unknown regime"),
+        ("[calendario.autoridades.CNDH]\n", "autoridades.CNDH", "not an authority type"),
+        (
+            '[calendario.autoridades.COMAR]\nregimen = "lft"\n',
+            "autoridades.COMAR.regimen",
+            "unknown regime",
+        ),
+        (
+            "[[calendario.autoridades.COMAR.acuerdos]]\ndias = [2027-03-25]\n",
+            "autoridades.COMAR.acuerdos[0].fuente",
+            "must name the acuerdo",
+        ),
+        (
+            '[[calendario.autoridades.COMAR.acuerdos]]\nfuente = "x"\n',
+            "autoridades.COMAR.acuerdos[0]",
+            "declares no day",
+        ),
+        (
+            '[[calendario.autoridades.COMAR.acuerdos]]\nfuente = "x"\n'
+            "periodos = [[2027-07-23, 2027-07-19]]\n",
+            "autoridades.COMAR.acuerdos[0].periodos[0]",
+            "before",
+        ),
+    ],
+)
+def test_bad_authority_calendar_names_the_field(tmp_path: Path, extra, campo, problema):
+    with pytest.raises(PlazosConfigError) as info:
+        CatalogoPlazos.cargar(write(tmp_path, COMAR_DIAS_HABILES + "\n" + extra))
+    assert (info.value.plazo_id, info.value.campo) == ("calendario", campo)
+    assert problema in str(info.value)
+
+
+def test_autoridad_of_a_deadline_is_checked(tmp_path: Path):
+    body = COMAR_DIAS_HABILES.replace('autoridad = "COMAR"', 'autoridad = "SEGOB"')
+    with pytest.raises(PlazosConfigError, match=r"field 'autoridad': 'SEGOB' is not an authority"):
+        CatalogoPlazos.cargar(write(tmp_path, body))
+    body = VALID.replace('calendario = "horas"', 'calendario = "horas"\nautoridad = "COMAR"')
+    with pytest.raises(PlazosConfigError, match=r"field 'autoridad': only a dias_habiles"):
+        CatalogoPlazos.cargar(write(tmp_path, body))

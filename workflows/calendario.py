@@ -7,27 +7,39 @@ its terms (COMAR did so from March to 20 April 2020 for COVID). SpiffWorkflow ti
 ISO-8601 instants and durations, so the engine computes the due instant here and feeds it to a date
 or cycle timer (docs/architecture.md, "Deadlines").
 
-Rules encoded (and why):
+Rules encoded (and why). Two regimes of rest days; which one a deadline counts on is a setting of
+the authority it runs before (``CalendarioAutoridad``), the default being the federal
+administrative one:
 
-* Rest days are those of Ley Federal del Trabajo (LFT) art. 74: 1 January; first Monday of February
-  (5 Feb); third Monday of March (21 Mar); 1 May; 16 September; third Monday of November (20 Nov);
-  1 October every six years when the federal executive changes; 25 December. Saturdays and Sundays
-  are never working days. The "Monday" rule dates from the LFT reform of DOF 17-01-2006; earlier
-  years are not supported (no case in this system predates the 2021 reform of the Ley de Migración).
-* Change of federal executive: since the constitutional reform of DOF 10-02-2014 (art. 83) the
-  president takes office on 1 October, first in 2024, then 2030, 2036... Before 2024 the hand-over
-  was on 1 December (2018, 2012, ...); we compute that too so historical cases replay correctly
-  [P: the pre-2024 date follows the constitution; the LFT wording was updated later].
-* Other non-working days (administrative holidays and vacation periods declared by each dependency
-  in the DOF under Ley Federal de Procedimiento Administrativo (LFPA) art. 28, the election day of
-  LFT art. 74 fr. IX, state holidays) are **configuration**, never hard-coded:
-  ``dias_inhabiles_extra`` (dated) and ``dias_inhabiles_recurrentes`` (every year, "MM-DD").
-  LFPA art. 28 is recalled to list 5 May as well, but that was not confirmed in a retrieved source
-  [U], so it is not a default. Leaving a day out gives an *earlier* due date, the conservative
-  side both for authority deadlines (escalate earlier) and for the child's own filing deadlines.
+* ``lfpa_28`` (Ley Federal de Procedimiento Administrativo art. 28, the default): "No se
+  considerarán días hábiles: los sábados, los domingos, el 1o. de enero; 5 de febrero; 21 de marzo;
+  1o. de mayo; 5 de mayo; 1o. y 16 de septiembre; 20 de noviembre; 1o. de diciembre de cada seis
+  años, cuando corresponda a la transmisión del Poder Ejecutivo Federal, y el 25 de diciembre, así
+  como los días en que tengan vacaciones generales las autoridades competentes o aquellos en que se
+  suspendan las labores, los que se harán del conocimiento público mediante acuerdo del titular de
+  la Dependencia respectiva, que se publicará en el Diario Oficial de la Federación." Fixed dates,
+  never moved to a Monday. The article still says 1 December for the hand-over; since CPEUM art.
+  83 (reform DOF 10-02-2014) the hand-over is on 1 October (2024, 2030, ...), so the day "que
+  corresponda a la transmisión" is taken, 1 December before 2024 [P: reading of a text the
+  reform did not update]. The days each authority declares by acuerdo are the authority's
+  ``dias_declarados``; a year without them is incomplete (``espera_dias_declarados``).
+* ``lft_74`` (Ley Federal del Trabajo art. 74): 1 January; first Monday of February; third Monday
+  of March; 1 May; 16 September; third Monday of November; "El 1o. de octubre de cada seis años,
+  cuando corresponda a la transmisión del Poder Ejecutivo Federal" (fr. VII, reformed DOF
+  30-09-2024); 25 December. The labour calendar, for an authority a deployment says follows it.
+  The "Monday" rule dates from the LFT reform of DOF 17-01-2006; earlier years are not supported
+  (no case in this system predates the 2021 reform of the Ley de Migración). Before 2024 the
+  hand-over was on 1 December (2018, 2012, ...); computed too so historical cases replay.
+* Saturdays and Sundays are never working days, in either regime.
+* Other non-working days are **configuration**, never hard-coded: ``dias_inhabiles_extra`` (dated,
+  for every authority: e.g. a day the whole federal administration stops) and
+  ``dias_inhabiles_recurrentes`` (every year, "MM-DD"), and per authority the days it declared
+  (vacation periods, Holy Thursday and Friday). The election day of LFT art. 74 fr. IX and state
+  holidays go there too. Leaving a day out gives an *earlier* due date, the conservative side
+  both for authority deadlines (escalate earlier) and for the child's own filing deadlines; hence
+  the warning when a year in use has no declared days (app/services/calendars.py).
 * Suspensions of terms apply per jurisdiction (INEGI 2-digit state code); a federal suspension
-  (jurisdiction "00") applies everywhere. All working-day deadlines in the route are COMAR
-  procedures, so a suspension applies to every working-day deadline of the jurisdiction.
+  (jurisdiction "00") applies everywhere, to every authority's working-day deadlines.
 * Counting (LFPA arts. 28 and 38 practice): a term of n working days starts on the day *after* the
   triggering act and ends at the end (23:59:59.999999 local time) of the n-th working day.
 
@@ -41,8 +53,8 @@ package (a runtime dependency on such machines).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -51,6 +63,14 @@ FEDERAL = "00"
 
 PRIMER_CAMBIO_EJECUTIVO_OCTUBRE = 2024
 """First year the federal executive changed on 1 October (CPEUM art. 83, reform DOF 10-02-2014)."""
+
+LFPA_28 = "lfpa_28"
+"""Regime of LFPA art. 28: fixed dates plus the days each authority declares (the default)."""
+LFT_74 = "lft_74"
+"""Regime of LFT art. 74: the labour calendar's movable Mondays."""
+REGIMENES = (LFPA_28, LFT_74)
+#: Regimes whose law leaves days to each authority's acuerdo: a year without them is incomplete.
+REGIMENES_CON_DIAS_DECLARADOS = frozenset({LFPA_28})
 
 _JURISDICCION = re.compile(r"^\d{2}$")
 _FIN_DEL_DIA = time(23, 59, 59, 999999)
@@ -119,6 +139,77 @@ def descansos_lft(anio: int) -> dict[date, str]:
     return dias
 
 
+def descansos_lfpa(anio: int) -> dict[date, str]:
+    """Non-working dates LFPA art. 28 lists for one year (weekends aside), each with its words."""
+    dias = {
+        date(anio, 1, 1): "LFPA art. 28 (1o. de enero)",
+        date(anio, 2, 5): "LFPA art. 28 (5 de febrero)",
+        date(anio, 3, 21): "LFPA art. 28 (21 de marzo)",
+        date(anio, 5, 1): "LFPA art. 28 (1o. de mayo)",
+        date(anio, 5, 5): "LFPA art. 28 (5 de mayo)",
+        date(anio, 9, 1): "LFPA art. 28 (1o. de septiembre)",
+        date(anio, 9, 16): "LFPA art. 28 (16 de septiembre)",
+        date(anio, 11, 20): "LFPA art. 28 (20 de noviembre)",
+        date(anio, 12, 25): "LFPA art. 28 (25 de diciembre)",
+    }
+    cambio = cambio_ejecutivo_federal(anio)
+    if cambio is not None:
+        dias[cambio] = "LFPA art. 28 (transmisión del Poder Ejecutivo Federal; CPEUM art. 83)"
+    return dias
+
+
+def descansos(regimen: str, anio: int) -> dict[date, str]:
+    """The rest days of ``regimen`` (``lfpa_28`` | ``lft_74``) in ``anio``."""
+    if regimen == LFPA_28:
+        return descansos_lfpa(anio)
+    if regimen == LFT_74:
+        return descansos_lft(anio)
+    raise ValueError(f"regimen must be one of {', '.join(REGIMENES)}, got {regimen!r}")
+
+
+def validar_regimen(regimen: str) -> str:
+    if regimen not in REGIMENES:
+        raise ValueError(f"regimen must be one of {', '.join(REGIMENES)}, got {regimen!r}")
+    return regimen
+
+
+@dataclass(frozen=True)
+class CalendarioAutoridad:
+    """The calendar setting of one authority type (a lane code: COMAR, INM, ...).
+
+    ``regimen``: which law's rest days its terms skip. ``dias_declarados``: the non-working days it
+    declared by acuerdo published in the DOF (LFPA art. 28: general vacations, days labours are
+    suspended), from config/plazos.toml and from the database (``careroute calendario``).
+    """
+
+    autoridad: str
+    regimen: str = LFPA_28
+    dias_declarados: frozenset[date] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.autoridad, str) or not self.autoridad:
+            raise ValueError(f"autoridad must be an authority type code, got {self.autoridad!r}")
+        validar_regimen(self.regimen)
+        object.__setattr__(self, "dias_declarados", frozenset(self.dias_declarados))
+        for d in self.dias_declarados:
+            if isinstance(d, datetime) or not isinstance(d, date):
+                raise ValueError(f"dias_declarados must contain dates, got {d!r}")
+
+    @property
+    def espera_dias_declarados(self) -> bool:
+        """True if its regime leaves days to the authority's acuerdo (a year needs them)."""
+        return self.regimen in REGIMENES_CON_DIAS_DECLARADOS
+
+    @property
+    def anios_declarados(self) -> frozenset[int]:
+        """Years with at least one declared day."""
+        return frozenset(d.year for d in self.dias_declarados)
+
+    def con_dias(self, dias: Iterable[date]) -> CalendarioAutoridad:
+        """This setting with ``dias`` declared too."""
+        return CalendarioAutoridad(self.autoridad, self.regimen, self.dias_declarados | set(dias))
+
+
 @dataclass(frozen=True)
 class Suspension:
     """A period in which an authority suspended its terms (e.g. COMAR, March–20 April 2020).
@@ -151,10 +242,14 @@ class Suspension:
 
 
 class CalendarioLaboral:
-    """Working-day calendar: LFT art. 74 rest days + weekends + configured days + suspensions.
+    """Working-day calendars of every authority: a regime's rest days + weekends + configured
+    days + each authority's declared days + suspensions of terms.
 
-    Immutable in use: ``con_suspension`` returns a new calendar, so a worker can recompute every
-    open deadline against the new one and compare (docs/architecture.md, "Deadlines").
+    One object serves every authority: ``autoridad`` (a lane code) selects that authority's
+    setting; an authority without one (or ``autoridad=None``) counts on the default, ``regimen``
+    with no declared days of its own. Immutable in use: ``con_suspension`` and
+    ``con_dias_declarados`` return a new calendar, so a worker can recompute every open deadline
+    against the new one and compare (docs/architecture.md, "Deadlines").
     """
 
     def __init__(
@@ -163,13 +258,24 @@ class CalendarioLaboral:
         dias_inhabiles_extra: Iterable[date] = (),
         zona: str = "America/Mexico_City",
         dias_inhabiles_recurrentes: Iterable[tuple[int, int]] = (),
+        regimen: str = LFPA_28,
+        autoridades: Iterable[CalendarioAutoridad] | Mapping[str, CalendarioAutoridad] = (),
     ) -> None:
         """Build a calendar.
 
-        ``dias_inhabiles_extra``: dated non-working days declared by acuerdo (DOF).
+        ``dias_inhabiles_extra``: dated non-working days for every authority (DOF).
         ``dias_inhabiles_recurrentes``: (month, day) pairs that are non-working every year, for
-        days a deployment decides to add (e.g. (5, 5) if LFPA art. 28 is held to apply) [U].
+        days a deployment decides to add [U].
+        ``regimen``: the default regime (``lfpa_28``), for authorities without a setting.
+        ``autoridades``: per authority type, its regime and declared days.
         """
+        self._regimen = validar_regimen(regimen)
+        valores = autoridades.values() if isinstance(autoridades, Mapping) else autoridades
+        self._autoridades: dict[str, CalendarioAutoridad] = {}
+        for a in valores:
+            if not isinstance(a, CalendarioAutoridad):
+                raise ValueError(f"autoridades must contain CalendarioAutoridad objects, got {a!r}")
+            self._autoridades[a.autoridad] = a
         self._suspensiones = tuple(suspensiones)
         for s in self._suspensiones:
             if not isinstance(s, Suspension):
@@ -189,7 +295,7 @@ class CalendarioLaboral:
                 "IANA tz database)"
             ) from exc
         self._zona = zona
-        self._lft_cache: dict[int, dict[date, str]] = {}
+        self._descansos_cache: dict[tuple[str, int], dict[date, str]] = {}
 
     @staticmethod
     def _validar_recurrente(md: tuple[int, int]) -> tuple[int, int]:
@@ -217,45 +323,79 @@ class CalendarioLaboral:
     def dias_inhabiles_extra(self) -> frozenset[date]:
         return self._extra
 
+    @property
+    def regimen(self) -> str:
+        """The default regime, for authorities without a setting of their own."""
+        return self._regimen
+
+    @property
+    def autoridades(self) -> Mapping[str, CalendarioAutoridad]:
+        """Per authority type, its setting (only those configured or with declared days)."""
+        return dict(self._autoridades)
+
+    def autoridad(self, autoridad: str | None) -> CalendarioAutoridad | None:
+        """The setting of ``autoridad``; None for the default calendar."""
+        if autoridad is None:
+            return None
+        return self._autoridades.get(autoridad) or CalendarioAutoridad(autoridad, self._regimen)
+
+    def regimen_de(self, autoridad: str | None) -> str:
+        ajuste = self.autoridad(autoridad)
+        return ajuste.regimen if ajuste else self._regimen
+
     def __repr__(self) -> str:
         return (
-            f"CalendarioLaboral(zona={self._zona!r}, suspensiones={len(self._suspensiones)}, "
+            f"CalendarioLaboral(zona={self._zona!r}, regimen={self._regimen!r}, "
+            f"autoridades={sorted(self._autoridades)}, suspensiones={len(self._suspensiones)}, "
             f"dias_inhabiles_extra={len(self._extra)}, recurrentes={sorted(self._recurrentes)})"
         )
 
     # ----------------------------------------------------------------- days
 
-    def _descansos(self, anio: int) -> dict[date, str]:
-        if anio not in self._lft_cache:
-            self._lft_cache[anio] = descansos_lft(anio)
-        return self._lft_cache[anio]
+    def _descansos(self, anio: int, regimen: str | None = None) -> dict[date, str]:
+        clave = (regimen or self._regimen, anio)
+        if clave not in self._descansos_cache:
+            self._descansos_cache[clave] = descansos(*clave)
+        return self._descansos_cache[clave]
 
-    def _es_inhabil_general(self, d: date) -> bool:
-        """Non-working for everybody: weekend, LFT rest day or configured day."""
+    def _es_inhabil_general(self, d: date, autoridad: str | None = None) -> bool:
+        """Non-working for the authority whatever the place: weekend, a rest day of its regime,
+        a configured day or a day it declared."""
+        ajuste = self._autoridades.get(autoridad) if autoridad is not None else None
+        regimen = ajuste.regimen if ajuste else self._regimen
         return (
             d.weekday() >= 5
-            or d in self._descansos(d.year)
+            or d in self._descansos(d.year, regimen)
             or d in self._extra
             or (d.month, d.day) in self._recurrentes
+            or (ajuste is not None and d in ajuste.dias_declarados)
         )
 
-    def es_habil(self, d: date, jurisdiccion: str) -> bool:
-        """True if ``d`` counts towards a working-day term in ``jurisdiccion``."""
+    def es_habil(self, d: date, jurisdiccion: str, autoridad: str | None = None) -> bool:
+        """True if ``d`` counts towards a working-day term in ``jurisdiccion`` before
+        ``autoridad`` (an authority type; None: the default calendar)."""
         validar_jurisdiccion(jurisdiccion)
         if isinstance(d, datetime) or not isinstance(d, date):
             raise ValueError(f"d must be a date, got {d!r}")
-        if self._es_inhabil_general(d):
+        if self._es_inhabil_general(d, autoridad):
             return False
         return not any(s.aplica(d, jurisdiccion) for s in self._suspensiones)
 
-    def dias_inhabiles(self, anio: int, jurisdiccion: str | None = None) -> list[date]:
-        """Sorted non-working weekdays-or-holidays of ``anio`` (weekends are not listed).
+    def dias_inhabiles(
+        self, anio: int, jurisdiccion: str | None = None, autoridad: str | None = None
+    ) -> list[date]:
+        """Sorted non-working days of ``anio``: the regime's dates (even on a weekend), configured
+        days, and the weekdays declared or suspended (their weekends are not listed).
 
-        Without ``jurisdiccion``: LFT art. 74 days plus configured days. With it, also the days
-        suspended for that jurisdiction (federal suspensions included).
+        Without ``jurisdiccion``: the rest days of the authority's regime, configured days and the
+        days it declared. With it, also the days suspended for that jurisdiction (federal
+        suspensions included).
         """
-        dias = set(self._descansos(anio))
+        ajuste = self._autoridades.get(autoridad) if autoridad is not None else None
+        dias = set(self._descansos(anio, ajuste.regimen if ajuste else None))
         dias |= {d for d in self._extra if d.year == anio}
+        if ajuste is not None:
+            dias |= {d for d in ajuste.dias_declarados if d.year == anio and d.weekday() < 5}
         for mes, dia in self._recurrentes:
             try:
                 dias.add(date(anio, mes, dia))
@@ -282,11 +422,14 @@ class CalendarioLaboral:
         """Calendar date of ``instante`` in the calendar's zone (a 23:00 UTC-6 act is that day)."""
         return exigir_tz(instante, "instante").astimezone(self._tz).date()
 
-    def sumar_dias_habiles(self, inicio: datetime, n: int, jurisdiccion: str) -> datetime:
+    def sumar_dias_habiles(
+        self, inicio: datetime, n: int, jurisdiccion: str, autoridad: str | None = None
+    ) -> datetime:
         """End of the n-th working day after ``inicio``, as a tz-aware UTC datetime.
 
         The count starts on the day after ``inicio`` (LFPA art. 38 practice: terms run from the day
-        after the notification takes effect) and skips every non-working day for ``jurisdiccion``.
+        after the notification takes effect) and skips every non-working day for ``jurisdiccion``
+        on the calendar of ``autoridad`` (None: the default calendar).
         """
         exigir_tz(inicio, "inicio")
         validar_jurisdiccion(jurisdiccion)
@@ -296,7 +439,7 @@ class CalendarioLaboral:
         contados = 0
         while contados < n:
             d += timedelta(days=1)
-            if self.es_habil(d, jurisdiccion):
+            if self.es_habil(d, jurisdiccion, autoridad):
                 contados += 1
         return self.fin_del_dia(d)
 
@@ -318,11 +461,28 @@ class CalendarioLaboral:
             raise ValueError(f"horas must be a non-negative number, got {horas!r}")
         return (inicio + timedelta(hours=horas)).astimezone(UTC)
 
-    def con_suspension(self, s: Suspension) -> CalendarioLaboral:
-        """A new calendar with ``s`` added; this one is unchanged (deadlines are recomputed)."""
+    def _copia(
+        self,
+        suspensiones: Iterable[Suspension] | None = None,
+        autoridades: Iterable[CalendarioAutoridad] | None = None,
+    ) -> CalendarioLaboral:
         return CalendarioLaboral(
-            suspensiones=(*self._suspensiones, s),
+            suspensiones=self._suspensiones if suspensiones is None else suspensiones,
             dias_inhabiles_extra=self._extra,
             zona=self._zona,
             dias_inhabiles_recurrentes=self._recurrentes,
+            regimen=self._regimen,
+            autoridades=self._autoridades.values() if autoridades is None else autoridades,
         )
+
+    def con_suspension(self, s: Suspension) -> CalendarioLaboral:
+        """A new calendar with ``s`` added; this one is unchanged (deadlines are recomputed)."""
+        return self._copia(suspensiones=(*self._suspensiones, s))
+
+    def con_dias_declarados(self, autoridad: str, dias: Iterable[date]) -> CalendarioLaboral:
+        """A new calendar in which ``autoridad`` also declared ``dias`` non-working (its regime
+        is kept, or the default one if it had no setting); this one is unchanged."""
+        ajuste = self.autoridad(autoridad)
+        assert ajuste is not None
+        otras = [a for k, a in self._autoridades.items() if k != autoridad]
+        return self._copia(autoridades=[*otras, ajuste.con_dias(dias)])

@@ -23,6 +23,17 @@ File format (one table per deadline id, plus ``[calendario]``)::
     inicia_es = "detección de la NNA"   # optional: the event the law counts from, in words
     inicia_en = "detection of the child"  # (docs/care-route.md "starts at"; the BPMN passes
                                           #  its instant as plazo_ciclo's ``desde``)
+    autoridad = "COMAR"             # dias_habiles only, optional: the authority type whose
+                                    # calendar the term counts on (default: the default regime)
+
+    [calendario]
+    regimen = "lfpa_28"             # default regime: "lfpa_28" | "lft_74"
+    [calendario.autoridades.COMAR]  # one table per authority type (a lane code)
+    regimen = "lfpa_28"
+    [[calendario.autoridades.COMAR.acuerdos]]   # days it declared non-working, per acuerdo
+    fuente = "Acuerdo ... DOF dd-mm-aaaa"
+    dias = [2027-03-25, 2027-03-26]
+    periodos = [[2027-07-19, 2027-07-30]]       # inclusive ranges
 
 Calendar types and how the due instant is computed:
 
@@ -31,8 +42,9 @@ Calendar types and how the due instant is computed:
 * ``dias_naturales``: end of the local day that is ``desde``'s local date + duration (counting
   starts the day after, like working days). Date-only durations (Y/M/W/D); months are calendar
   months, clamped to the month's last day (31 Jan + P1M = 28/29 Feb).
-* ``dias_habiles``: ``CalendarioLaboral.sumar_dias_habiles`` (federal working days, suspensions of
-  the case's jurisdiction).
+* ``dias_habiles``: ``CalendarioLaboral.sumar_dias_habiles`` on the calendar of the deadline's
+  ``autoridad`` (its regime, LFPA art. 28 or LFT art. 74, and the days it declared), with the
+  suspensions of the case's jurisdiction.
 
 The escalation interval is always clock time, because SpiffWorkflow's cycle timer adds a fixed
 number of seconds between firings.
@@ -50,7 +62,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from .calendario import CalendarioLaboral, Suspension, exigir_tz, validar_jurisdiccion
+from .calendario import (
+    LFPA_28,
+    REGIMENES,
+    CalendarioAutoridad,
+    CalendarioLaboral,
+    Suspension,
+    exigir_tz,
+    validar_jurisdiccion,
+)
 from .errors import SpecError
 from .route_files import ENV_PLAZOS, plazos_file, shipped
 
@@ -69,8 +89,25 @@ _CLAVES_REQUERIDAS = (
     "fuente_legal",
     "confirmado",
 )
-_CLAVES_OPCIONALES = ("duracion", "por_riesgo", "niveles", "nota", "inicia_es", "inicia_en")
-_CLAVES_CALENDARIO = ("zona", "dias_inhabiles_extra", "dias_inhabiles_recurrentes", "suspensiones")
+_CLAVES_OPCIONALES = (
+    "duracion",
+    "por_riesgo",
+    "niveles",
+    "nota",
+    "inicia_es",
+    "inicia_en",
+    "autoridad",
+)
+_CLAVES_CALENDARIO = (
+    "zona",
+    "regimen",
+    "dias_inhabiles_extra",
+    "dias_inhabiles_recurrentes",
+    "suspensiones",
+    "autoridades",
+)
+_CLAVES_AUTORIDAD = ("regimen", "acuerdos")
+_CLAVES_ACUERDO = ("fuente", "dias", "periodos")
 _CLAVES_SUSPENSION = ("jurisdiccion", "desde", "hasta", "motivo", "fuente")
 
 # The subset of ISO-8601 durations that SpiffWorkflow 3.2's parse_iso_duration also accepts:
@@ -193,6 +230,8 @@ class Plazo:
     #: the event the law counts the deadline from, in words (e.g. "presentación de la solicitud")
     inicia_es: str | None = None
     inicia_en: str | None = None
+    #: dias_habiles: the authority type whose calendar the term counts on (None: the default)
+    autoridad: str | None = None
 
     @property
     def depende_de_riesgo(self) -> bool:
@@ -223,13 +262,39 @@ class Plazo:
 
 
 @dataclass(frozen=True)
+class Acuerdo:
+    """Days an authority declared non-working by one acuerdo (LFPA art. 28), from the config."""
+
+    fuente: str
+    dias: frozenset[date]
+
+
+@dataclass(frozen=True)
+class ConfigAutoridad:
+    """``[calendario.autoridades.<TIPO>]``: an authority type's regime and declared days."""
+
+    autoridad: str
+    regimen: str = LFPA_28
+    acuerdos: tuple[Acuerdo, ...] = ()
+
+    def construir(self) -> CalendarioAutoridad:
+        dias: set[date] = set()
+        for acuerdo in self.acuerdos:
+            dias |= acuerdo.dias
+        return CalendarioAutoridad(self.autoridad, self.regimen, frozenset(dias))
+
+
+@dataclass(frozen=True)
 class ConfigCalendario:
-    """The ``[calendario]`` table: zone, configured non-working days and suspensions of terms."""
+    """The ``[calendario]`` table: zone, default regime, configured non-working days, each
+    authority's setting and suspensions of terms."""
 
     zona: str = "America/Mexico_City"
     dias_inhabiles_extra: tuple[date, ...] = ()
     dias_inhabiles_recurrentes: tuple[tuple[int, int], ...] = ()
     suspensiones: tuple[Suspension, ...] = ()
+    regimen: str = LFPA_28
+    autoridades: tuple[ConfigAutoridad, ...] = ()
 
     def construir(self) -> CalendarioLaboral:
         return CalendarioLaboral(
@@ -237,6 +302,8 @@ class ConfigCalendario:
             dias_inhabiles_extra=self.dias_inhabiles_extra,
             zona=self.zona,
             dias_inhabiles_recurrentes=self.dias_inhabiles_recurrentes,
+            regimen=self.regimen,
+            autoridades=[a.construir() for a in self.autoridades],
         )
 
 
@@ -327,6 +394,17 @@ class CatalogoPlazos:
         """The working-day calendar described by the ``[calendario]`` table."""
         return self._calendario.construir()
 
+    def plazos_de_autoridad(self, autoridad: str | None) -> list[str]:
+        """Ids of the working-day deadlines counted on ``autoridad``'s calendar (None: those on
+        the default calendar)."""
+        return [p.id for p in self if p.calendario == "dias_habiles" and p.autoridad == autoridad]
+
+    def autoridades_con_calendario(self) -> list[str]:
+        """Authority types with a calendar setting or named by a working-day deadline."""
+        nombres = {a.autoridad for a in self._calendario.autoridades}
+        nombres |= {p.autoridad for p in self if p.autoridad is not None}
+        return sorted(nombres)
+
     # ----------------------------------------------------------------- computation
 
     def vencimiento(
@@ -348,7 +426,7 @@ class CatalogoPlazos:
         cantidad = plazo.cantidad(nivel)
         if plazo.calendario == "dias_habiles":
             assert isinstance(cantidad, int)
-            return calendario.sumar_dias_habiles(desde, cantidad, jurisdiccion)
+            return calendario.sumar_dias_habiles(desde, cantidad, jurisdiccion, plazo.autoridad)
         assert isinstance(cantidad, Duracion)
         if plazo.calendario == "horas":
             return (desde + cantidad.como_timedelta()).astimezone(UTC)
@@ -440,6 +518,14 @@ def _parse_plazo(plazo_id: str, tabla: Mapping[str, Any], ruta: Path) -> Plazo:
     if isinstance(niveles, bool) or not isinstance(niveles, int) or niveles < 1:
         raise error("niveles", f"must be a positive integer, got {niveles!r}")
 
+    autoridad = tabla.get("autoridad")
+    if autoridad is not None:
+        if calendario != "dias_habiles":
+            raise error(
+                "autoridad", "only a dias_habiles deadline counts on an authority's calendar"
+            )
+        _validar_autoridad(autoridad, "autoridad", error)
+
     return Plazo(
         id=plazo_id,
         descripcion_es=tabla["descripcion_es"].strip(),
@@ -454,7 +540,16 @@ def _parse_plazo(plazo_id: str, tabla: Mapping[str, Any], ruta: Path) -> Plazo:
         nota=tabla.get("nota"),
         inicia_es=tabla.get("inicia_es"),
         inicia_en=tabla.get("inicia_en"),
+        autoridad=autoridad,
     )
+
+
+def _validar_autoridad(valor: Any, campo: str, error: Any) -> str:
+    from .specs import AUTHORITY_TYPES  # specs imports this module when it loads the route
+
+    if not isinstance(valor, str) or valor not in AUTHORITY_TYPES:
+        raise error(campo, f"{valor!r} is not an authority type {sorted(AUTHORITY_TYPES)}")
+    return valor
 
 
 def _parse_longitud(
@@ -509,6 +604,15 @@ def _parse_calendario(tabla: Any, ruta: Path) -> ConfigCalendario:
     zona = tabla.get("zona", "America/Mexico_City")
     if not isinstance(zona, str):
         raise error("zona", "must be an IANA zone name")
+    regimen = tabla.get("regimen", LFPA_28)
+    if regimen not in REGIMENES:
+        raise error("regimen", f"unknown regime {regimen!r}, expected {REGIMENES}")
+    autoridades_tabla = tabla.get("autoridades", {})
+    if not isinstance(autoridades_tabla, dict):
+        raise error("autoridades", "expected a table of authority types")
+    autoridades = tuple(
+        _parse_autoridad(nombre, valor, error) for nombre, valor in autoridades_tabla.items()
+    )
     extra = tuple(
         _parse_fecha(v, f"dias_inhabiles_extra[{i}]", error)
         for i, v in enumerate(_lista(tabla, "dias_inhabiles_extra", error))
@@ -520,7 +624,7 @@ def _parse_calendario(tabla: Any, ruta: Path) -> ConfigCalendario:
     suspensiones = tuple(
         _parse_suspension(v, i, error) for i, v in enumerate(_lista(tabla, "suspensiones", error))
     )
-    config = ConfigCalendario(zona, extra, recurrentes, suspensiones)
+    config = ConfigCalendario(zona, extra, recurrentes, suspensiones, regimen, autoridades)
     try:
         config.construir()
     except ValueError as exc:
@@ -582,3 +686,49 @@ def _parse_suspension(valor: Any, indice: int, error: Any) -> Suspension:
         return Suspension(valor["jurisdiccion"], desde, hasta, valor["motivo"], valor["fuente"])
     except ValueError as exc:
         raise error(base, str(exc)) from None
+
+
+def _parse_autoridad(nombre: str, valor: Any, error: Any) -> ConfigAutoridad:
+    base = f"autoridades.{nombre}"
+    _validar_autoridad(nombre, base, error)
+    if not isinstance(valor, dict):
+        raise error(base, "expected a table")
+    for clave in valor:
+        if clave not in _CLAVES_AUTORIDAD:
+            raise error(f"{base}.{clave}", f"unknown key (allowed: {', '.join(_CLAVES_AUTORIDAD)})")
+    regimen = valor.get("regimen", LFPA_28)
+    if regimen not in REGIMENES:
+        raise error(f"{base}.regimen", f"unknown regime {regimen!r}, expected {REGIMENES}")
+    acuerdos = tuple(
+        _parse_acuerdo(v, f"{base}.acuerdos[{i}]", error)
+        for i, v in enumerate(_lista(valor, "acuerdos", error))
+    )
+    return ConfigAutoridad(nombre, regimen, acuerdos)
+
+
+def _parse_acuerdo(valor: Any, base: str, error: Any) -> Acuerdo:
+    """One acuerdo: ``fuente`` (required), ``dias`` (dates) and/or ``periodos`` ([desde, hasta])."""
+    if not isinstance(valor, dict):
+        raise error(base, "expected a table")
+    for clave in valor:
+        if clave not in _CLAVES_ACUERDO:
+            raise error(f"{base}.{clave}", f"unknown key (allowed: {', '.join(_CLAVES_ACUERDO)})")
+    fuente = valor.get("fuente")
+    if not isinstance(fuente, str) or not fuente.strip():
+        raise error(f"{base}.fuente", "must name the acuerdo (DOF publication)")
+    dias = {
+        _parse_fecha(v, f"{base}.dias[{i}]", error)
+        for i, v in enumerate(_lista(valor, "dias", error))
+    }
+    for i, periodo in enumerate(_lista(valor, "periodos", error)):
+        campo = f"{base}.periodos[{i}]"
+        if not isinstance(periodo, list) or len(periodo) != 2:
+            raise error(campo, "expected [desde, hasta]")
+        desde = _parse_fecha(periodo[0], campo, error)
+        hasta = _parse_fecha(periodo[1], campo, error)
+        if hasta < desde:
+            raise error(campo, f"hasta ({hasta}) is before desde ({desde})")
+        dias |= {desde + timedelta(days=k) for k in range((hasta - desde).days + 1)}
+    if not dias:
+        raise error(base, "declares no day: give dias or periodos")
+    return Acuerdo(fuente.strip(), frozenset(dias))

@@ -690,6 +690,20 @@ class CaseCountOut(msgspec.Struct, omit_defaults=True):
     status: str | None = None
 
 
+class CalendarWarningOut(msgspec.Struct):
+    """A year in use for which an authority type has no declared non-working days loaded (LFPA
+    art. 28): its working-day terms are counted without them and may fall due too early."""
+
+    code: str
+    autoridad: str
+    anio: int
+    regimen: str
+    #: the working-day deadlines (config/plazos.toml ids) counted on this authority's calendar
+    plazos: list[str]
+    mensaje: str
+    message_en: str
+
+
 class ComplianceOut(msgspec.Struct):
     generated_at: datetime
     #: the period: deadlines due at or after ``since`` and before ``until``
@@ -707,3 +721,5 @@ class ComplianceOut(msgspec.Struct):
     procuraduria_notification: NotificationTimesOut
     #: children of open cases placed in a migration station (LM art. 99: must be 0)
     children_in_migration_stations: int
+    #: years in use without an authority's declared non-working days (app/services/calendars.py)
+    calendar_warnings: list[CalendarWarningOut]

@@ -39,7 +39,7 @@ from app.command import command
 from app.db import engine
 from app.outbox import FakeSender, NotificationSender  # noqa: F401  (re-exported)
 from app.principal import SYSTEM
-from app.services import suspensions
+from app.services import calendars, suspensions
 
 log = logging.getLogger("careroute.deadlines")
 
@@ -122,8 +122,13 @@ async def sweep(
                 if fired.still_due:  # the engine fired nothing more: do not spin on it
                     result.stuck.append(fired.case_id)
         result.recomputed = await suspensions.recompute_pending(now, size)
+        result.recomputed += await calendars.recompute_pending(now, size)
     if out_sender is not None:
         result.delivered = await outbox.deliver(out_sender, now)
+    try:  # a year without an authority's declared days: logged, never flooding (calendars.py)
+        await calendars.log_warnings(now)
+    except Exception:  # a warning must never stop the worker
+        log.exception("checking the calendars' declared days failed")
     return result
 
 

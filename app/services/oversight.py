@@ -19,7 +19,7 @@ from app.clock import utcnow
 from app.command import command
 from app.errors import Forbidden, NotFound
 from app.principal import Principal
-from app.services import register_report
+from app.services import calendars, register_report
 from app.tables import Case, DeadlineEscalation, Notification, Placement, Task
 
 #: The task whose completion is the notification of the Procuraduría (D1, LM art. 112 fr. I).
@@ -168,6 +168,7 @@ async def compliance(
         "cases_by_status": await _count_cases(Case.status),
         "procuraduria_notification": await _notification_times(since, until),
         "children_in_migration_stations": await migration_station_count(),
+        "calendar_warnings": await calendars.warnings(now),
     }
 
 

@@ -11,15 +11,21 @@ cases that took minutes): the deadline worker does it in batches (``recompute_pe
 case through the case command path (state, ``next_due_at``, task due dates and
 ``deadline.recomputed`` audit events commit together), and records how far it got, which
 ``GET /api/v1/suspensions/{id}`` shows. Recomputing is idempotent (an unchanged due date is
-skipped) and resumes from the last case done, so a worker killed mid-run loses nothing.
+skipped) and resumes from the last case done, so a worker killed mid-run loses nothing. The same
+queue (``run_recompute``) carries the days an authority declares non-working
+(app/services/calendars.py).
 """
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+
+from piccolo.table import Table
 
 from app import inegi
 from app.cases.repository import load_for_update
@@ -189,34 +195,65 @@ async def recompute_pending(now: datetime, batch_size: int = 20) -> int:
     savepoint per case, as the deadline sweep does); returns the cases done. Each batch first
     locks its suspension row (PostgreSQL: another worker skips to the next suspension), so two
     workers never recompute the same cases."""
-    done = 0
     if not await TermSuspension.exists().where(TermSuspension.recompute_finished_at.is_null()):
         return 0
     await load_suspensions()
+    return await run_recompute(SUSPENSIONS, now, batch_size)
+
+
+@dataclass(frozen=True)
+class RecomputeQueue:
+    """A table whose rows are recompute jobs (a suspension of terms, an authority's declared
+    days): the columns ``recompute_total/done/changed/failed/cursor/finished_at``, which open
+    cases a job touches, and what is audited when it is done."""
+
+    table: type[Table]
+    #: key of the job's id in each case's ``deadline.recomputed`` audit event and the final one
+    id_key: str
+    audit_action: str
+    #: the job's columns ``cases`` reads
+    columns: tuple[Any, ...]
+    #: job row -> where clause selecting the open cases it touches
+    cases: Callable[[dict[str, Any]], Any]
+
+
+SUSPENSIONS = RecomputeQueue(
+    TermSuspension,
+    "suspension_id",
+    "suspension.recomputed",
+    (TermSuspension.jurisdiccion,),
+    lambda job: _open_cases(job["jurisdiccion"]),
+)
+
+
+async def run_recompute(queue: RecomputeQueue, now: datetime, batch_size: int = 20) -> int:
+    """Work through ``queue``'s unfinished jobs in batches; the cases done."""
+    done = 0
     while True:
-        step = await _recompute_batch(now, batch_size)
+        step = await _recompute_batch(queue, now, batch_size)
         if step is None:
             return done
         done += step
 
 
-async def _recompute_batch(now: datetime, size: int) -> int | None:
+async def _recompute_batch(queue: RecomputeQueue, now: datetime, size: int) -> int | None:
+    table = queue.table
     async with command(SYSTEM, now) as cmd:
         query = (
-            TermSuspension.select(
-                TermSuspension.id,
-                TermSuspension.jurisdiccion,
-                TermSuspension.recompute_cursor,
-                TermSuspension.recompute_done,
-                TermSuspension.recompute_changed,
-                TermSuspension.recompute_failed,
+            table.select(
+                table.id,
+                *queue.columns,
+                table.recompute_cursor,
+                table.recompute_done,
+                table.recompute_changed,
+                table.recompute_failed,
             )
-            .where(TermSuspension.recompute_finished_at.is_null())
-            .order_by(TermSuspension.id)
+            .where(table.recompute_finished_at.is_null())
+            .order_by(table.id)
             .limit(1)
         )
         if not is_sqlite():
-            query = query.lock_rows("UPDATE", skip_locked=True, of=(TermSuspension,))
+            query = query.lock_rows("UPDATE", skip_locked=True, of=(table,))
         rows = await query
         if not rows:
             return None
@@ -224,7 +261,7 @@ async def _recompute_batch(now: datetime, size: int) -> int | None:
         ids = [
             r["id"]
             for r in await Case.select(Case.id)
-            .where(_open_cases(job["jurisdiccion"]) & (Case.id > job["recompute_cursor"]))
+            .where(queue.cases(job) & (Case.id > job["recompute_cursor"]))
             .order_by(Case.id)
             .limit(size)
         ]
@@ -236,7 +273,7 @@ async def _recompute_batch(now: datetime, size: int) -> int | None:
             savepoint = await transaction.savepoint()
             try:
                 session = CaseSession(cmd, await load_for_update(case_id))
-                session.results["suspension_id"] = job["id"]
+                session.results[queue.id_key] = job["id"]
                 if session.case.recompute_deadlines(cal, now):
                     changed += 1
                 await session.commit()
@@ -248,22 +285,22 @@ async def _recompute_batch(now: datetime, size: int) -> int | None:
                 continue
             await savepoint.release()
         values: dict[Any, Any] = {
-            TermSuspension.recompute_done: job["recompute_done"] + len(ids),
-            TermSuspension.recompute_changed: job["recompute_changed"] + changed,
-            TermSuspension.recompute_failed: job["recompute_failed"] + failed,
+            table.recompute_done: job["recompute_done"] + len(ids),
+            table.recompute_changed: job["recompute_changed"] + changed,
+            table.recompute_failed: job["recompute_failed"] + failed,
         }
         if ids:
-            values[TermSuspension.recompute_cursor] = ids[-1]
+            values[table.recompute_cursor] = ids[-1]
         if len(ids) < size:
-            values[TermSuspension.recompute_finished_at] = now
+            values[table.recompute_finished_at] = now
             cmd.audit(
-                "suspension.recomputed",
+                queue.audit_action,
                 changes={
-                    "suspension_id": job["id"],
+                    queue.id_key: job["id"],
                     "cases_done": job["recompute_done"] + len(ids),
                     "cases_changed": job["recompute_changed"] + changed,
                     "cases_failed": job["recompute_failed"] + failed,
                 },
             )
-        await TermSuspension.update(values).where(TermSuspension.id == job["id"])
+        await table.update(values).where(table.id == job["id"])
         return len(ids)

@@ -364,10 +364,11 @@ async def test_outgoing_notifications_through_the_outbox_at_least_once(cleanup):
 
 
 async def test_45_working_days_across_a_holiday_and_a_suspension(api, cleanup):
-    """D13 (LRPCAP art. 24, 45 working days) from Tue 1 Dec 2026 10:00 (Mexico City): Dec 25,
-    Jan 1 and the first Monday of February (1 Feb 2027) are rest days, so it lands at the end of
-    Fri 5 Feb 2027; a suspension of terms for Tabasco 11-15 Jan 2027 moves it, in Tabasco only,
-    to the end of Fri 12 Feb 2027. Adding the suspension recomputes open cases of that state."""
+    """D13 (LRPCAP art. 24, 45 working days, COMAR's LFPA art. 28 calendar) from Tue 1 Dec 2026
+    10:00 (Mexico City): Dec 25 and Jan 1 are rest days (Mon 1 Feb 2027 is not: LFPA 28 keeps
+    the fixed 5 Feb), so it lands at the end of Thu 4 Feb 2027; a suspension of terms for Tabasco
+    11-15 Jan 2027 (5 days lost) moves it, in Tabasco only, past Fri 5 Feb (LFPA 28) to the end
+    of Fri 12 Feb 2027. Adding the suspension recomputes open cases of that state."""
     plazos = library().plazos
     desde = datetime(2026, 12, 1, 16, tzinfo=UTC)
 
@@ -375,7 +376,7 @@ async def test_45_working_days_across_a_holiday_and_a_suspension(api, cleanup):
         return datetime(d.year, d.month, d.day, 5, 59, 59, 999999, tzinfo=UTC) + timedelta(days=1)
 
     assert plazos.vencimiento("D13_resolucion_comar", desde, calendario(), "27") == end_of(
-        date(2027, 2, 5)
+        date(2027, 2, 4)
     )
 
     # An open Tabasco case waiting on a working-day deadline (D10, 30 working days).
@@ -423,7 +424,7 @@ async def test_45_working_days_across_a_holiday_and_a_suspension(api, cleanup):
 
     cal = calendario()
     assert plazos.vencimiento("D13_resolucion_comar", desde, cal, "27") == end_of(date(2027, 2, 12))
-    assert plazos.vencimiento("D13_resolucion_comar", desde, cal, "07") == end_of(date(2027, 2, 5))
+    assert plazos.vencimiento("D13_resolucion_comar", desde, cal, "07") == end_of(date(2027, 2, 4))
 
     # The stored case moved: state, next_due_at and the task index, audited.
     state = await WorkflowState.select(WorkflowState.next_due_at, WorkflowState.version).where(

@@ -56,17 +56,18 @@ async def case_closed(session: CaseSession, event: Event) -> None:
 
 
 async def deadline_recomputed(session: CaseSession, event: Event) -> None:
-    session.audit(
-        "deadline.recomputed",
-        task_id=event.data.get("task_id"),
-        changes={
-            "deadline": event.data.get("plazo_id"),
-            "old_due_at": event.data.get("old_due_at"),
-            "due_at": event.data.get("due_at"),
-            "jurisdiccion": session.case.estado,
-            "suspension_id": session.results.get("suspension_id"),
-        },
-    )
+    changes = {
+        "deadline": event.data.get("plazo_id"),
+        "old_due_at": event.data.get("old_due_at"),
+        "due_at": event.data.get("due_at"),
+        "jurisdiccion": session.case.estado,
+        "suspension_id": session.results.get("suspension_id"),
+    }
+    if (
+        "declaration_id" in session.results
+    ):  # an authority's declared days (app/services/calendars.py)
+        changes["declaration_id"] = session.results["declaration_id"]
+    session.audit("deadline.recomputed", task_id=event.data.get("task_id"), changes=changes)
 
 
 async def relocated(session: CaseSession, event: Event) -> None:
