@@ -3,7 +3,7 @@
 Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_escalated,
 timer_fired, case_variable_set, case_completed, message_received, deadline_recomputed,
 case_started) and the service's own (``CaseEvent``: case_changed, case_relocated,
-placement_admitted, placement_ended, risk_changed). The unit of work
+placement_admitted, placement_ended, risk_changed, custody_started, custody_ended). The unit of work
 (app/cases/unit_of_work.py) runs them in three steps:
 
 1. POLICIES run before the case is saved and may change it (they record more events).
@@ -23,6 +23,7 @@ from app.cases.handlers import (
     access,
     audit_trail,
     closure,
+    custody,
     escalations,
     route_policies,
     task_index,
@@ -51,6 +52,9 @@ PROJECTIONS: dict[str, list[Handler]] = {
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
     "case_relocated": [audit_trail.relocated],
     "placement_admitted": [audit_trail.placement_admitted],
+    # a child held in a migration station (LM art. 99); the row first: it gives the event its id
+    "custody_started": [custody.write_started, custody.audit_started],
+    "custody_ended": [custody.write_ended, custody.audit_ended],
 }
 
 FINALIZERS: list[Finalizer] = [access.reconcile, audit_trail.variables_set]
