@@ -45,7 +45,7 @@ CUSTODY_LEGAL_SOURCE = "LM art. 99 (reforma DOF 11-11-2020); LM art. 112 fr. I"
 _LOCAL_TZ = ZoneInfo("America/Mexico_City")
 
 
-def _instant(value: Any) -> datetime | None:
+def instant(value: Any) -> datetime | None:
     """An ISO date-time (or date: its start in central Mexico) as an aware UTC instant."""
     if isinstance(value, datetime):
         return value if value.tzinfo else None
@@ -206,7 +206,7 @@ class CaseAggregate:
     def detected_at(self) -> datetime | None:
         """When the child was detected (``fecha_deteccion`` of the opening form)."""
         raw = (self.row.get("variables") or {}).get("fecha_deteccion")
-        return _instant(raw) if raw else None
+        return instant(raw) if raw else None
 
     def start_custody(
         self,
@@ -218,10 +218,14 @@ class CaseAggregate:
         recorded_by: int | None,
         recorded_by_authority: int | None,
         custodies: list[dict[str, Any]],
+        ended_at: datetime | None = None,
+        source: str = "record",
     ) -> None:
         """The child was held in an INM migration station from ``started_at`` (LM art. 99 forbids
-        it, so the record is a breach from that instant). ``custodies`` are the case's custody
-        rows read under the lock. 422 naming each bad field; 409 while another one is open."""
+        it, so the record is a breach from that instant), until ``ended_at`` when the stay is
+        recorded after it ended; ``source``: "record", or the task whose form reported it.
+        ``custodies`` are the case's custody rows read under the lock.
+        422 naming each bad field; 409 while another one is open."""
         errors = []
         station = self.directory.get(station_id)
         if station_id is None:
@@ -237,6 +241,8 @@ class CaseAggregate:
         if not name:
             errors.append({"path": "$.station_name", "message": "is required"})
         errors += _instant_errors("$.started_at", started_at, now, self.detected_at, "detection")
+        if ended_at is not None and not errors:
+            errors += _instant_errors("$.ended_at", ended_at, now, started_at, "the start")
         if not errors:
             for c in custodies:
                 if c["ended_at"] is not None and c["started_at"] < started_at < c["ended_at"]:
@@ -249,7 +255,7 @@ class CaseAggregate:
         if errors:
             raise InvalidInput("the custody is not valid", errors)
         held = [c for c in custodies if c["ended_at"] is None]
-        if held:
+        if held and ended_at is None:
             raise Conflict(f"custody record {held[0]['id']} is still open: record its end first")
         assert station is not None
         self.record(
@@ -261,10 +267,11 @@ class CaseAggregate:
             station_code=station.code,
             station_name=name,
             started_at=started_at.astimezone(UTC),
-            ended_at=None,
+            ended_at=ended_at.astimezone(UTC) if ended_at is not None else None,
             recorded_by=recorded_by,
             recorded_by_authority_id=recorded_by_authority,
             legal_source=CUSTODY_LEGAL_SOURCE,
+            source=source,  # "record" (the custody commands) or the task whose form said so
         )
 
     def end_custody(

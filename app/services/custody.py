@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from app import access
+from app.cases.handlers import custody as handler
 from app.cases.unit_of_work import CaseSession, case_command
 from app.clock import utcnow
 from app.errors import Forbidden, NotFound
@@ -45,16 +46,6 @@ def _check_recorder(principal: Principal, session: CaseSession) -> None:
             raise Forbidden("the child is outside your INM authority's jurisdiction")
 
 
-async def _custodies(case_id: int) -> list[dict[str, Any]]:
-    return await StationCustody.select(
-        StationCustody.id,
-        StationCustody.station.id.as_alias("station_authority_id"),
-        StationCustody.station_name,
-        StationCustody.started_at,
-        StationCustody.ended_at,
-    ).where(StationCustody.case == case_id)
-
-
 async def start(
     principal: Principal,
     folio: str,
@@ -76,7 +67,7 @@ async def start(
             now=s.now,
             recorded_by=principal.user_id,
             recorded_by_authority=principal.authority_id,
-            custodies=await _custodies(case_id),  # under the lock
+            custodies=await handler.records(case_id),  # under the lock
         )
     return await view(s.results["custody_id"])
 
@@ -94,7 +85,7 @@ async def end(
         raise NotFound("custody record not found")
     async with case_command(principal.actor, row["case_id"]) as s:
         _check_recorder(principal, s)
-        custody = next(c for c in await _custodies(row["case_id"]) if c["id"] == custody_id)
+        custody = next(c for c in await handler.records(row["case_id"]) if c["id"] == custody_id)
         s.case.end_custody(custody, ended_at or s.now, s.now, principal.user_id)
     return await view(custody_id)
 

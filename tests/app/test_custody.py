@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import httpx
+
 from app.cases import handlers
 from app.cases.handlers import custody as custody_handlers
+from app.route_engine import form_example, form_schema
 from app.tables import AuditEvent, Authority, StationCustody
 from tests.app.helpers import opening_form
+
+CHANNELLING = "emitir_acta_canalizacion"
 
 
 def _z(at: datetime) -> str:
@@ -227,3 +232,90 @@ def test_the_custody_handlers_are_wired_row_first():
     assert handlers.PROJECTIONS["custody_started"][0] is custody_handlers.write_started
     assert custody_handlers.audit_started in handlers.PROJECTIONS["custody_started"]
     assert handlers.PROJECTIONS["custody_ended"][0] is custody_handlers.write_ended
+    assert custody_handlers.record_from_channelling in handlers.POLICIES["task_completed"]
+
+
+async def _channelling_case(api, detected: datetime) -> str:
+    """A case whose open task is INM's ``emitir_acta_canalizacion``."""
+    body = {
+        "form": opening_form("07", fecha_deteccion=_z(detected)),
+        "identidad": {"nombres": "Acta", "apellidos": "Prueba"},
+    }
+    r = await api.post("inm-07.officer", "/api/v1/cases", json=body)
+    assert r.status_code == 201, r.text
+    folio = r.json()["folio"]
+    await api.complete(folio, "registrar_deteccion")
+    await api.complete(folio, "notificar_procuraduria")
+    return folio
+
+
+async def _complete_acta(api, folio: str, **data) -> httpx.Response:
+    (task,) = [t for t in await api.open_tasks(folio) if t["bpmn_id"] == CHANNELLING]
+    payload = form_example(f"{CHANNELLING}.schema.json") | data
+    return await api.post(
+        "inm-07.officer", f"/api/v1/tasks/{task['task_id']}/complete", json={"data": payload}
+    )
+
+
+async def test_the_channelling_record_says_where_the_child_was_and_a_station_is_a_custody(api):
+    """No field attests that LM art. 99 was kept: the acta records where the child was; a
+    migration station becomes a custody record from ``estancia_desde`` to the hand-over."""
+    schema = form_schema(f"{CHANNELLING}.schema.json")
+    assert "nna_a_disposicion_dif" not in schema["properties"]
+    assert not [k for k, p in schema["properties"].items() if p.get("const") is True]
+
+    now = datetime.now(UTC)
+    detected = now - timedelta(hours=30)
+    folio = await _channelling_case(api, detected)
+    station = {"lugar_antes_canalizacion": "estacion_migratoria"}
+    r = await _complete_acta(api, folio, **station)  # which station, since when: required
+    assert r.status_code == 422, r.text
+    paths = {e["path"] for e in r.json()["errors"]}
+    assert paths == {"$.data.estacion_nombre", "$.data.estancia_desde"}
+    station |= {
+        "estacion_nombre": "Estación Migratoria Siglo XXI",
+        "fecha_hora_puesta_disposicion_dif": _z(now - timedelta(hours=2)),
+    }
+    r = await _complete_acta(
+        api, folio, **station, estancia_desde=_z(detected - timedelta(hours=1))
+    )
+    assert r.status_code == 422, r.text  # before the detection
+    assert [e["path"] for e in r.json()["errors"]] == ["$.data.estancia_desde"]
+    assert await StationCustody.count().where(StationCustody.case.folio == folio) == 0
+
+    r = await _complete_acta(api, folio, **station, estancia_desde=_z(detected))
+    assert r.status_code == 200, r.text
+    (rec,) = (await api.get("cndh.oversight", f"/api/v1/cases/{folio}")).json()["custody"]
+    assert rec["station_code"] == "INM-07" and rec["station_name"] == station["estacion_nombre"]
+    assert rec["held"] is False and rec["hours_held"] == 28.0
+    assert rec["recorded_by"] == "inm-07.officer"
+
+
+async def test_the_channelling_record_ends_a_custody_already_recorded(api):
+    now = datetime.now(UTC)
+    detected = now - timedelta(hours=10)
+    folio = await _channelling_case(api, detected)
+    r = await api.post(
+        "inm-07.officer",
+        f"/api/v1/cases/{folio}/custody",
+        json={"started_at": _z(detected + timedelta(hours=1)), "station_name": "EM"},
+    )
+    assert r.status_code == 201, r.text
+    r = await _complete_acta(
+        api,
+        folio,
+        lugar_antes_canalizacion="lugar_habilitado",
+        estacion_nombre="EM",
+        estancia_desde=_z(detected + timedelta(hours=1)),
+        fecha_hora_puesta_disposicion_dif=_z(detected + timedelta(hours=7)),
+    )
+    assert r.status_code == 200, r.text
+    (rec,) = (await api.get("cndh.oversight", f"/api/v1/cases/{folio}")).json()["custody"]
+    assert rec["held"] is False and rec["hours_held"] == 6.0
+
+
+async def test_the_example_channelling_record_records_no_custody(api):
+    folio = await _channelling_case(api, datetime.now(UTC) - timedelta(hours=3))
+    r = await _complete_acta(api, folio)
+    assert r.status_code == 200, r.text
+    assert await StationCustody.count().where(StationCustody.case.folio == folio) == 0

@@ -36,6 +36,7 @@ POLICIES: dict[str, list[Handler]] = {
     "task_completed": [
         route_policies.admit_on_admission_task,
         route_policies.move_on_other_state,
+        custody.record_from_channelling,
     ],
 }
 
