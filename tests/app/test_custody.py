@@ -314,6 +314,19 @@ async def test_the_channelling_record_ends_a_custody_already_recorded(api):
     assert rec["held"] is False and rec["hours_held"] == 6.0
 
 
+def test_no_form_makes_an_officer_attest_lm_article_99():
+    """A field citing LM art. 99 records what happened: it never has a single allowed value."""
+    from workflows.route_files import forms_dir
+
+    attesting = []
+    for path in sorted(forms_dir().glob("*.schema.json")):
+        schema = form_schema(path.name)
+        for name, prop in (schema.get("properties") or {}).items():
+            if "art. 99" in str(prop.get("description", "")) and "const" in prop:
+                attesting.append(f"{path.name}: {name}")
+    assert attesting == []
+
+
 async def test_the_example_channelling_record_records_no_custody(api):
     folio = await _channelling_case(api, datetime.now(UTC) - timedelta(hours=3))
     r = await _complete_acta(api, folio)
