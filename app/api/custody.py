@@ -31,8 +31,9 @@ class CustodyController(Controller):
             (
                 422,
                 "`$.started_at` is in the future, before the detection, inside another custody "
-                "record or has no zone; `$.station_authority_id` is missing (not of the INM) or "
-                "no active INM authority; `$.station_name` is blank.",
+                "record or has no zone; `$.ended_at` is in the future or before `started_at`; "
+                "`$.station_authority_id` is missing (you are not of the INM) or no active INM "
+                "authority; `$.station_name` is blank.",
             ),
         ),
     )
@@ -47,6 +48,7 @@ class CustodyController(Controller):
             station_authority_id=data.station_authority_id,
             station_name=data.station_name,
             started_at=data.started_at,
+            ended_at=data.ended_at,
         )
         return typed(CustodyOut, result)
 

@@ -109,6 +109,8 @@ class CustodyStartIn(msgspec.Struct, forbid_unknown_fields=True):
     station_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     #: the INM authority that runs the station; default: yours, if you are of the INM
     station_authority_id: DbId | None = None
+    #: when the child left, if the stay is recorded after it ended (else: null while held)
+    ended_at: datetime | None = None
 
 
 class CustodyEndIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -41,6 +41,13 @@ Event = CaseEvent | EngineEvent
 
 #: LM art. 99 (reform DOF 11-11-2020), third paragraph: no child in a migration station.
 CUSTODY_LEGAL_SOURCE = "LM art. 99 (reforma DOF 11-11-2020); LM art. 112 fr. I"
+#: The custody's field messages (stable: the pages translate them, app/web/forms.py).
+NOT_INM = "no active INM authority with this id"
+NO_ZONE = "needs a time zone (e.g. Z or -06:00)"
+IN_FUTURE = "is in the future"
+BEFORE_DETECTION = "is before the child's detection"
+BEFORE_START = "is before the start of the custody"
+WITHIN_ANOTHER = "falls within another custody record of the case"
 #: A date-only detection is that day in central Mexico, not midnight UTC.
 _LOCAL_TZ = ZoneInfo("America/Mexico_City")
 
@@ -231,27 +238,20 @@ class CaseAggregate:
         if station_id is None:
             errors.append({"path": "$.station_authority_id", "message": "is required"})
         elif station is None or station.tipo != "INM" or not station.active:
-            errors.append(
-                {
-                    "path": "$.station_authority_id",
-                    "message": "no active INM authority with this id",
-                }
-            )
+            errors.append({"path": "$.station_authority_id", "message": NOT_INM})
         name = station_name.strip()
         if not name:
             errors.append({"path": "$.station_name", "message": "is required"})
-        errors += _instant_errors("$.started_at", started_at, now, self.detected_at, "detection")
+        errors += _instant_errors(
+            "$.started_at", started_at, now, self.detected_at, BEFORE_DETECTION
+        )
         if ended_at is not None and not errors:
-            errors += _instant_errors("$.ended_at", ended_at, now, started_at, "the start")
+            errors += _instant_errors("$.ended_at", ended_at, now, started_at, BEFORE_START)
         if not errors:
             for c in custodies:
                 if c["ended_at"] is not None and c["started_at"] < started_at < c["ended_at"]:
-                    errors.append(
-                        {
-                            "path": "$.started_at",
-                            "message": f"falls within custody record {c['id']}",
-                        }
-                    )
+                    errors.append({"path": "$.started_at", "message": WITHIN_ANOTHER})
+                    break
         if errors:
             raise InvalidInput("the custody is not valid", errors)
         held = [c for c in custodies if c["ended_at"] is None]
@@ -281,7 +281,7 @@ class CaseAggregate:
         before the start; 409 if the record already ended)."""
         if custody["ended_at"] is not None:
             raise Conflict(f"custody record {custody['id']} already ended")
-        errors = _instant_errors("$.ended_at", ended_at, now, custody["started_at"], "the start")
+        errors = _instant_errors("$.ended_at", ended_at, now, custody["started_at"], BEFORE_START)
         if errors:
             raise InvalidInput("the end of the custody is not valid", errors)
         self.record(
@@ -299,13 +299,13 @@ class CaseAggregate:
 
 
 def _instant_errors(
-    path: str, at: datetime, now: datetime, earliest: datetime | None, earliest_name: str
+    path: str, at: datetime, now: datetime, earliest: datetime | None, too_early: str
 ) -> list[dict[str, str]]:
     """An instant of a custody: with its zone, not in the future, not before ``earliest``."""
     if at.tzinfo is None:
-        return [{"path": path, "message": "needs a time zone (e.g. Z or -06:00)"}]
+        return [{"path": path, "message": NO_ZONE}]
     if at > now:
-        return [{"path": path, "message": "is in the future"}]
+        return [{"path": path, "message": IN_FUTURE}]
     if earliest is not None and at < earliest:
-        return [{"path": path, "message": f"is before {earliest_name} ({earliest.isoformat()})"}]
+        return [{"path": path, "message": too_early}]
     return []

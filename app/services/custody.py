@@ -23,16 +23,29 @@ from app import access
 from app.cases.handlers import custody as handler
 from app.cases.unit_of_work import CaseSession, case_command
 from app.clock import utcnow
-from app.errors import Forbidden, NotFound
+from app.directory import Directory, directory
+from app.errors import Forbidden, NotFound, field_error
 from app.principal import Principal
 from app.services import cases
-from app.tables import StationCustody
+from app.tables import Authority, Case, StationCustody
 
 RECORDERS = ("INM", "PROCURADURIA")
 
 
 def _check_recorder(principal: Principal, session: CaseSession) -> None:
     """May this caller record custody on this (visible) case? 403 if not."""
+    _may_record(principal, session.case.directory, session.case.estado, session.case.municipio)
+
+
+async def check_recorder(principal: Principal, folio: str) -> None:
+    """The same checks before a page reads its form: 404 if the case is not visible, 403 if the
+    caller may not record custody on it (so a refused caller never learns which field was bad)."""
+    case_id = await cases.case_id_for(principal, folio)
+    row = await Case.select(Case.estado, Case.municipio).where(Case.id == case_id).first()
+    _may_record(principal, await directory(), row["estado"], row["municipio"])
+
+
+def _may_record(principal: Principal, known: Directory, estado: str, municipio: str | None):
     if not principal.is_worker:
         raise Forbidden(f"role {principal.role} is read-only")
     if principal.authority_tipo not in RECORDERS:
@@ -41,8 +54,8 @@ def _check_recorder(principal: Principal, session: CaseSession) -> None:
             "records custody in a migration station"
         )
     if principal.authority_tipo == "INM":
-        own = session.case.directory.get(principal.authority_id)
-        if own is None or not own.covers(session.case.estado, session.case.municipio):
+        own = known.get(principal.authority_id)
+        if own is None or not own.covers(estado, municipio):
             raise Forbidden("the child is outside your INM authority's jurisdiction")
 
 
@@ -53,8 +66,10 @@ async def start(
     station_authority_id: int | None,
     station_name: str,
     started_at: datetime,
+    ended_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Record that the child was held in a station from ``started_at`` (201 with the record)."""
+    """Record that the child was held in a station from ``started_at`` (and until ``ended_at``,
+    when the stay is learnt after it ended)."""
     case_id = await cases.case_id_for(principal, folio)
     if station_authority_id is None and principal.authority_tipo == "INM":
         station_authority_id = principal.authority_id  # an INM officer records its own station
@@ -64,6 +79,7 @@ async def start(
             station_id=station_authority_id,
             station_name=station_name,
             started_at=started_at,
+            ended_at=ended_at,
             now=s.now,
             recorded_by=principal.user_id,
             recorded_by_authority=principal.authority_id,
@@ -73,21 +89,52 @@ async def start(
 
 
 async def end(
-    principal: Principal, custody_id: int, ended_at: datetime | None = None
+    principal: Principal,
+    custody_id: int,
+    ended_at: datetime | None = None,
+    folio: str | None = None,
 ) -> dict[str, Any]:
-    """Record that the child left the station at ``ended_at`` (default: now)."""
+    """Record that the child left the station at ``ended_at`` (default: now); ``folio``, when
+    given, must be the record's case (the pages name both)."""
     row = (
-        await StationCustody.select(StationCustody.case)
+        await StationCustody.select(
+            StationCustody.case, StationCustody.case.folio.as_alias("folio")
+        )
         .where(StationCustody.id == custody_id)
         .first()
     )
-    if row is None or not await access.can_see_case(principal, row["case_id"]):
+    if row is None or folio not in (None, row["folio"]):
+        raise NotFound("custody record not found")
+    if not await access.can_see_case(principal, row["case_id"]):
         raise NotFound("custody record not found")
     async with case_command(principal.actor, row["case_id"]) as s:
         _check_recorder(principal, s)
         custody = next(c for c in await handler.records(row["case_id"]) if c["id"] == custody_id)
         s.case.end_custody(custody, ended_at or s.now, s.now, principal.user_id)
     return await view(custody_id)
+
+
+def parse_instant(text: str, path: str, *, required: bool) -> datetime | None:
+    """An ISO instant typed in a page (already turned to UTC by the page), or a 422 naming
+    ``path``; empty is None unless ``required``."""
+    text = text.strip()
+    if not text:
+        if required:
+            raise field_error(path, "is required")
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise field_error(path, f"'{text}' is not a 'date-time'") from exc
+
+
+async def stations() -> list[dict[str, Any]]:
+    """Active INM authorities: who may run a migration station."""
+    return (
+        await Authority.select(Authority.id, Authority.code, Authority.name)
+        .where((Authority.tipo == "INM") & Authority.active.eq(True))
+        .order_by(Authority.code)
+    )
 
 
 # ----------------------------------------------------------------------------- reading
