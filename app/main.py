@@ -17,6 +17,7 @@ from app import db
 from app.api.admin import AuthorityController, UserController
 from app.api.audit import AuditController
 from app.api.cases import CaseController, FormController
+from app.api.custody import CustodyController
 from app.api.deadlines import NotificationController, OversightController, SuspensionController
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.input_guard import reject_nul
@@ -96,6 +97,7 @@ def create_app(
             TaskController,
             PlacementController,
             ShelterController,
+            CustodyController,
             AuditController,
             AuthorityController,
             UserController,

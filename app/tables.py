@@ -9,6 +9,9 @@ Layout choices, each for a reason:
   never restore a workflow.
 - ``case_access`` says which authorities may see a case (least privilege: a case is visible to an
   authority only while it has a reason to be, e.g. a task routed to it or the child in its shelter).
+- ``station_custody`` records a child held in an INM migration station as the fact it is (LM
+  art. 99 forbids it: every row is a breach), apart from ``placement``, which is a stay in a DIF
+  shelter; the station is named within the INM authority that runs it (see the class).
 - ``audit_event`` is append-only and hash-chained (app/audit.py); ``changes`` is stored as the exact
   canonical JSON text that was hashed, so verification never depends on a JSON type's reordering.
 """
@@ -208,6 +211,50 @@ class Placement(Table, tablename="placement"):
     )
 
 
+class StationCustody(Table, tablename="station_custody"):
+    """A child held in an INM migration station (or a place set up as one), from ``started_at``
+    until ``ended_at`` (null while held). LM art. 99 (reform DOF 11-11-2020): "En ningún caso,
+    el Instituto presentará ni alojará a niñas, niños o adolescentes migrantes en estaciones
+    migratorias ni en lugares habilitados para ello", so each row is a breach from its start.
+
+    The station is the INM authority that runs it (``station``: an authority of type ``INM``) plus
+    the station's name (``station_name``). Stations are not authorities of their own: an authority
+    is an institution whose people work routed tasks (the directory holds one INM office per state
+    and a federal one), and an INM authority per station would become the most local INM for
+    routing and need its own accounts; a custody must be recordable without an admin first adding
+    the place where it happened.
+    """
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    station = ForeignKey(
+        references=Authority,
+        on_delete=OnDelete.restrict,
+        null=False,
+        db_column_name="station_authority_id",
+    )
+    station_name = Varchar(length=200)
+    #: when the child entered the station (may be earlier than the record: never before the
+    #: detection, never in the future)
+    started_at = Timestamptz()
+    ended_at = Timestamptz(null=True, default=None)
+    recorded_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="recorded_by_id"
+    )
+    recorded_by_authority = ForeignKey(
+        references=Authority,
+        on_delete=OnDelete.restrict,
+        null=True,
+        db_column_name="recorded_by_authority_id",
+    )
+    recorded_at = Timestamptz()
+    ended_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="ended_by_id"
+    )
+    end_recorded_at = Timestamptz(null=True, default=None)
+
+
 class FolioCounter(Table, tablename="folio_counter"):
     """Last number issued per folio prefix (``CHIS-2026``)."""
 
@@ -393,6 +440,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CaseAccess,
     Task,
     Placement,
+    StationCustody,
     FolioCounter,
     AuditEvent,
     DeadlineEscalation,

@@ -99,6 +99,25 @@ class LeftIn(msgspec.Struct, forbid_unknown_fields=True):
     indicios_riesgo: bool = False
 
 
+class CustodyStartIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A child held in an INM migration station (LM art. 99 forbids it: the record is a breach)."""
+
+    #: when the child entered the station (with its zone; not in the future, not before the
+    #: detection); it may be earlier than now, when the fact is learnt later
+    started_at: datetime
+    #: the station's name, e.g. "Estación Migratoria Siglo XXI, Tapachula"
+    station_name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    #: the INM authority that runs the station; default: yours, if you are of the INM
+    station_authority_id: DbId | None = None
+    #: when the child left, if the stay is recorded after it ended (else: null while held)
+    ended_at: datetime | None = None
+
+
+class CustodyEndIn(msgspec.Struct, forbid_unknown_fields=True):
+    #: when the child left the station (default: now; not before the start, not in the future)
+    ended_at: datetime | None = None
+
+
 class AuthorityIn(msgspec.Struct, forbid_unknown_fields=True):
     code: Annotated[str, msgspec.Meta(min_length=2, max_length=64, pattern="^[A-Z0-9_-]+$")]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -246,6 +265,29 @@ class CasePlacementOut(msgspec.Struct):
     ended_at: datetime | None
 
 
+class CustodyOut(msgspec.Struct):
+    """A child held in a migration station (LM art. 99: a breach for as long as it lasts)."""
+
+    id: int
+    folio: str
+    station_authority_id: int
+    station_code: str
+    station_name: str
+    started_at: datetime
+    #: null while the child is held
+    ended_at: datetime | None
+    #: the child is held now
+    held: bool
+    #: from the start to the end, or to now while held
+    hours_held: float
+    recorded_by: str | None
+    recorded_by_authority: str | None
+    recorded_at: datetime
+    ended_by: str | None
+    end_recorded_at: datetime | None
+    legal_source: str
+
+
 class FamilyMemberOut(msgspec.Struct):
     folio: str
     status: str
@@ -267,6 +309,8 @@ class CaseDetailOut(msgspec.Struct):
     case: CaseOut
     tasks: list[CaseTaskOut]
     placements: list[CasePlacementOut]
+    #: times the child was held in a migration station (LM art. 99), oldest first
+    custody: list[CustodyOut]
     #: cases of the same family group that you may see
     family: list[FamilyMemberOut]
     #: audit events of the case, oldest first, reads left out (at most 500)
@@ -704,6 +748,22 @@ class CalendarWarningOut(msgspec.Struct):
     message_en: str
 
 
+class MigrationStationsOut(msgspec.Struct):
+    """Children held in migration stations, from the custody records (LM art. 99)."""
+
+    #: children held now (custody records without an end)
+    held_now: int
+    #: custody records that overlap the period (``since``/``until``; open ends: all, to now)
+    records: int
+    #: distinct children of those records
+    children: int
+    #: hours held within the period, summed over the records (a child held now counts to now)
+    hours_total: float
+    median_hours: float | None
+    max_hours: float | None
+    legal_source: str
+
+
 class ComplianceOut(msgspec.Struct):
     generated_at: datetime
     #: the period: deadlines due at or after ``since`` and before ``until``
@@ -719,7 +779,7 @@ class ComplianceOut(msgspec.Struct):
     cases_by_risk: list[CaseCountOut]
     cases_by_status: list[CaseCountOut]
     procuraduria_notification: NotificationTimesOut
-    #: children of open cases placed in a migration station (LM art. 99: must be 0)
-    children_in_migration_stations: int
+    #: custody records in migration stations (LM art. 99: every figure must be 0)
+    children_in_migration_stations: MigrationStationsOut
     #: years in use without an authority's declared non-working days (app/services/calendars.py)
     calendar_warnings: list[CalendarWarningOut]

@@ -11,12 +11,13 @@ them to the handlers (app/cases/handlers/__init__.py) after the command.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from app import inegi
 from app.directory import Directory
-from app.errors import Conflict, field_error, form_errors
+from app.errors import Conflict, InvalidInput, field_error, form_errors
 from workflows import Case as EngineCase
 from workflows import (
     EngineEvent,
@@ -36,6 +37,34 @@ class CaseEvent:
 
 
 Event = CaseEvent | EngineEvent
+
+
+#: LM art. 99 (reform DOF 11-11-2020), third paragraph: no child in a migration station.
+CUSTODY_LEGAL_SOURCE = "LM art. 99 (reforma DOF 11-11-2020); LM art. 112 fr. I"
+#: The custody's field messages (stable: the pages translate them, app/web/forms.py).
+NOT_INM = "no active INM authority with this id"
+NO_ZONE = "needs a time zone (e.g. Z or -06:00)"
+IN_FUTURE = "is in the future"
+BEFORE_DETECTION = "is before the child's detection"
+BEFORE_START = "is before the start of the custody"
+WITHIN_ANOTHER = "falls within another custody record of the case"
+#: A date-only detection is that day in central Mexico, not midnight UTC.
+_LOCAL_TZ = ZoneInfo("America/Mexico_City")
+
+
+def instant(value: Any) -> datetime | None:
+    """An ISO date-time (or date: its start in central Mexico) as an aware UTC instant."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else None
+    try:
+        parsed = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        if len(str(value).strip()) > 10:  # a date-time without its zone: not an instant
+            return None
+        parsed = parsed.replace(tzinfo=_LOCAL_TZ)
+    return parsed.astimezone(UTC)
 
 
 @dataclass
@@ -178,3 +207,105 @@ class CaseAggregate:
             reason=reason,
         )
         return True
+
+    # ------------------------------------------------------------------ custody (LM art. 99)
+    @property
+    def detected_at(self) -> datetime | None:
+        """When the child was detected (``fecha_deteccion`` of the opening form)."""
+        raw = (self.row.get("variables") or {}).get("fecha_deteccion")
+        return instant(raw) if raw else None
+
+    def start_custody(
+        self,
+        *,
+        station_id: int | None,
+        station_name: str,
+        started_at: datetime,
+        now: datetime,
+        recorded_by: int | None,
+        recorded_by_authority: int | None,
+        custodies: list[dict[str, Any]],
+        ended_at: datetime | None = None,
+        source: str = "record",
+    ) -> None:
+        """The child was held in an INM migration station from ``started_at`` (LM art. 99 forbids
+        it, so the record is a breach from that instant), until ``ended_at`` when the stay is
+        recorded after it ended; ``source``: "record", or the task whose form reported it.
+        ``custodies`` are the case's custody rows read under the lock.
+        422 naming each bad field; 409 while another one is open."""
+        errors = []
+        station = self.directory.get(station_id)
+        if station_id is None:
+            errors.append({"path": "$.station_authority_id", "message": "is required"})
+        elif station is None or station.tipo != "INM" or not station.active:
+            errors.append({"path": "$.station_authority_id", "message": NOT_INM})
+        name = station_name.strip()
+        if not name:
+            errors.append({"path": "$.station_name", "message": "is required"})
+        errors += _instant_errors(
+            "$.started_at", started_at, now, self.detected_at, BEFORE_DETECTION
+        )
+        if ended_at is not None and not errors:
+            errors += _instant_errors("$.ended_at", ended_at, now, started_at, BEFORE_START)
+        if not errors:
+            for c in custodies:
+                if c["ended_at"] is not None and c["started_at"] < started_at < c["ended_at"]:
+                    errors.append({"path": "$.started_at", "message": WITHIN_ANOTHER})
+                    break
+        if errors:
+            raise InvalidInput("the custody is not valid", errors)
+        held = [c for c in custodies if c["ended_at"] is None]
+        if held and ended_at is None:
+            raise Conflict(f"custody record {held[0]['id']} is still open: record its end first")
+        assert station is not None
+        self.record(
+            "custody_started",
+            case_id=self.id,
+            case_folio=self.folio,
+            custody_id=None,  # given by the handler that writes the row (handlers/custody.py)
+            station_authority_id=station.id,
+            station_code=station.code,
+            station_name=name,
+            started_at=started_at.astimezone(UTC),
+            ended_at=ended_at.astimezone(UTC) if ended_at is not None else None,
+            recorded_by=recorded_by,
+            recorded_by_authority_id=recorded_by_authority,
+            legal_source=CUSTODY_LEGAL_SOURCE,
+            source=source,  # "record" (the custody commands) or the task whose form said so
+        )
+
+    def end_custody(
+        self, custody: dict[str, Any], ended_at: datetime, now: datetime, ended_by: int | None
+    ) -> None:
+        """The child left the station at ``ended_at`` (422 ``$.ended_at`` if in the future or
+        before the start; 409 if the record already ended)."""
+        if custody["ended_at"] is not None:
+            raise Conflict(f"custody record {custody['id']} already ended")
+        errors = _instant_errors("$.ended_at", ended_at, now, custody["started_at"], BEFORE_START)
+        if errors:
+            raise InvalidInput("the end of the custody is not valid", errors)
+        self.record(
+            "custody_ended",
+            case_id=self.id,
+            case_folio=self.folio,
+            custody_id=custody["id"],
+            station_authority_id=custody["station_authority_id"],
+            station_name=custody["station_name"],
+            started_at=custody["started_at"],
+            ended_at=ended_at.astimezone(UTC),
+            ended_by=ended_by,
+            legal_source=CUSTODY_LEGAL_SOURCE,
+        )
+
+
+def _instant_errors(
+    path: str, at: datetime, now: datetime, earliest: datetime | None, too_early: str
+) -> list[dict[str, str]]:
+    """An instant of a custody: with its zone, not in the future, not before ``earliest``."""
+    if at.tzinfo is None:
+        return [{"path": path, "message": NO_ZONE}]
+    if at > now:
+        return [{"path": path, "message": IN_FUTURE}]
+    if earliest is not None and at < earliest:
+        return [{"path": path, "message": too_early}]
+    return []

@@ -23,6 +23,7 @@ from app.directory import directory
 from app.errors import Conflict, Forbidden, NotFound, field_error, form_errors
 from app.principal import Principal
 from app.route_engine import library, route_engine
+from app.services import custody
 from app.tables import (
     AuditEvent,
     Case,
@@ -252,6 +253,7 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
         .where(Placement.case == case_id)
         .order_by(Placement.id)
     )
+    custody_rows = await custody.of_case(case_id)
     family = []
     if case["family_group"]:
         for row in await Case.select(Case.id, Case.folio, Case.status).where(
@@ -286,6 +288,7 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
         "case": case,
         "tasks": tasks,
         "placements": placements,
+        "custody": custody_rows,
         "family": family,
         "timeline": entries,
     }

@@ -19,8 +19,8 @@ from app.clock import utcnow
 from app.command import command
 from app.errors import Forbidden, NotFound
 from app.principal import Principal
-from app.services import calendars, register_report
-from app.tables import Case, DeadlineEscalation, Notification, Placement, Task
+from app.services import calendars, custody, register_report
+from app.tables import Case, DeadlineEscalation, Notification, Task
 
 #: The task whose completion is the notification of the Procuraduría (D1, LM art. 112 fr. I).
 NOTIFY_PROCURADURIA_TASK = "notificar_procuraduria"
@@ -167,7 +167,7 @@ async def compliance(
         "cases_by_risk": await _count_cases(Case.risk, Case.status == "open"),
         "cases_by_status": await _count_cases(Case.status),
         "procuraduria_notification": await _notification_times(since, until),
-        "children_in_migration_stations": await migration_station_count(),
+        "children_in_migration_stations": await custody.oversight_figures(since, until, now),
         "calendar_warnings": await calendars.warnings(now),
     }
 
@@ -246,21 +246,6 @@ async def _notification_times(since: datetime | None, until: datetime | None) ->
         "max_hours": round(max(hours), 2) if hours else None,
         "within_24h": sum(1 for h in hours if h <= 24),
     }
-
-
-async def migration_station_count() -> int:
-    """Children of open cases admitted in a placement held by an INM authority (a migration
-    station): LM art. 99 says none may be there, so this must be zero."""
-    rows = await Placement.select(Placement.case).where(
-        (Placement.status == "admitted") & (Placement.shelter.tipo == "INM")
-    )
-    case_ids = {r["case_id"] for r in rows}
-    if not case_ids:
-        return 0
-    open_rows = await Case.select(Case.id).where(
-        Case.id.is_in(list(case_ids)) & (Case.status == "open")
-    )
-    return len(open_rows)
 
 
 COMPLIANCE_COLUMNS = (

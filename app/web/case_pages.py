@@ -23,7 +23,7 @@ from app.api.schemas import Identidad
 from app.clock import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound
 from app.route_engine import schema_errors, start_form
-from app.services import cases
+from app.services import cases, custody
 from app.web import forms
 from app.web.i18n import translate
 from app.web.pages import _page, case_view
@@ -229,3 +229,71 @@ async def relocate_submit(request: Request, folio: FromPath[str]) -> Response:
     except NotFound:  # moved out of my authority's reach: I no longer see it
         return Redirect("/inbox?ok=case_relocated_away", status_code=303)
     return Redirect(f"/cases/{folio}?ok=case_relocated", status_code=303)
+
+
+#: The custody form's fields, in the order its errors are shown (label keys of the catalog).
+CUSTODY_FIELDS = {
+    "station_authority_id": "custody_station_authority",
+    "station_name": "custody_station_name",
+    "started_at": "custody_started_at",
+    "ended_at": "custody_ended_at",
+}
+
+
+def _custody_message(lang: str, exc: InvalidInput) -> str:
+    """Every bad field of the custody form, each with its label (Spanish first)."""
+    parts = []
+    for e in exc.errors:
+        name = e.get("path", "").removeprefix("$.")
+        text = forms.message(lang, e.get("message", ""), {})
+        parts.append(f"{translate(lang, CUSTODY_FIELDS[name])}: {text}" if name in CUSTODY_FIELDS
+                     else text)  # fmt: skip
+    return "; ".join(parts)
+
+
+@post("/cases/{folio:str}/custody", include_in_schema=False, status_code=303)
+async def custody_start_submit(request: Request, folio: FromPath[str]) -> Response:
+    """The child was held in a migration station (LM art. 99): recorded as it happened."""
+    user = await current_user(request)
+    await custody.check_recorder(user.principal, folio)
+    posted = await request.form()
+    typed = {k: str(posted.get(k, "")).strip()[:200] for k in CUSTODY_FIELDS}
+    lang = lang_of(request)
+    station = typed["station_authority_id"]
+    try:
+        started = custody.parse_instant(
+            forms.local_datetime(typed["started_at"]), "$.started_at", required=True
+        )
+        ended = custody.parse_instant(
+            forms.local_datetime(typed["ended_at"]), "$.ended_at", required=False
+        )
+        assert started is not None
+        await custody.start(
+            user.principal, folio,
+            station_authority_id=int(station) if station.isdigit() else None,
+            station_name=typed["station_name"], started_at=started, ended_at=ended,
+        )  # fmt: skip
+    except InvalidInput as exc:
+        return await case_view(
+            request, user, folio, 422, custody_error=_custody_message(lang, exc),
+            custody_form=typed,
+        )  # fmt: skip
+    return Redirect(f"/cases/{folio}?ok=custody_recorded#custody", status_code=303)
+
+
+@post("/cases/{folio:str}/custody/{custody_id:int}/end", include_in_schema=False, status_code=303)
+async def custody_end_submit(
+    request: Request, folio: FromPath[str], custody_id: FromPath[int]
+) -> Response:
+    """The child left the migration station (default: now)."""
+    user = await current_user(request)
+    await custody.check_recorder(user.principal, folio)
+    posted = await request.form()
+    typed = str(posted.get("ended_at", "")).strip()[:40]
+    lang = lang_of(request)
+    try:
+        ended = custody.parse_instant(forms.local_datetime(typed), "$.ended_at", required=False)
+        await custody.end(user.principal, custody_id, ended, folio=folio)
+    except InvalidInput as exc:
+        return await case_view(request, user, folio, 422, custody_error=_custody_message(lang, exc))
+    return Redirect(f"/cases/{folio}?ok=custody_ended_ok#custody", status_code=303)

@@ -245,6 +245,13 @@ SERVICE_MESSAGES = {
     "must be the INEGI code of a state, 01..32": "err_state_code",
     "must be an INEGI state code 01..32": "err_state_code",
     "no active user of your authority": "err_no_colleague",
+    # custody in a migration station (app/cases/aggregate.py)
+    "no active INM authority with this id": "err_no_inm",
+    "needs a time zone (e.g. Z or -06:00)": "err_datetime",
+    "is in the future": "err_in_future",
+    "is before the child's detection": "err_before_detection",
+    "is before the start of the custody": "err_before_custody_start",
+    "falls within another custody record of the case": "err_within_custody",
 }
 _INDEX = re.compile(r"\[(\d+)\]")
 

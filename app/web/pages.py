@@ -21,7 +21,7 @@ from app import inegi, security
 from app.clock import utcnow
 from app.errors import InvalidInput, ServiceError
 from app.route_engine import deadline_label, library
-from app.services import audit_read, auth, cases, inbox, oversight, placements, tasks
+from app.services import audit_read, auth, cases, custody, inbox, oversight, placements, tasks
 from app.services.audit_read import AuditFilter
 from app.session_cookies import CSRF_FIELD, clear_session, secure_cookies, session_cookies
 from app.throttle import TooManyAttempts
@@ -46,7 +46,7 @@ DUE_SOON = timedelta(hours=24)
 OK_KEYS = frozenset(
     {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
      "discharged_ok", "left_ok", "logged_out", "case_opened", "identity_saved",
-     "case_relocated", "case_relocated_away"}
+     "case_relocated", "case_relocated_away", "custody_recorded", "custody_ended_ok"}
 )  # fmt: skip
 
 
@@ -362,16 +362,24 @@ async def case_view(
     status_code: int = 200,
     move_error: str | None = None,
     move: dict[str, str] | None = None,
+    custody_error: str | None = None,
+    custody_form: dict[str, str] | None = None,
 ) -> Template:
-    """The case page (an audited read); also re-shown with the relocation form's error."""
+    """The case page (an audited read); also re-shown with the relocation or custody form's
+    error."""
     detail = await cases.detail(user.principal, folio)
     lang = lang_of(request)
     svgs = route_svg.route_svgs(detail["tasks"], translate(lang, "route_svg_title"))
     states = [(c, f"{c} · {inegi.state_name(c)}") for c in inegi.STATES if c != inegi.FEDERAL]
-    can_move = user.principal.is_worker and detail["case"]["status"] == "open"
+    p = user.principal
+    can_move = p.is_worker and detail["case"]["status"] == "open"
+    can_custody = p.is_worker and p.authority_tipo in custody.RECORDERS
     return _page(
         request, "case.html", user, status_code=status_code, d=detail, svgs=svgs,
         states=states, can_move=can_move, move_error=move_error, move=move or {},
+        can_custody=can_custody, stations=await custody.stations() if can_custody else [],
+        custody_error=custody_error, custody_form=custody_form or {},
+        now_local=datetime.now(forms.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
     )  # fmt: skip
 
 

@@ -9,6 +9,8 @@ from litestar.static_files import create_static_files_router
 
 from app.errors import ServiceError
 from app.web.case_pages import (
+    custody_end_submit,
+    custody_start_submit,
     identity_page,
     identity_submit,
     new_case_page,
@@ -57,7 +59,8 @@ def web_router() -> Router:
             task_submit, task_claim, task_unclaim, case_page, shelters_page, shelter_page,
             shelter_admit, placement_command, audit_page, audit_export, audit_verify,
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
-            notification_read, task_reassign, identity_submit, relocate_submit, static,
+            notification_read, task_reassign, identity_submit, relocate_submit,
+            custody_start_submit, custody_end_submit, static,
         ],
         middleware=[security_headers],
         exception_handlers={

@@ -92,6 +92,8 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("POST", "/api/v1/placements/{placement}/transfer"):  dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
     ("POST", "/api/v1/placements/{placement}/discharge"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
     ("POST", "/api/v1/placements/{placement}/left"):      dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/cases/{folio}/custody"): dict(anon=A, officer=(201, 404, 404), supervisor=(201, 404, 404), head=(201, 404, 404), shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/custody/{custody}/end"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
     ("GET", "/api/v1/shelters"):               dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("GET", "/api/v1/shelters/{shelter}/children"): dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("GET", "/api/v1/audit"):                  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
@@ -104,7 +106,7 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
 }
 # fmt: on
 #: Endpoints that act on the record (a fresh one for each cell that should succeed).
-RECORD_WRITES = ("{folio}/", "{task}", "{placement}", "/api/v1/placements")
+RECORD_WRITES = ("{folio}/", "{task}", "{placement}", "/api/v1/placements", "{custody}")
 
 
 @dataclass
@@ -115,6 +117,8 @@ class Record:
     placement: int
     shelter: int
     other_shelter: int
+    inm: int  # INM-07, the authority that runs the station of a custody record
+    custody: int | None = None  # the child's open custody record, when the record has one
 
 
 _serial = itertools.count(1)
@@ -142,6 +146,11 @@ def body_for(method: str, path: str, rec: Record) -> Any:
         return {"reason": "matrix"}
     if path.endswith("/left"):
         return {"fecha_hora_salida": "2026-11-01T10:00:00Z", "circunstancias": "matrix"}
+    if path.endswith("/custody"):
+        return {"started_at": "2026-11-01T10:00:00Z", "station_name": "matriz",
+                "station_authority_id": rec.inm}  # fmt: skip
+    if path.endswith("/end"):
+        return {"ended_at": "2026-11-01T12:00:00Z"}
     if path == "/api/v1/authorities":
         return {"code": f"IFDP-09-M{n}", "name": "Matriz", "tipo": "IFDP", "nivel": "estatal",
                 "estado": "09"}  # fmt: skip
@@ -151,7 +160,9 @@ def body_for(method: str, path: str, rec: Record) -> Any:
     return None
 
 
-async def make_record(api) -> Record:
+async def make_record(api, custody: bool = False) -> Record:
+    """The matrix's record; ``custody``: the child is also held in a migration station (an open
+    custody record, for the cells that end one)."""
     folio = await api.open_case("inm-07.officer", name="Matriz")
     for bpmn_id in ("registrar_deteccion", "notificar_procuraduria", "emitir_acta_canalizacion"):
         await api.complete(folio, bpmn_id)
@@ -165,7 +176,18 @@ async def make_record(api) -> Record:
         "procuraduria-07.officer", "/api/v1/placements", json={"folio": folio, "shelter_id": tap}
     )
     assert r.status_code == 201, r.text
-    return Record(folio, task["task_id"], task["bpmn_id"], r.json()["id"], tap, tux)
+    authorities = (await api.get("cndh.oversight", "/api/v1/authorities")).json()
+    inm = next(a["id"] for a in authorities if a["code"] == "INM-07")
+    rec = Record(folio, task["task_id"], task["bpmn_id"], r.json()["id"], tap, tux, inm)
+    if custody:
+        r = await api.post(
+            "inm-07.officer",
+            f"/api/v1/cases/{folio}/custody",
+            json={"started_at": "2026-11-01T08:00:00Z", "station_name": "Matriz"},
+        )
+        assert r.status_code == 201, r.text
+        rec.custody = r.json()["id"]
+    return rec
 
 
 async def release(api: Any, rec: Record) -> None:
@@ -186,8 +208,10 @@ async def snapshot(api, rec: Record) -> Any:
     body = r.json()
     tasks = [(t["task_id"], t["status"], t["assignee"]) for t in body["tasks"]]
     placements = [(p["id"], p["status"]) for p in body["placements"]]
+    custody = [(k["id"], k["ended_at"]) for k in body["custody"]]
     ident = (await api.get("cndh.oversight", f"/api/v1/cases/{rec.folio}/identity")).json()
-    return body["case"]["estado"], body["case"]["status"], tasks, placements, ident["identidad"]
+    return (body["case"]["estado"], body["case"]["status"], tasks, placements, custody,
+            ident["identidad"])  # fmt: skip
 
 
 async def call(api, username: str | None, method: str, url: str, body: Any):
@@ -207,7 +231,7 @@ async def call(api, username: str | None, method: str, url: str, body: Any):
 
 
 async def test_authorization_matrix(api):
-    shared = await make_record(api)
+    shared = await make_record(api, custody=True)
     before = await snapshot(api, shared)
     failures: list[str] = []
     checked = 0
@@ -216,12 +240,14 @@ async def test_authorization_matrix(api):
         for role in ROLES:
             for scope, expected in zip(SCOPES, row[role], strict=True):
                 writes = method != "GET" and any(m in path for m in RECORD_WRITES)
-                rec = await make_record(api) if writes and 200 <= expected < 300 else shared
+                fresh = writes and 200 <= expected < 300
+                rec = await make_record(api, "{custody}" in path) if fresh else shared
                 url = path.format(
                     folio=rec.folio,
                     task=rec.task,
                     placement=rec.placement,
                     shelter=rec.shelter,
+                    custody=rec.custody,
                     form="inicio_caso",
                 )
                 user = USERS[scope][role]

@@ -61,6 +61,8 @@ PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("POST", "/shelters/{shelter}/placements/{placement}/transfer"):  dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
     ("POST", "/shelters/{shelter}/placements/{placement}/discharge"): dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
     ("POST", "/shelters/{shelter}/placements/{placement}/left"):      dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    ("POST", "/cases/{folio}/custody"):     dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
+    ("POST", "/cases/{folio}/custody/{custody}/end"): dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
     ("GET", "/notifications"):              dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("GET", "/audit"):                      dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
     ("GET", "/audit/export"):               dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
@@ -122,6 +124,11 @@ def body_for(method: str, path: str, rec: Record) -> list[tuple[str, str]]:
         return [("reason", "matriz")]
     if path.endswith("/left"):
         return [("fecha_hora_salida", "2026-11-01T10:00"), ("circunstancias", "matriz")]
+    if path.endswith("/custody"):
+        return [("station_authority_id", str(rec.inm)), ("station_name", "matriz"),
+                ("started_at", "2026-11-01T04:00")]  # fmt: skip
+    if path.endswith("/end"):
+        return [("ended_at", "2026-11-01T06:00")]
     return []
 
 
@@ -165,7 +172,7 @@ async def test_page_authorization_matrix(api, asgi_app):
                 await sessions[username].login(username)
         return sessions[username]
 
-    shared = await make_record(api)
+    shared = await make_record(api, custody=True)
     before = await snapshot(api, shared)
     failures: list[str] = []
     checked = 0
@@ -175,10 +182,11 @@ async def test_page_authorization_matrix(api, asgi_app):
             for role in ROLES:
                 for scope, expected in zip(SCOPES, row[role], strict=True):
                     writes = method == "POST" and any(m in path for m in RECORD_WRITES)
-                    rec = await make_record(api) if writes and expected == 303 else shared
+                    fresh = writes and expected == 303
+                    rec = await make_record(api, "{custody}" in path) if fresh else shared
                     url = path.format(
                         folio=rec.folio, task=rec.task, placement=rec.placement,
-                        shelter=rec.shelter,
+                        shelter=rec.shelter, custody=rec.custody,
                     )  # fmt: skip
                     user = USERS[scope][role]
                     r = await (await session(user)).send(method, url, body_for(method, path, rec))

@@ -213,3 +213,56 @@ async def test_relocate_a_child_to_another_state_from_the_case_page(browser, jso
     assert moved.status_code == 200 and 'title="case.relocated"' in moved.text
     tasks = await json_api.open_tasks(folio, "cndh.oversight")
     assert {t["authority"] for t in tasks} == {"INM-27"}
+
+
+async def test_record_a_custody_in_a_migration_station_from_the_case_page(browser, json_api):
+    """LM art. 99: INM records the stay as it happened (not an attestation); hours show on the
+    case page and the oversight dashboard; bad instants come back in Spanish with the label."""
+    from app.tables import Authority, StationCustody
+    from app.web.forms import LOCAL_TZ
+
+    folio = await json_api.open_case(OFFICER)
+    inm = (await Authority.select(Authority.id).where(Authority.code == "INM-07").first())["id"]
+    b = await browser(OFFICER)
+    page = await b.get(f"/cases/{folio}")
+    assert f'action="/cases/{folio}/custody"' in page.text
+    assert "Estancia en estación migratoria" in page.text
+
+    def local(delta: timedelta) -> str:
+        return (datetime.now(UTC) + delta).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+
+    fields = {"station_authority_id": str(inm), "station_name": "Estación Siglo XXI"}
+    missing = await b.post(f"/cases/{folio}/custody", fields)
+    assert missing.status_code == 422
+    assert "Ingreso a la estación: Este campo es obligatorio." in unescape(missing.text)
+    future = await b.post(
+        f"/cases/{folio}/custody", fields | {"started_at": local(timedelta(hours=2))}
+    )
+    assert future.status_code == 422
+    assert "No puede ser posterior a este momento." in unescape(future.text)
+    assert 'value="Estación Siglo XXI"' in future.text  # what was typed stays
+    other = await browser("inm-27.officer")
+    assert (await other.post(f"/cases/{folio}/custody", fields)).status_code == 404
+    assert await StationCustody.count().where(StationCustody.case.folio == folio) == 0
+
+    r = await b.post(f"/cases/{folio}/custody", fields | {"started_at": local(-timedelta(hours=3))})
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/cases/{folio}?ok=custody_recorded#custody"
+    page = await b.get(f"/cases/{folio}")
+    assert "Sigue en la estación" in page.text and 'title="custody.started"' in page.text
+    row = await StationCustody.select().where(StationCustody.case.folio == folio).first()
+    assert row["ended_at"] is None and row["station_name"] == "Estación Siglo XXI"
+
+    end = f"/cases/{folio}/custody/{row['id']}/end"
+    early = await b.post(end, {"ended_at": local(-timedelta(hours=4))})
+    assert early.status_code == 422
+    assert "No puede ser anterior al ingreso a la estación." in unescape(early.text)
+    r = await b.post(end, {"ended_at": local(-timedelta(hours=1))})
+    assert r.status_code == 303 and r.headers["location"].endswith("ok=custody_ended_ok#custody")
+    row = await StationCustody.select().where(StationCustody.id == row["id"]).first()
+    assert (row["ended_at"] - row["started_at"]) == timedelta(hours=2)
+
+    oversight = await browser("cndh.oversight")
+    dashboard = await oversight.get("/compliance")
+    assert dashboard.status_code == 200
+    assert "NNA en estación migratoria ahora" in dashboard.text

@@ -2,8 +2,9 @@
 
 Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_started,
 deadline_escalated, deadline_stopped, timer_fired, case_variable_set, case_completed,
-message_received, deadline_recomputed, case_started) and the service's own (``CaseEvent``: case_changed, case_relocated,
-placement_admitted, placement_ended, risk_changed). The unit of work
+message_received, deadline_recomputed, case_started) and the service's own (``CaseEvent``:
+case_changed, case_relocated, placement_admitted, placement_ended, risk_changed,
+custody_started, custody_ended). The unit of work
 (app/cases/unit_of_work.py) runs them in three steps:
 
 1. POLICIES run before the case is saved and may change it (they record more events).
@@ -23,6 +24,7 @@ from app.cases.handlers import (
     access,
     audit_trail,
     closure,
+    custody,
     deadline_register,
     escalations,
     route_policies,
@@ -36,6 +38,7 @@ POLICIES: dict[str, list[Handler]] = {
     "task_completed": [
         route_policies.admit_on_admission_task,
         route_policies.move_on_other_state,
+        custody.record_from_channelling,
     ],
 }
 
@@ -59,6 +62,13 @@ PROJECTIONS: dict[str, list[Handler]] = {
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
     "case_relocated": [audit_trail.relocated],
     "placement_admitted": [audit_trail.placement_admitted],
+    # a child held in a migration station (LM art. 99); the row first: it gives the event its id
+    "custody_started": [
+        custody.write_started,
+        custody.audit_started,
+        deadline_register.custody_started,
+    ],
+    "custody_ended": [custody.write_ended, custody.audit_ended, deadline_register.custody_ended],
 }
 
 FINALIZERS: list[Finalizer] = [access.reconcile, audit_trail.variables_set]

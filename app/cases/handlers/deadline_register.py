@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from app.cases.aggregate import Event
+from app.cases.aggregate import CaseEvent, Event
 from app.cases.writes import RegisterRow
 
 if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
@@ -135,4 +135,80 @@ async def recomputed(session: CaseSession, event: Event) -> None:
     data = event.data
     session.writes.register_due.append(
         (_key(session, data), datetime.fromisoformat(data["due_at"]), session.now)
+    )
+
+
+# ------------------------------------------------------------ detention in a migration station
+#: LM art. 99 (reformed DOF 11-11-2020): no child may be held in a migration station. There is
+#: no term to run: a custody record is a breach from its first instant, and its lateness is the
+#: time the child was held.
+STATION_BAN = "D4_estacion_migratoria"
+STATION_BAN_SOURCE = (
+    "Ley de Migración art. 99 (reforma DOF 11-11-2020): en ningún caso el Instituto presentará ni "
+    "alojará a niñas, niños o adolescentes migrantes en estaciones migratorias"
+)
+
+
+def _custody_key(data: dict) -> str:
+    return f"custody-{data['custody_id']}"
+
+
+async def custody_started(session: CaseSession, event: Event) -> None:
+    """A child held in a migration station: a breach at once (due = the first instant held),
+    recorded for oversight like a deadline's last level (notice to every oversight user)."""
+    from app.cases.handlers import escalations
+
+    data = event.data
+    case = session.case
+    started_at = data["started_at"]
+    session.writes.register_rows.append(
+        RegisterRow(
+            key=_custody_key(data),
+            case_id=case.id,
+            case_folio=case.folio,
+            plazo_id=STATION_BAN,
+            task_id=None,
+            task_bpmn_id=None,
+            authority_id=data.get("station_authority_id"),
+            estado=case.estado,
+            legal_source=STATION_BAN_SOURCE,
+            start_event="ingreso de la NNA a la estación migratoria",
+            started_at=started_at,
+            armed_at=session.now,
+            backdated=started_at < session.now - BACKDATED_AFTER,
+            due_at=started_at,
+            calendario="horas",
+            now=session.now,
+        )
+    )
+    session.writes.register_levels.append(
+        (
+            _custody_key(data),
+            escalations.BREACH_LEVEL,
+            data.get("station_authority_id"),
+            session.now,
+        )
+    )
+    await escalations.record(
+        session,
+        CaseEvent(
+            "deadline_escalated",
+            {
+                "plazo_id": STATION_BAN,
+                "level": escalations.BREACH_LEVEL,
+                "due_at": started_at.isoformat(),
+                "task_id": _custody_key(data),
+                "legal_source": STATION_BAN_SOURCE,
+            },
+        ),
+    )
+    if data.get("ended_at") is not None:
+        await custody_ended(session, event)
+
+
+async def custody_ended(session: CaseSession, event: Event) -> None:
+    """The child left the station: the breach closes, its lateness is the time held."""
+    data = event.data
+    session.writes.register_stops.append(
+        (_custody_key(data), data["ended_at"], "completed", None, "breached", data["started_at"])
     )
