@@ -593,3 +593,10 @@ def test_no_bid_when_the_assessment_does_not_require_it():
     done = walk(d, stop="elaborar_plan_restitucion")
     assert d.variables["requiere_bid"] is False
     assert "compilar_informe_bid" not in done
+
+
+def test_every_deadline_source_fits_the_service_column():
+    # A boundary's documentation is the deadline's legal source in the task index and the
+    # escalation rows (app/tables.py: Varchar(500)); PostgreSQL refuses a longer one.
+    for deadline in route_engine().library.deadlines.values():
+        assert 0 < len(deadline.legal_source) <= 500, deadline.boundary_id
