@@ -37,7 +37,6 @@ REQUIRED_OPERATIONAL_IDS = [
     "bid_panel",
     "presentar_plan_inm",
     "seguimiento_medida",
-    "transicion_aviso",
 ]
 
 
@@ -79,11 +78,13 @@ def test_every_shipped_entry_computes_a_parseable_cycle(catalogo: CatalogoPlazos
 
 
 def test_confirmation_flags_follow_the_domain_notes(catalogo: CatalogoPlazos):
-    # [C] in /work/shared/domain/care-route.md §2 (value, day type and article).
-    for plazo_id in ("D1_notificacion_procuraduria", "D5_decreto_mp", "D6_ratificacion_judicial"):
+    # Confirmed from the law's text (/work/shared/domain/care-route.md §2b): LGDNNA 122 fr. VI-VII.
+    for plazo_id in ("D5_decreto_mp", "D6_ratificacion_judicial"):
         assert catalogo[plazo_id].confirmado, plazo_id
-    # [U]/[P] somewhere (article number, working days, local SOP).
+    # [U]/[P] somewhere (article number, working days, local SOP). D1 and D2: the law says
+    # "inmediata" (LM 98, 112 fr. I, 74); the 24 h figure is only the 2016 INM protocol's.
     for plazo_id in (
+        "D1_notificacion_procuraduria",
         "D2_acta_canalizacion",
         "D10_solicitud_asilo",
         "D13_resolucion_comar",
@@ -217,13 +218,20 @@ def test_unknown_deadline_is_a_key_error(catalogo: CatalogoPlazos, cal: Calendar
         catalogo.vencimiento("D99", datetime(2026, 3, 10, tzinfo=UTC), cal, "00")
 
 
-def test_transition_warning_six_months_before_18(catalogo: CatalogoPlazos, cal: CalendarioLaboral):
+def test_warning_six_months_before_an_event(tmp_path: Path, cal: CalendarioLaboral):
+    # antes_de() counts backwards (e.g. a warning six months before the 18th birthday).
     # Turns 18 on 31 Aug 2030, 00:00 local (06:00 UTC). Six calendar months earlier is
     # "31 Feb 2030", which does not exist: clamped to 28 Feb 2030, 00:00 local = 06:00 UTC.
-    mayoria = datetime(2030, 8, 31, 0, 0, tzinfo=CDMX)
-    assert catalogo.antes_de("transicion_aviso", mayoria, cal) == datetime(
-        2030, 2, 28, 6, 0, tzinfo=UTC
+    catalogo = CatalogoPlazos.cargar(
+        write(
+            tmp_path,
+            VALID.replace("[D5_decreto_mp]", "[aviso]")
+            .replace('calendario = "horas"', 'calendario = "dias_naturales"')
+            .replace('duracion = "PT3H"', 'duracion = "P6M"'),
+        )
     )
+    mayoria = datetime(2030, 8, 31, 0, 0, tzinfo=CDMX)
+    assert catalogo.antes_de("aviso", mayoria, cal) == datetime(2030, 2, 28, 6, 0, tzinfo=UTC)
 
 
 def test_month_arithmetic_clamps_to_month_end():

@@ -51,11 +51,13 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "contacto_consular_bloqueado",
         "estatus_proteccion",
         "nivel_riesgo",
+        "riesgo_maximo",
         "requiere_bid",
         "decision_bid",
         "solucion_duradera",
         "retorno_en_interes_superior",
         "nna_no_localizado",
+        "fecha_salida_colocacion",
         "proteccion_concluida",
         "motivo_cierre",
     }
@@ -139,8 +141,19 @@ class DeadlineCalculator:
         self.catalogo = catalogo
         self.calendario = calendario
 
-    def due(self, plazo_id: str, desde: datetime, jurisdiccion: str, nivel: str | None) -> datetime:
-        return self.catalogo.vencimiento(plazo_id, desde, self.calendario, jurisdiccion, nivel)
+    def due(
+        self,
+        plazo_id: str,
+        desde: datetime,
+        jurisdiccion: str,
+        nivel: str | None,
+        duracion: str | None = None,
+    ) -> datetime:
+        if duracion is None:
+            return self.catalogo.vencimiento(plazo_id, desde, self.calendario, jurisdiccion, nivel)
+        return self.catalogo.vencimiento(
+            plazo_id, desde, self.calendario, jurisdiccion, nivel, duracion=duracion
+        )
 
     def cycle(self, plazo_id: str, desde: datetime, jurisdiccion: str, nivel: str | None) -> str:
         return self.catalogo.ciclo(plazo_id, desde, self.calendario, jurisdiccion, nivel)
@@ -222,8 +235,15 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
         start = datetime.fromisoformat(text.replace("Z", "+00:00"))
         return start if start.tzinfo else start.replace(tzinfo=timezone.utc)
 
-    def plazo(plazo_id: str, nivel: str | None = None, desde: str | None = None) -> str:
-        due = ctx.deadlines.due(plazo_id, _desde(desde), _jurisdiccion(), nivel)
+    def plazo(
+        plazo_id: str,
+        nivel: str | None = None,
+        desde: str | None = None,
+        duracion: str | None = None,
+    ) -> str:
+        """Due instant; ``duracion`` (ISO) replaces the configured length, e.g. the follow-up
+        periodicity a plan set for one measure, counted on the deadline's own calendar."""
+        due = ctx.deadlines.due(plazo_id, _desde(desde), _jurisdiccion(), nivel, duracion or None)
         return due.astimezone(timezone.utc).isoformat()
 
     def plazo_ciclo(plazo_id: str, nivel: str | None = None, desde: str | None = None) -> str:

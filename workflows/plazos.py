@@ -260,6 +260,14 @@ class Plazo:
             )
         return self.por_riesgo[nivel]
 
+    def cantidad_dada(self, duracion: str | int) -> Cantidad:
+        """A length given by the case instead of the configured one, valid for this calendar."""
+
+        def error(campo: str, problema: str) -> ValueError:
+            return ValueError(f"deadline {self.id!r}: {campo} {problema}")
+
+        return _parse_cantidad(duracion, self.calendario, "duracion", error)
+
 
 @dataclass(frozen=True)
 class Acuerdo:
@@ -414,16 +422,19 @@ class CatalogoPlazos:
         calendario: CalendarioLaboral,
         jurisdiccion: str,
         nivel: str | None = None,
+        duracion: str | int | None = None,
     ) -> datetime:
         """Due instant (tz-aware UTC) of ``plazo_id`` counted from ``desde``.
 
         ``jurisdiccion`` (INEGI code, "00" federal) selects which suspensions of terms apply; it
-        only matters for ``dias_habiles`` deadlines but is always validated.
+        only matters for ``dias_habiles`` deadlines but is always validated. ``duracion`` replaces
+        the configured length with one the case set (a plan measure's follow-up periodicity),
+        checked against the deadline's calendar like a configured one (ValueError otherwise).
         """
         exigir_tz(desde, "desde")
         validar_jurisdiccion(jurisdiccion)
         plazo = self[plazo_id]
-        cantidad = plazo.cantidad(nivel)
+        cantidad = plazo.cantidad(nivel) if duracion is None else plazo.cantidad_dada(duracion)
         if plazo.calendario == "dias_habiles":
             assert isinstance(cantidad, int)
             return calendario.sumar_dias_habiles(desde, cantidad, jurisdiccion, plazo.autoridad)

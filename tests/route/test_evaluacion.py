@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,6 +26,10 @@ def end_of_day_in(d: Driver, days: int) -> datetime:
     """Day deadlines end at the last instant of the N-th calendar day, Mexico City time."""
     local = d.now.astimezone(MEXICO).date() + timedelta(days=days)
     return datetime(local.year, local.month, local.day, 23, 59, 59, 999999, tzinfo=MEXICO)
+
+
+def end_of(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 23, 59, 59, 999999, tzinfo=MEXICO)
 
 
 def start() -> Driver:
@@ -63,13 +67,16 @@ def test_bia_deadline_defaults_to_medium_risk():
 def test_risk_level_is_marked_and_sets_the_case_plan_deadline(nivel, dias_plan):
     d = start()
     diagnose(d)
-    d.complete("consolidar_bia", nivel_riesgo=nivel)
+    # the assessment was concluded yesterday (1 March) and is recorded today (2 March)
+    d.complete("consolidar_bia", nivel_riesgo=nivel, fecha_evaluacion="2026-03-01")
     assert d.variables["nivel_riesgo"] == nivel
+    assert d.variables["riesgo_maximo"] == nivel
     assert d.variables["requiere_bid"] is False
     task = d.task("aprobar_bia")
     assert task.rol == "supervisor"
     assert task.deadline_id == "plan_caso"
-    assert task.due_at == end_of_day_in(d, dias_plan)
+    # counted from the assessment: alto is due at the end of 4 March, not of 5 March
+    assert task.due_at == end_of(date(2026, 3, 1) + timedelta(days=dias_plan))
     d.complete("aprobar_bia")
     assert d.end_state == "fin_bia_aprobada"
 
@@ -118,3 +125,27 @@ def test_late_bia_escalates():
     events = d.events_of("deadline_escalated")
     assert [(e.data["plazo_id"], e.data["level"]) for e in events] == [("bia", 1)]
     assert events[0].data["task_bpmn_id"] == "consolidar_bia"
+
+
+@pytest.mark.parametrize(
+    ("recorded", "dias"), [({"riesgo_maximo": "alto"}, 2), ({"riesgo_maximo": "bajo"}, 30)]
+)
+def test_bia_deadline_uses_the_highest_risk_recorded_before_it(recorded, dias):
+    d = Driver(
+        process_id=PROCESS, variables={"situacion_acompanamiento": "no_acompanado", **recorded}
+    )
+    diagnose(d)
+    assert d.task("consolidar_bia").due_at == end_of_day_in(d, dias)
+
+
+def test_a_lower_assessment_never_lowers_the_recorded_risk():
+    d = Driver(
+        process_id=PROCESS,
+        variables={"situacion_acompanamiento": "no_acompanado", "riesgo_maximo": "alto"},
+    )
+    diagnose(d)
+    d.complete("consolidar_bia", nivel_riesgo="bajo", fecha_evaluacion="2026-03-02")
+    assert d.variables["nivel_riesgo"] == "bajo"
+    assert d.variables["riesgo_maximo"] == "alto"
+    # the case plan is due on the high-risk clock: 3 days after the assessment
+    assert d.task("aprobar_bia").due_at == end_of(date(2026, 3, 5))

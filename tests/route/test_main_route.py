@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.route.driver import Driver, form_example, route_engine
+from tests.route.driver import DEFAULT_NOW, Driver, form_example, route_engine
 from workflows import TaskNotReadyError
 
 ASILO = {
@@ -31,6 +32,7 @@ RIESGO = {
     "descripcion_riesgo": "Adulto no familiar la obliga a trabajar.",
 }
 BID = {"requiere_bid": True, "direccion_bid": "soluciones_duraderas_no_acompanada"}
+MEXICO = ZoneInfo("America/Mexico_City")
 
 
 def start(**inicio: Any) -> Driver:
@@ -98,6 +100,80 @@ def test_detection_notice_and_channelling_by_inm():
     assert d.ready() == ["determinar_acompanamiento"]
     assert d.variables["riesgo_inminente"] is False
     assert d.variables["nacionalidad_mexicana"] is False
+
+
+def test_channelling_deadline_counts_from_detection_not_from_the_notification():
+    # detected yesterday at 20:00 UTC, the case is opened today at 17:00 (DEFAULT_NOW)
+    detected = datetime(2026, 3, 1, 20, 0, tzinfo=UTC)
+    d = start(fecha_deteccion="2026-03-01T20:00:00Z")
+    d.complete("registrar_deteccion", fecha_hora_deteccion="2026-03-01T20:00:00Z")
+    d.complete("notificar_procuraduria")
+    acta = d.task("emitir_acta_canalizacion")
+    assert acta.deadline_id == "D2_acta_canalizacion"
+    # 24 h from detection (2 March 20:00), not from the notification (2 March 17:00)
+    assert acta.due_at == detected + timedelta(hours=24)
+    assert "de inmediato" in acta.legal_source
+    assert escalation_levels(d, "D2_acta_canalizacion") == []
+    d.advance(timedelta(hours=3, minutes=1))
+    assert escalation_levels(d, "D2_acta_canalizacion") == [1]
+
+
+def test_channelling_deadline_runs_while_the_notification_is_pending():
+    d = start()  # detected at DEFAULT_NOW
+    d.complete("registrar_deteccion")
+    d.advance(timedelta(hours=25, minutes=30))  # INM notifies 25.5 h after detection
+    assert escalation_levels(d, "D1_notificacion_procuraduria") == [1, 2]
+    events = d.complete("notificar_procuraduria")
+    # the child is still with INM: the channelling was due at 24 h too, and is reported at once
+    d2 = [e for e in events if e.data.get("plazo_id") == "D2_acta_canalizacion"]
+    assert [(e.data["level"], e.data["level_due_at"]) for e in d2] == [
+        (1, (DEFAULT_NOW + timedelta(hours=24)).isoformat()),
+        (2, (DEFAULT_NOW + timedelta(hours=25)).isoformat()),
+    ]
+    assert d.task("emitir_acta_canalizacion").due_at == DEFAULT_NOW + timedelta(hours=24)
+
+
+def test_imminent_risk_at_detection_makes_the_bia_deadline_high_risk():
+    d = start()
+    d.complete("registrar_deteccion", **RIESGO)
+    assert d.variables["riesgo_maximo"] == "alto"
+    walk(d, stop="consolidar_bia", keep={"ordenar_medida_urgente"})
+    bia = d.task("consolidar_bia")
+    assert bia.deadline_id == "bia"
+    # alto: 2 natural days, to the end of the day in Mexico City (not 7 for "medio")
+    local = d.now.astimezone(MEXICO).date() + timedelta(days=2)
+    assert bia.due_at == datetime(local.year, local.month, local.day, 23, 59, 59, 999999, MEXICO)
+    # a "bajo" assessment does not lower the highest risk recorded
+    d.complete("consolidar_bia", nivel_riesgo="bajo", fecha_evaluacion="2026-03-02")
+    assert d.variables["nivel_riesgo"] == "bajo"
+    assert d.variables["riesgo_maximo"] == "alto"
+
+
+def end_of_local(day: str) -> datetime:
+    d = datetime.fromisoformat(day)
+    return datetime(d.year, d.month, d.day, 23, 59, 59, 999999, tzinfo=MEXICO)
+
+
+def test_high_risk_case_plan_is_due_three_days_after_the_assessment():
+    d = start()
+    bia = {"nivel_riesgo": "alto", "fecha_evaluacion": "2026-03-01"}  # recorded a day later
+    walk(d, {"consolidar_bia": bia}, stop="elaborar_plan_restitucion")
+    plan = d.task("elaborar_plan_restitucion")
+    assert plan.deadline_id == "plan_caso"
+    # 1 March + 3 days, whenever the approval and the plan task came
+    assert plan.due_at == end_of_local("2026-03-04")
+
+
+def test_case_plan_after_a_bid_counts_from_the_bid_decision():
+    d = start()
+    bia = {**BID, "nivel_riesgo": "medio", "fecha_evaluacion": "2026-02-26"}
+    walk(
+        d,
+        {"consolidar_bia": bia, "registrar_decision_bid": {"fecha_decision": "2026-03-01"}},
+        stop="elaborar_plan_restitucion",
+    )
+    # medio: 7 days from the decision (not from the assessment, nor from today)
+    assert d.task("elaborar_plan_restitucion").due_at == end_of_local("2026-03-08")
 
 
 @pytest.mark.parametrize(
@@ -330,6 +406,24 @@ def test_child_leaving_the_placement_stops_no_other_authoritys_work():
     assert d.variables["contacto_consular_bloqueado"] is True
 
 
+def test_missing_child_clocks_count_from_the_recorded_departure():
+    d, _pending = judge_and_comar_pending()
+    left_at = d.now - timedelta(hours=1, minutes=45)  # left 1 h 45 min before it was recorded
+    salida = {
+        "fecha_hora_salida": left_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "circunstancias": "salida_voluntaria",
+        "indicios_riesgo": False,
+    }
+    d.send("nna_salio_colocacion", salida)
+    assert d.variables["fecha_salida_colocacion"] == salida["fecha_hora_salida"]
+    report = d.task("reportar_salida_colocacion")
+    assert report.deadline_id == "aviso_salida_colocacion"
+    assert report.due_at == left_at + timedelta(hours=1)
+    assert escalation_levels(d, "aviso_salida_colocacion") == [1, 2]  # 1 h and 1 h 30 min
+    d.complete("reportar_salida_colocacion")
+    assert d.task("denunciar_ante_mp").due_at == left_at + timedelta(hours=2)
+
+
 def test_located_child_is_placed_again_and_protection_goes_on_where_it_was():
     d, pending = judge_and_comar_pending()
     d.send("nna_salio_colocacion")
@@ -539,3 +633,10 @@ def test_no_bid_when_the_assessment_does_not_require_it():
     done = walk(d, stop="elaborar_plan_restitucion")
     assert d.variables["requiere_bid"] is False
     assert "compilar_informe_bid" not in done
+
+
+def test_every_deadline_source_fits_the_service_column():
+    # A boundary's documentation is the deadline's legal source in the task index and the
+    # escalation rows (app/tables.py: Varchar(500)); PostgreSQL refuses a longer one.
+    for deadline in route_engine().library.deadlines.values():
+        assert 0 < len(deadline.legal_source) <= 500, deadline.boundary_id

@@ -1,8 +1,8 @@
 """Path tests for plan_restitucion (LGDNNA art. 123; LM art. 112 fr. II).
 
-Plan drafted (deadline by risk level), returned and approved by the head, case variables set,
-presented to INM, INM resolves, then one parallel follow-up instance per measure with periodic
-waits of plazo("seguimiento_medida").
+Plan drafted (deadline by risk level, from the assessment), returned and approved by the head, case
+variables set, presented to INM, INM resolves, then one parallel follow-up instance per measure,
+each waiting the periodicity its row of the plan set (plazo("seguimiento_medida", ..., duracion)).
 """
 
 from __future__ import annotations
@@ -91,34 +91,86 @@ def test_return_proposal_requires_reasoning():
     assert "$.razonamiento_retorno" in [e["path"] for e in err.value.errors]
 
 
-def test_each_measure_is_followed_up_until_done():
-    d = approved()
+def end_of(day: str) -> datetime:
+    """The last instant of a day in Mexico City (UTC-6 all year since 2022), in UTC."""
+    d = datetime.fromisoformat(day)
+    return datetime(d.year, d.month, d.day, 23, 59, 59, 999999, tzinfo=timezone.utc) + timedelta(
+        hours=6
+    )
+
+
+def test_each_measure_is_followed_up_at_its_own_periodicity():
+    d = approved()  # example plan: measure 1 "mensual", measure 2 "P15D"
     d.complete("presentar_plan_inm")
     d.complete("resolver_pam_conforme_plan")
     assert measures_ready(d) == [1, 2]
     assert {t.lane for t in d.ready_tasks()} == {"PROCURADURIA"}
 
-    complete_measure(d, 1)  # example: cumplida
-    assert measures_ready(d) == [2]
-    complete_measure(d, 2, estatus="en_curso", proxima_accion="Cita en el Registro Civil")
+    # both followed up, the second one yesterday (1 March) but recorded today (2 March)
+    complete_measure(
+        d, 1, estatus="en_curso", proxima_accion="Cita", fecha_seguimiento="2026-03-02"
+    )
+    complete_measure(
+        d, 2, estatus="en_curso", proxima_accion="Acta", fecha_seguimiento="2026-03-01"
+    )
     assert d.ready() == []
     assert not d.completed
 
-    # seguimiento_medida: 30 natural days, ending 1 April 2026 at 23:59:59 Mexico City.
-    d.advance(timedelta(days=30))
-    assert d.ready() == []
-    d.advance(timedelta(days=1))
+    # measure 2: 15 days from 1 March, to the end of 16 March (not 30 days from today)
+    d.advance(end_of("2026-03-16") - d.now)
+    assert measures_ready(d) == []
+    d.advance(timedelta(seconds=1))
     assert measures_ready(d) == [2]
     [fired] = d.events_of("timer_fired")
     assert fired.data["bpmn_id"] == "esperar_periodicidad_medida"
-    assert fired.data["due_at"] == "2026-04-02T05:59:59.999999+00:00"
+    assert fired.data["due_at"] == end_of("2026-03-16").isoformat()
+    complete_measure(d, 2, estatus="cumplida", fecha_seguimiento="2026-03-17")
 
-    complete_measure(d, 2, estatus="en_curso", proxima_accion="Entrega del documento")
-    d.advance(timedelta(days=31))
-    assert measures_ready(d) == [2]
-    complete_measure(d, 2, estatus="cumplida")
+    # measure 1: one calendar month from 2 March, to the end of 2 April
+    d.advance(end_of("2026-04-02") - d.now)
+    assert measures_ready(d) == []
+    d.advance(timedelta(seconds=1))
+    assert measures_ready(d) == [1]
+    complete_measure(d, 1, estatus="cumplida")
     assert d.completed and d.end_state == "fin_plan_restitucion"
-    assert len(d.events_of("timer_fired")) == 2
+    assert [e.data["due_at"] for e in d.events_of("timer_fired")] == [
+        end_of("2026-03-16").isoformat(),
+        end_of("2026-04-02").isoformat(),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("periodicidad", "due"),
+    [
+        ("semanal", "2026-03-09"),
+        ("quincenal", "2026-03-17"),
+        ("P10D", "2026-03-12"),
+        ("P2W", "2026-03-16"),
+        ("unica", "2026-04-01"),  # a "once" measure still in progress: the catalogue's 30 days
+    ],
+)
+def test_follow_up_wait_follows_the_plan_periodicity(periodicidad, due):
+    plan = form_example(
+        Driver(process_id=PID, variables={}).engine, "elaborar_plan_restitucion.schema.json"
+    )
+    medida = dict(plan["medidas"][0], periodicidad=periodicidad)
+    d = approved(medidas=[medida])
+    d.complete("presentar_plan_inm")
+    d.complete("resolver_pam_conforme_plan")
+    complete_measure(d, 1, estatus="en_curso", proxima_accion="x", fecha_seguimiento="2026-03-02")
+    assert d.case().next_due_at() == end_of(due)
+
+
+@pytest.mark.parametrize("periodicidad", ["P0D", "P1M2W", "PT12H", "cada mes"])
+def test_a_periodicity_the_timer_cannot_use_is_refused_in_the_plan(periodicidad):
+    plan = form_example(
+        Driver(process_id=PID, variables={}).engine, "elaborar_plan_restitucion.schema.json"
+    )
+    medida = dict(plan["medidas"][0], periodicidad=periodicidad)
+    d = Driver(process_id=PID, variables={"nivel_riesgo": "medio"})
+    with pytest.raises(FormValidationError) as err:
+        d.complete("elaborar_plan_restitucion", medidas=[medida])
+    assert any("periodicidad" in e["path"] for e in err.value.errors)
 
 
 def test_unfeasible_measure_ends_its_instance():
