@@ -125,7 +125,11 @@ def test_channelling_deadline_runs_while_the_notification_is_pending():
     assert escalation_levels(d, "D1_notificacion_procuraduria") == [1, 2]
     events = d.complete("notificar_procuraduria")
     # the child is still with INM: the channelling was due at 24 h too, and is reported at once
-    d2 = [e for e in events if e.data.get("plazo_id") == "D2_acta_canalizacion"]
+    d2 = [
+        e
+        for e in events
+        if e.kind == "deadline_escalated" and e.data["plazo_id"] == "D2_acta_canalizacion"
+    ]
     assert [(e.data["level"], e.data["level_due_at"]) for e in d2] == [
         (1, (DEFAULT_NOW + timedelta(hours=24)).isoformat()),
         (2, (DEFAULT_NOW + timedelta(hours=25)).isoformat()),
