@@ -24,6 +24,13 @@ FILED = "2026-03-02"  # a Monday: the claim of issue 11
 #: 45 working days from the day after 2 March 2026: end of Wednesday 6 May, Mexico City time
 #: (16 March and 1 May are rest days in the shipped calendar).
 D13_DUE = datetime(2026, 5, 7, 5, 59, 59, 999999, tzinfo=UTC)
+ASYLUM_TASKS = {
+    "apoyar_solicitud_asilo",
+    "ratificar_solicitud",
+    "notificar_inm_solicitud",
+    "resolver_solicitud",
+    "interponer_recurso_revision",
+}
 
 
 def due(plazo_id: str, desde: datetime) -> datetime:
@@ -247,6 +254,16 @@ def test_a_decision_while_the_interview_is_pending_keeps_the_appeal_running():
         },
     )
     assert d.completed and d.end_state == "fin_rc_negativa"
+
+
+def test_each_deadline_s_legal_source_fits_the_task_index():
+    """The boundary's documentation is the legal source each task row stores (500 characters on
+    PostgreSQL: a longer one failed every write of the case there)."""
+    deadlines = route_engine().library.deadlines.values()
+    sources = {d.plazo_id: d.legal_source for d in deadlines if d.attached_to in ASYLUM_TASKS}
+    assert len(sources) == 5
+    for plazo_id, text in sources.items():
+        assert 0 < len(text) <= 500, (plazo_id, len(text))
 
 
 # ------------------------------------------------------------------ D10 (LRPCAP art. 18)
