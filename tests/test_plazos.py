@@ -86,12 +86,33 @@ def test_confirmation_flags_follow_the_domain_notes(catalogo: CatalogoPlazos):
     for plazo_id in (
         "D1_notificacion_procuraduria",
         "D2_acta_canalizacion",
-        "D10_solicitud_asilo",
-        "D13_resolucion_comar",
-        "D14_recurso_revision",
         *REQUIRED_OPERATIONAL_IDS,
     ):
         assert not catalogo[plazo_id].confirmado, plazo_id
+
+
+#: Each asylum deadline: the article its legal source must quote, and whether the law's text
+#: confirmed it (domain notes §2b: LRPCAP arts. 11, 18, 24, 25 and LFPA arts. 38, 85 were read;
+#: the 72 h notice to INM appears only in the SCJN protocol).
+ASYLUM_SOURCES = {
+    "D10_solicitud_asilo": (("LRPCAP art. 18", "materialmente posible"), True),
+    "D11_ratificacion_solicitud": (("LRPCAP art. 11", "tres días hábiles"), True),
+    "D12_notificacion_comar_inm": (("SCJN", "sin confirmar"), False),
+    "D13_resolucion_comar": (("LRPCAP art. 24", "día siguiente a la presentación"), True),
+    "D14_recurso_revision": (("LRPCAP art. 25", "LFPA art. 85", "LFPA art. 38"), True),
+}
+
+
+@pytest.mark.parametrize("plazo_id", sorted(ASYLUM_SOURCES))
+def test_asylum_deadlines_quote_their_article_and_name_their_start(
+    catalogo: CatalogoPlazos, plazo_id: str
+):
+    quotes, confirmed = ASYLUM_SOURCES[plazo_id]
+    plazo = catalogo[plazo_id]
+    assert plazo.confirmado is confirmed
+    for text in quotes:
+        assert text in plazo.fuente_legal, (plazo_id, text)
+    assert plazo.inicia_es and plazo.inicia_en  # shown as "starts at" in docs/care-route.md
 
 
 def test_shipped_values(catalogo: CatalogoPlazos):
@@ -127,6 +148,21 @@ def test_d13_45_working_days_across_holidays(catalogo: CatalogoPlazos, cal: Cale
     desde = datetime(2026, 10, 26, 10, 0, tzinfo=CDMX)
     assert catalogo.vencimiento("D13_resolucion_comar", desde, cal, "07") == datetime(
         2026, 12, 31, 5, 59, 59, 999999, tzinfo=UTC
+    )
+
+
+def test_d13_issue_11_claim_filed_on_2_march_2026(catalogo: CatalogoPlazos, cal: CalendarioLaboral):
+    # Filed Mon 2 Mar 2026 (a date: noon in Mexico City). Count from Tue 3 Mar: Mar 3-6 (4),
+    # 9-13 (9), 16 third Monday skipped, 17-20 (13), 23-27 (18), 30 31 (20), Apr 1-3 (23), 6-10
+    # (28), 13-17 (33), 20-24 (38), 27-30 (42), May 1 skipped, 4 5 6 (45) -> end of Wed 6 May.
+    filed = datetime(2026, 3, 2, 12, 0, tzinfo=CDMX)
+    due = catalogo.vencimiento("D13_resolucion_comar", filed, cal, "00")
+    assert due == datetime(2026, 5, 7, 5, 59, 59, 999999, tzinfo=UTC)
+    # The one extension (LRPCAP art. 24), counted from that due date: May 7 8 (2), 11-15 (7),
+    # 18-22 (12), 25-29 (17), Jun 1-5 (22), 8-12 (27), 15-19 (32), 22-26 (37), 29 30 (39),
+    # Jul 1-3 (42), 6 7 8 (45) -> end of Wed 8 July.
+    assert catalogo.vencimiento("D13_resolucion_comar", due, cal, "00") == datetime(
+        2026, 7, 9, 5, 59, 59, 999999, tzinfo=UTC
     )
 
 

@@ -20,7 +20,8 @@ def test_care_route_doc_is_current():
 
 def test_care_route_doc_lists_every_deadline_and_marks_unconfirmed():
     text = (REPO_ROOT / "docs" / "care-route.md").read_text(encoding="utf-8")
-    assert "`D13_resolucion_comar` **[U]**" in text
+    assert "`D12_notificacion_comar_inm` **[U]**" in text
+    assert "`D13_resolucion_comar` |" in text  # confirmed by the text of LRPCAP art. 24
     assert "`D5_decreto_mp` |" in text
 
 

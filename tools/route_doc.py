@@ -200,6 +200,8 @@ class _Route:
         return out
 
     def trigger(self, proc: etree._Element, event: etree._Element) -> str:
+        if event.find("bpmn:terminateEventDefinition", NS) is not None:
+            return "the flow reaches this terminate end event"
         timer = event.find("bpmn:timerEventDefinition", NS)
         if timer is not None:
             expr = " ".join(_text(c) for c in timer)

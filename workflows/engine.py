@@ -27,6 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 from .clock import current_now, engine_clock, require_aware
 from .errors import EngineError, ExpressionError, FormValidationError, TaskNotReadyError
 from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment
+from .forms import ContextoCaso
 from .serialization import CaseSerializer
 from .specs import MAIN_PROCESS, START_FORM, RouteLibrary, TaskInfo
 
@@ -224,6 +225,12 @@ class Case:
         task = self._ready_task(task_id)
         info = self.engine.library.tasks[task.task_spec.bpmn_id]
         clean = self.engine.library.forms.validate(info.form, data)
+        # Dates of facts a deadline counts from, one-time choices: checked against the case
+        # before anything is written (workflows/forms.py, "x-fecha-hecho", "x-una-sola-vez").
+        context = ContextoCaso(
+            now, self.meta["caso"], self.meta["forms"], info.bpmn_id, self.engine.calendario
+        )
+        self.engine.library.forms.check_in_case(info.form, clean, context)
         start = len(self.events)
         with engine_clock(now):
             # Deadlines that passed before this completion are reported first, as missed.

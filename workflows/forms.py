@@ -2,14 +2,32 @@
 
 Submissions are validated *before* they touch the workflow, and every error is reported with the
 JSON path of the offending field so an officer sees all problems at once.
+
+Two schema keywords are checked against the case as well (``check_in_case``), because JSON Schema
+alone knows neither the clock nor what the case recorded before:
+
+``"x-fecha-hecho"`` on a ``date`` or ``date-time`` property: the date of a fact that already
+    happened and that a deadline counts from (a claim filed last week). It may not be in the future
+    (today in the calendar's zone; five minutes of clock skew for a date-time) nor before any of
+    the instants it names, when they are known: ``true`` means
+    ``{"no_antes_de": ["caso.fecha_ingreso_pais", "caso.fecha_deteccion"]}``; a name is a case
+    variable (``caso.x``) or a form field (``task_id.campo``; the task's own fields are read from
+    the submission itself). A date and a date-time are compared as days in the calendar's zone.
+``"x-una-sola-vez": [values]`` on a property: those values may be chosen only once in a row in
+    the task: refused when the task's previous submission in this case (the engine keeps the
+    latest one per task) already chose it. For a task the route loops back to after that choice
+    (a term extended once), that is "once".
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
@@ -19,6 +37,38 @@ from .errors import FormValidationError, SpecError
 FORM_SUFFIX = ".schema.json"
 #: Upper bound on one submission, so a form cannot bloat the case state (bytes of JSON).
 MAX_SUBMISSION_BYTES = 256 * 1024
+
+#: Keywords checked against the case (module docstring).
+FECHA_HECHO = "x-fecha-hecho"
+UNA_SOLA_VEZ = "x-una-sola-vez"
+#: What ``"x-fecha-hecho": true`` may not precede: entry into Mexico and detection, when known.
+LIMITES_POR_DEFECTO = ("caso.fecha_ingreso_pais", "caso.fecha_deteccion")
+#: The calendar's zone when the engine has no calendar (config/plazos.toml's default).
+ZONA_POR_DEFECTO = ZoneInfo("America/Mexico_City")
+#: A date-time typed "now" on an officer's device may run slightly ahead of the server.
+TOLERANCIA_FUTURO = timedelta(minutes=5)
+_NOMBRES_LIMITE = {
+    "caso.fecha_deteccion": ("la detección de la NNA", "detection of the child"),
+    "caso.fecha_ingreso_pais": ("el ingreso a México", "entry into Mexico"),
+}
+
+
+@dataclass(frozen=True)
+class ContextoCaso:
+    """What a case-aware check reads: the command's instant and what the case already holds."""
+
+    now: datetime
+    variables: Mapping[str, Any]
+    #: the latest stored submission of each task, by task id (before this one)
+    forms: Mapping[str, Mapping[str, Any]]
+    #: the task being completed
+    task_id: str
+    #: the working-day calendar, whose zone says which day a date is (central Mexico without one)
+    calendario: Any = None
+
+    @property
+    def zona(self) -> tzinfo:
+        return getattr(self.calendario, "tz", None) or ZONA_POR_DEFECTO
 
 
 class FormRegistry:
@@ -49,6 +99,163 @@ class FormRegistry:
         if errors:
             raise FormValidationError(filename.removesuffix(FORM_SUFFIX), errors)
         return json.loads(json.dumps(data))
+
+    def check_in_case(self, filename: str, data: Mapping[str, Any], ctx: ContextoCaso) -> None:
+        """Raise FormValidationError if validated ``data`` breaks a case-aware keyword."""
+        errors = case_errors(self.schemas[filename], data, ctx)
+        if errors:
+            raise FormValidationError(filename.removesuffix(FORM_SUFFIX), errors)
+
+    def check_keywords(self, known: Mapping[str, Iterable[str]], variables: Iterable[str]) -> None:
+        """At load: every case-aware keyword sits where it can work and names what exists.
+
+        ``known`` maps each task id with a form to that form's file name; ``variables`` are the
+        declared case variables. Raises SpecError naming the form file and property.
+        """
+        forms_of_task = dict(known)
+        case_vars = set(variables)
+        for filename, schema in self.schemas.items():
+            own = filename.removesuffix(FORM_SUFFIX)
+            for name, prop in (schema.get("properties") or {}).items():
+                if not isinstance(prop, dict):
+                    continue
+                where = f"properties.{name}"
+                if FECHA_HECHO in prop:
+                    if prop.get("format") not in ("date", "date-time"):
+                        raise SpecError(
+                            f"{FECHA_HECHO} needs a date or date-time property",
+                            file=filename,
+                            element=where,
+                        )
+                    for ref in _limites(prop[FECHA_HECHO]):
+                        problem = self._ref_problem(ref, own, forms_of_task, case_vars)
+                        if problem:
+                            raise SpecError(
+                                f"{FECHA_HECHO}: {problem}", file=filename, element=where
+                            )
+                if UNA_SOLA_VEZ in prop:
+                    values = prop[UNA_SOLA_VEZ]
+                    enum = prop.get("enum") or []
+                    if not isinstance(values, list) or not all(v in enum for v in values):
+                        raise SpecError(
+                            f"{UNA_SOLA_VEZ} must list values of the property's enum",
+                            file=filename,
+                            element=where,
+                        )
+
+    def _ref_problem(
+        self, ref: Any, own: str, forms_of_task: Mapping[str, str], case_vars: set[str]
+    ) -> str | None:
+        if not isinstance(ref, str) or "." not in ref:
+            return f"{ref!r} is not 'caso.variable' or 'task_id.field'"
+        head, _, field_name = ref.partition(".")
+        if head == "caso":
+            return None if field_name in case_vars else f"{ref!r}: not a declared case variable"
+        form = forms_of_task.get(head) or (own + FORM_SUFFIX if head == own else None)
+        if form is None or form not in self.schemas:
+            return f"{ref!r}: no user task {head!r}"
+        if field_name not in (self.schemas[form].get("properties") or {}):
+            return f"{ref!r}: form {form} has no field {field_name!r}"
+        return None
+
+
+def case_errors(
+    schema: Mapping[str, Any], data: Mapping[str, Any], ctx: ContextoCaso
+) -> list[dict[str, str]]:
+    """Errors of the case-aware keywords (module docstring), each with its field's JSON path."""
+    found: list[dict[str, str]] = []
+    for name, prop in (schema.get("properties") or {}).items():
+        value = data.get(name)
+        if value is None or not isinstance(prop, dict):
+            continue
+        path = _join("$", name)
+        if FECHA_HECHO in prop:
+            found.extend(
+                {"path": path, "message": m}
+                for m in _fecha_hecho(value, _limites(prop[FECHA_HECHO]), data, ctx)
+            )
+        if value in (prop.get(UNA_SOLA_VEZ) or ()):
+            previous = ctx.forms.get(ctx.task_id) or {}
+            if previous.get(name) == value:
+                found.append(
+                    {
+                        "path": path,
+                        "message": f"'{value}' ya se eligió en esta tarea y solo se permite una "
+                        f"vez; '{value}' was already chosen in this task and is allowed once",
+                    }
+                )
+    return found
+
+
+def _limites(rule: Any) -> tuple[str, ...]:
+    if rule is True:
+        return LIMITES_POR_DEFECTO
+    if isinstance(rule, dict):
+        return tuple(rule.get("no_antes_de", LIMITES_POR_DEFECTO))
+    return ()
+
+
+def _fecha_hecho(
+    value: Any, limites: tuple[str, ...], data: Mapping[str, Any], ctx: ContextoCaso
+) -> list[str]:
+    parsed = _as_instant_or_day(value, ctx.zona)
+    if parsed is None:
+        return [f"{value!r} no es una fecha válida; not a valid date"]
+    today = ctx.now.astimezone(ctx.zona).date()
+    if isinstance(parsed, datetime):
+        if parsed > ctx.now + TOLERANCIA_FUTURO:
+            return [
+                f"{value} es posterior a este momento ({ctx.now.isoformat()}): un hecho ya "
+                f"ocurrido no puede estar en el futuro; is in the future"
+            ]
+    elif parsed > today:
+        return [
+            f"{value} es posterior a hoy ({today.isoformat()}): un hecho ya ocurrido no puede "
+            f"estar en el futuro; is in the future"
+        ]
+    messages = []
+    for ref in limites:
+        bound_text = _resolve(ref, data, ctx)
+        bound = _as_instant_or_day(bound_text, ctx.zona) if bound_text else None
+        if bound is None:
+            continue  # unknown (or unreadable: its own form reported it): no bound
+        if _before(parsed, bound, ctx.zona):
+            es, en = _NOMBRES_LIMITE.get(ref, (ref, ref))
+            messages.append(
+                f"{value} es anterior a {es} ({bound_text}, {ref}); is before {en} ({bound_text})"
+            )
+    return messages
+
+
+def _resolve(ref: str, data: Mapping[str, Any], ctx: ContextoCaso) -> Any:
+    head, _, field_name = ref.partition(".")
+    if head == "caso":
+        return ctx.variables.get(field_name)
+    source = data if head == ctx.task_id else (ctx.forms.get(head) or {})
+    return source.get(field_name)
+
+
+def _as_instant_or_day(value: Any, zona: tzinfo) -> datetime | date | None:
+    """A date-only text is a day; anything longer an instant (naive: UTC, as the engine reads)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        if len(value) == 10:
+            return date.fromisoformat(value)
+        instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return instant if instant.tzinfo else instant.replace(tzinfo=timezone.utc)
+
+
+def _before(value: datetime | date, bound: datetime | date, zona: tzinfo) -> bool:
+    if isinstance(value, datetime) and isinstance(bound, datetime):
+        return value < bound
+    return _day(value, zona) < _day(bound, zona)
+
+
+def _day(value: datetime | date, zona: tzinfo) -> date:
+    return value.astimezone(zona).date() if isinstance(value, datetime) else value
 
 
 def load_schema(path: Path) -> dict[str, Any]:

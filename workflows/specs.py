@@ -130,6 +130,9 @@ def load_library(
     for process_id, (spec, subs) in specs.items():
         for s in [spec, *subs.values()]:
             _check_expressions(s, catalogo, tasks, _file_of(parser, s.name) or process_id)
+    forms.check_keywords(
+        {**{t.bpmn_id: t.form for t in tasks.values()}, "inicio_caso": START_FORM}, CASE_VARIABLES
+    )
     return RouteLibrary(
         specs=specs,
         forms=forms,

@@ -196,7 +196,7 @@ def _row(
         task.due_at,
         task.due_at or NO_DUE,
         task.deadline_id,
-        task.legal_source,
+        (task.legal_source or "")[:500] or None,  # the column holds 500 (PostgreSQL checks)
         session.case.row["risk"],
         level,
         json.dumps(task.context),
