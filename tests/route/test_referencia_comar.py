@@ -316,7 +316,9 @@ def test_filing_deadline_restarts_from_the_day_filing_became_possible():
     task = d.task("apoyar_solicitud_asilo")
     assert task.deadline_id == "D10_solicitud_asilo"
     assert task.due_at == due("D10_solicitud_asilo", noon("2026-03-02"))
-    assert task.due_at == datetime(2026, 4, 15, 5, 59, 59, 999999, tzinfo=UTC)  # 14 April
+    # 13 April: COMAR's terms count on LFPA art. 28, where 16 March (LFT art. 74's third Monday)
+    # is a working day; no declared days are loaded for 2026 (Holy week would move it)
+    assert task.due_at == datetime(2026, 4, 14, 5, 59, 59, 999999, tzinfo=UTC)
     assert escalations(d, "D10_solicitud_asilo") == [1, 2, 3]  # no new level at re-arming
     assert "asilo_pendiente" not in d.variables
     d.advance(task.due_at - d.now + timedelta(seconds=1))
