@@ -325,9 +325,9 @@ def test_filing_deadline_restarts_from_the_day_filing_became_possible():
     assert escalations(d, "D10_solicitud_asilo") == [1, 2, 3, 1]
     d.complete(
         "apoyar_solicitud_asilo",
-        fecha_presentacion="2026-04-15",
+        fecha_presentacion="2026-04-14",
         presentacion_extemporanea=True,
-        justificacion_extemporanea="Hospitalizada hasta el 2 de marzo; decidió el 15 de abril.",
+        justificacion_extemporanea="Hospitalizada hasta el 2 de marzo; decidió el 14 de abril.",
     )
     assert d.variables["asilo_pendiente"] is True
 
