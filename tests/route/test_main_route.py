@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.route.driver import DEFAULT_NOW, Driver, form_example, route_engine
-from workflows import TaskNotReadyError
+from workflows import FormValidationError, TaskNotReadyError
 
 ASILO = {
     "indicadores_proteccion_internacional": True,
@@ -116,6 +116,22 @@ def test_channelling_deadline_counts_from_detection_not_from_the_notification():
     assert escalation_levels(d, "D2_acta_canalizacion") == []
     d.advance(timedelta(hours=3, minutes=1))
     assert escalation_levels(d, "D2_acta_canalizacion") == [1]
+
+
+def test_the_notice_records_whether_the_migration_procedure_came_first():
+    """LM arts. 98 and 112 fr. I: INM records whether it opened the procedure before notifying
+    (a fact, with its instant), instead of attesting that it did not."""
+    d = start()
+    d.complete("registrar_deteccion")
+    with pytest.raises(FormValidationError) as refused:
+        d.complete("notificar_procuraduria", pam_iniciado_antes=True)
+    assert "$.fecha_hora_inicio_pam" in str(refused.value)
+    d.complete(
+        "notificar_procuraduria",
+        pam_iniciado_antes=True,
+        fecha_hora_inicio_pam=d.now.isoformat(),
+    )
+    assert d.case().forms["notificar_procuraduria"]["pam_iniciado_antes"] is True
 
 
 def test_channelling_deadline_runs_while_the_notification_is_pending():
