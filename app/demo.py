@@ -181,7 +181,7 @@ class Driver:
             task = sorted(ready, key=lambda t: t["bpmn_id"])[0]
             worker = await self.worker_for(task["authority_id"], task["rol"], task["lane"])
             now += timedelta(hours=1)
-            data = form_example(f"{task['bpmn_id']}.schema.json")
+            data = form_example(f"{task['bpmn_id']}.schema.json", facts_at=now)
             await tasks.complete(worker, task["task_id"], data, now=now)
         return now
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -83,9 +83,20 @@ def form_schema(form_name: str) -> dict[str, Any]:
     return library().forms.schemas[form_name]
 
 
-def form_example(form_name: str) -> dict[str, Any]:
-    """A form's first example (demo and tests submit it)."""
-    return copy.deepcopy((form_schema(form_name).get("examples") or [{}])[0])
+def form_example(form_name: str, facts_at: datetime | None = None) -> dict[str, Any]:
+    """A form's first example (demo and tests submit it). With ``facts_at``, the dates of facts
+    (``"x-fecha-hecho"``: a deadline counts from them, so they may be neither in the future nor
+    before detection) are that instant, so the example fits a case of any date."""
+    schema = form_schema(form_name)
+    example = copy.deepcopy((schema.get("examples") or [{}])[0])
+    if facts_at is not None:
+        for name, prop in (schema.get("properties") or {}).items():
+            if name in example and isinstance(prop, dict) and "x-fecha-hecho" in prop:
+                if prop.get("format") == "date":
+                    example[name] = calendario().fecha_local(facts_at).isoformat()
+                else:
+                    example[name] = facts_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return example
 
 
 def legal_basis(task: ReadyTask) -> str | None:

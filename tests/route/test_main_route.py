@@ -118,6 +118,25 @@ def test_channelling_deadline_counts_from_detection_not_from_the_notification():
     assert escalation_levels(d, "D2_acta_canalizacion") == [1]
 
 
+@pytest.mark.parametrize(
+    ("task", "field", "value"),
+    [
+        ("consolidar_bia", "fecha_evaluacion", "2026-03-03"),  # tomorrow in Mexico City
+        ("consolidar_bia", "fecha_evaluacion", "2026-02-27"),  # before the detection
+    ],
+)
+def test_a_deadline_s_start_date_is_neither_future_nor_before_detection(task, field, value):
+    """The date a deadline counts from is a fact: the form refuses it in the future or before
+    the detection, naming the field, and nothing is recorded."""
+    d = start()
+    walk(d, stop=task)
+    before = d.case().dump()
+    with pytest.raises(FormValidationError) as refused:
+        d.complete(task, **{field: value})
+    assert f"$.{field}" in str(refused.value)
+    assert d.case().dump() == before
+
+
 def test_the_notice_records_whether_the_migration_procedure_came_first():
     """LM arts. 98 and 112 fr. I: INM records whether it opened the procedure before notifying
     (a fact, with its instant), instead of attesting that it did not."""
@@ -175,7 +194,7 @@ def end_of_local(day: str) -> datetime:
 
 
 def test_high_risk_case_plan_is_due_three_days_after_the_assessment():
-    d = start()
+    d = start(fecha_deteccion="2026-02-20T17:00:00Z")  # assessed after detection
     bia = {"nivel_riesgo": "alto", "fecha_evaluacion": "2026-03-01"}  # recorded a day later
     walk(d, {"consolidar_bia": bia}, stop="elaborar_plan_restitucion")
     plan = d.task("elaborar_plan_restitucion")
@@ -185,7 +204,7 @@ def test_high_risk_case_plan_is_due_three_days_after_the_assessment():
 
 
 def test_case_plan_after_a_bid_counts_from_the_bid_decision():
-    d = start()
+    d = start(fecha_deteccion="2026-02-20T17:00:00Z")  # assessed after detection
     bia = {**BID, "nivel_riesgo": "medio", "fecha_evaluacion": "2026-02-26"}
     walk(
         d,

@@ -130,7 +130,7 @@ def test_prosecutor_declines_then_procuraduria_reassesses():
         "decretar_medida_urgente",
         {
             "decision": "no_decretada",
-            "fecha_hora_decreto": "2026-03-02T18:00:00Z",
+            "fecha_hora_decreto": "2026-03-02T17:00:00Z",
             "motivacion": "x",
         },
     )
@@ -219,6 +219,7 @@ def test_own_order_cancelled_by_the_judge_can_be_followed_by_a_request_to_the_mp
     order(d)  # this time through the prosecutor (fr. VI)
     assert d.ready() == ["decretar_medida_urgente"]
     decreed_at = DEFAULT_NOW + timedelta(minutes=30)
+    d.advance(timedelta(minutes=40))  # recorded 10 minutes after the decree
     d.complete("decretar_medida_urgente", fecha_hora_decreto=iso(decreed_at))
     assert d.task("resolver_medida_urgente").due_at == decreed_at + timedelta(hours=24)
 
@@ -241,3 +242,16 @@ def test_each_path_needs_its_own_record(via, missing):
     with pytest.raises(FormValidationError) as err:
         d.complete("ordenar_medida_urgente", data)
     assert {e["path"] for e in err.value.errors} == {missing}
+
+
+def test_an_order_or_decree_in_the_future_is_refused_naming_the_field():
+    """D5 and D6 count from the instants these forms record: they must already have happened."""
+    d = start()
+    later = iso(DEFAULT_NOW + timedelta(hours=2))
+    with pytest.raises(FormValidationError) as refused:
+        d.complete("ordenar_medida_urgente", fecha_hora_orden=later)
+    assert "$.fecha_hora_orden" in str(refused.value)
+    d.complete("ordenar_medida_urgente")
+    with pytest.raises(FormValidationError) as refused:
+        d.complete("decretar_medida_urgente", fecha_hora_decreto=later)
+    assert "$.fecha_hora_decreto" in str(refused.value)
