@@ -32,7 +32,7 @@ from app.command import command
 from app.errors import Conflict, Forbidden, NotFound, field_error
 from app.principal import SYSTEM, Actor, Principal
 from app.route_engine import library, set_declared_days
-from app.services.suspensions import RecomputeQueue, run_recompute
+from app.services.suspensions import RecomputeQueue, recompute_queued, run_recompute
 from app.tables import CalendarDeclaration, Case, Task
 from workflows import AUTHORITY_TYPES
 
@@ -126,12 +126,7 @@ async def declare_days(
                     motivo=(motivo or "").strip()[:500],
                     created_by=actor.user_id,
                     created_at=now,
-                    recompute_total=total,
-                    recompute_done=0,
-                    recompute_changed=0,
-                    recompute_failed=0,
-                    recompute_cursor=0,
-                    recompute_finished_at=now if total == 0 else None,
+                    **recompute_queued(total, now),
                 )
             )
         )[0]

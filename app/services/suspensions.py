@@ -44,6 +44,19 @@ log = logging.getLogger("careroute.suspensions")
 _ESTADO = re.compile(r"^\d{2}$")
 
 
+def recompute_queued(total: int, now: datetime) -> dict[str, Any]:
+    """The progress columns of a recompute just queued (suspensions of terms and declared
+    non-working days share the queue); with no open case to move it is done at once."""
+    return {
+        "recompute_total": total,
+        "recompute_done": 0,
+        "recompute_changed": 0,
+        "recompute_failed": 0,
+        "recompute_cursor": 0,
+        "recompute_finished_at": now if total == 0 else None,
+    }
+
+
 async def load_suspensions() -> bool:
     """Make the process's engine use every stored suspension; True if they changed."""
     rows = await TermSuspension.select(
@@ -113,12 +126,7 @@ async def add_suspension(
                     fuente=fuente.strip()[:500],
                     created_by=principal.user_id,
                     created_at=now,
-                    recompute_total=total,
-                    recompute_done=0,
-                    recompute_changed=0,
-                    recompute_failed=0,
-                    recompute_cursor=0,
-                    recompute_finished_at=now if total == 0 else None,
+                    **recompute_queued(total, now),
                 )
             )
         )[0]

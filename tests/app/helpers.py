@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+from datetime import datetime
 from typing import Any
 
 import httpx
 
-from app.route_engine import form_example
+from app.route_engine import form_example, library
+from app.tables import Case, Task, WorkflowState
 
 PASSWORD = "test-password-123"
 
@@ -102,3 +104,50 @@ class Api:
             assert tasks, f"case {folio} has no open task before reaching {bpmn_id}"
             await self.complete(folio, sorted(t["bpmn_id"] for t in tasks)[0])
         raise AssertionError(f"{bpmn_id} never became ready")
+
+
+async def store_case(
+    folio: str, estado: str, engine_case, index_tasks_at: datetime | None = None
+) -> int:
+    """An open case row and its engine state, as an opening would store them; its id. With
+    ``index_tasks_at``, also its ready tasks' index rows, created at that instant."""
+    row = (
+        await Case.insert(
+            Case(
+                folio=folio,
+                estado=estado,
+                status="open",
+                summary={},
+                variables={},
+                spec_version=library().version,
+            )
+        ).returning(Case.id)
+    )[0]
+    await WorkflowState.insert(
+        WorkflowState(
+            case=row["id"],
+            state=engine_case.dump(),
+            version=1,
+            spec_version=library().version,
+            next_due_at=engine_case.next_due_at(),
+        )
+    )
+    if index_tasks_at is not None:
+        for t in engine_case.ready_tasks():  # the task index, as the case command path writes it
+            await Task.insert(
+                Task(
+                    task_id=t.task_id,
+                    case=row["id"],
+                    bpmn_id=t.bpmn_id,
+                    name=t.name,
+                    name_en=t.name_en,
+                    process_id=t.process_id,
+                    lane=t.lane,
+                    rol=t.rol,
+                    due_at=t.due_at,
+                    sort_due=t.due_at,
+                    deadline_id=t.deadline_id,
+                    created_at=index_tasks_at,
+                )
+            )
+    return row["id"]

@@ -14,9 +14,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from app.principal import SYSTEM
-from app.route_engine import calendario, library, route_engine
+from app.route_engine import calendario, route_engine
 from app.services import calendars, deadlines
 from app.tables import AuditEvent, Case, Task, WorkflowState
+from tests.app.helpers import store_case
 
 
 def end_of(d: date) -> datetime:
@@ -35,49 +36,6 @@ VENCE = end_of(date(2031, 5, 7))
 # -> Fri 9 May 2031.
 SEMANA_SANTA = [date(2031, 4, 10), date(2031, 4, 11)]
 VENCE_CON_SEMANA_SANTA = end_of(date(2031, 5, 9))
-
-
-async def _store_case(folio: str, estado: str, engine_case) -> int:
-    """An open case row and its engine state, as an opening would store them; its id."""
-    row = (
-        await Case.insert(
-            Case(
-                folio=folio,
-                estado=estado,
-                status="open",
-                summary={},
-                variables={},
-                spec_version=library().version,
-            )
-        ).returning(Case.id)
-    )[0]
-    await WorkflowState.insert(
-        WorkflowState(
-            case=row["id"],
-            state=engine_case.dump(),
-            version=1,
-            spec_version=library().version,
-            next_due_at=engine_case.next_due_at(),
-        )
-    )
-    for t in engine_case.ready_tasks():  # the task index, as the case command path writes it
-        await Task.insert(
-            Task(
-                task_id=t.task_id,
-                case=row["id"],
-                bpmn_id=t.bpmn_id,
-                name=t.name,
-                name_en=t.name_en,
-                process_id=t.process_id,
-                lane=t.lane,
-                rol=t.rol,
-                due_at=t.due_at,
-                sort_due=t.due_at,
-                deadline_id=t.deadline_id,
-                created_at=DESDE,
-            )
-        )
-    return row["id"]
 
 
 async def _next_due(case_id: int) -> datetime:
@@ -105,7 +63,7 @@ async def test_declared_days_move_open_comar_deadlines_through_the_worker(api):
         variables={"jurisdiccion": "12", "fecha_deteccion": DESDE.isoformat()},
     )
     assert engine_case.next_due_at() == VENCE
-    case_id = await _store_case("CAL-GRO-000001", "12", engine_case)
+    case_id = await store_case("CAL-GRO-000001", "12", engine_case, index_tasks_at=DESDE)
     try:
         # 2031 is in use (an open COMAR deadline runs into it) and has no declared days.
         assert ("COMAR", 2031) in _keys(await calendars.warnings())

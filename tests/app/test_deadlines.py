@@ -31,7 +31,7 @@ from app.tables import (
     WorkflowState,
 )
 from bench.deadline_seed import seed_cases
-from tests.app.helpers import opening_form
+from tests.app.helpers import opening_form, store_case
 
 S = timedelta(seconds=1)
 H = timedelta(hours=1)
@@ -53,32 +53,6 @@ async def _audit_count(case_ids: list[int], action: str) -> int:
     return await AuditEvent.count().where(
         AuditEvent.case_id.is_in(case_ids) & (AuditEvent.action == action)
     )
-
-
-async def _store_case(folio: str, estado: str, engine_case) -> int:
-    """An open case row and its engine state, as an opening would store them; its id."""
-    row = (
-        await Case.insert(
-            Case(
-                folio=folio,
-                estado=estado,
-                status="open",
-                summary={},
-                variables={},
-                spec_version=library().version,
-            )
-        ).returning(Case.id)
-    )[0]
-    await WorkflowState.insert(
-        WorkflowState(
-            case=row["id"],
-            state=engine_case.dump(),
-            version=1,
-            spec_version=library().version,
-            next_due_at=engine_case.next_due_at(),
-        )
-    )
-    return row["id"]
 
 
 async def _user_id(username: str) -> int:
@@ -388,7 +362,7 @@ async def test_45_working_days_across_a_holiday_and_a_suspension(api, cleanup):
         variables={"jurisdiccion": "27", "fecha_deteccion": desde.isoformat()},
     )
     assert engine_case.next_due_at() == end_of(date(2027, 1, 14))
-    row = {"id": await _store_case("SUSP-TAB-000001", "27", engine_case)}
+    row = {"id": await store_case("SUSP-TAB-000001", "27", engine_case)}
 
     body = {
         "jurisdiccion": "27",
@@ -581,7 +555,7 @@ async def test_two_workers_recompute_a_suspension_s_cases_exactly_once(api, clea
             process_id="referencia_comar",
             variables={"jurisdiccion": "05", "fecha_deteccion": desde.isoformat()},
         )
-        await _store_case(f"SUSP-COA-{i:06d}", "05", engine_case)
+        await store_case(f"SUSP-COA-{i:06d}", "05", engine_case)
     body = {
         "jurisdiccion": "05",
         "desde": "2027-01-11",
