@@ -35,6 +35,17 @@ class Conflict(ServiceError):
     status_code = 409
 
 
+class GuaranteeViolation(Conflict):
+    """A command would break a legal guarantee of the child (non-refoulement, a protection
+    measure before admission, ...): nothing is written, and the answer names the guarantee and
+    its legal source so the officer knows what the law requires (issue 12)."""
+
+    def __init__(self, guarantee: str, legal_source: str, detail: str):
+        super().__init__(detail)
+        self.guarantee = guarantee
+        self.legal_source = legal_source
+
+
 class InvalidInput(ServiceError):
     """Input that parsed but is not acceptable; ``errors`` name each bad field by JSON path."""
 

@@ -16,7 +16,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from app.errors import InvalidInput, ServiceError
+from app.errors import GuaranteeViolation, InvalidInput, ServiceError
 from app.services.auth import LoginFailed
 
 log = logging.getLogger("careroute")
@@ -57,18 +57,37 @@ class ErrorBody(msgspec.Struct):
         Annotated[list[ErrorItem], msgspec.Meta(description="each bad field (400, 422)")]
         | msgspec.UnsetType
     ) = msgspec.UNSET
+    #: present when a command would break a legal guarantee of the child (409)
+    guarantee: (
+        Annotated[str, msgspec.Meta(description="the guarantee's name (409)")] | msgspec.UnsetType
+    ) = msgspec.UNSET
+    legal_source: (
+        Annotated[str, msgspec.Meta(description="the article it comes from (409)")]
+        | msgspec.UnsetType
+    ) = msgspec.UNSET
 
 
-def _body(status: int, detail: str, errors: list[dict[str, Any]] | None = None) -> Response:
+def _body(
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Response:
     content: dict[str, Any] = {"status_code": status, "detail": detail}
     if errors is not None:
         content["errors"] = errors
+    content.update(extra or {})
     return Response(content, status_code=status, media_type=MediaType.JSON)
 
 
 def service_error(_: Request, exc: ServiceError) -> Response:
     errors = exc.errors if isinstance(exc, InvalidInput) else None
-    return _body(exc.status_code, exc.detail, errors)
+    extra = (
+        {"guarantee": exc.guarantee, "legal_source": exc.legal_source}
+        if isinstance(exc, GuaranteeViolation)
+        else None
+    )
+    return _body(exc.status_code, exc.detail, errors, extra)
 
 
 def login_failed(_: Request, __: LoginFailed) -> Response:
