@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.principal import SYSTEM, Principal, role_may_do
-from app.route_engine import form_example
+from app.route_engine import form_example, library
 from app.security import generate_password
 from app.services import auth, cases, tasks, timers, users
 from app.tables import Authority, Task, WorkflowState
@@ -46,15 +46,25 @@ AUTHORITIES: list[tuple[str, str, str, str, str, str | None, int | None]] = [
 
 
 def _roles_for(tipo: str) -> list[str]:
+    """Every role the route gives this authority type's tasks, plus the supervisors and heads
+    deadline escalations notify: so every path of the route can be finished in the demo (COMAR's
+    decision, for one, is a head's task). Shelters: their staff and head."""
     if tipo == "SISTEMA":
         return ["admin"]
     if tipo == "SUPERVISION":
         return ["oversight"]
     if tipo == "DIF_CAS":
         return ["shelter_staff", "head"]
-    if tipo in ("PROCURADURIA", "INM"):
-        return ["officer", "supervisor", "head"]
-    return ["officer"]
+    needed = {"officer", "supervisor", "head"} | _route_roles().get(tipo, set())
+    return [role for role in ("officer", "supervisor", "head") if role in needed]
+
+
+def _route_roles() -> dict[str, set[str]]:
+    """Lane (authority type) -> the roles its user tasks ask for, from the loaded route."""
+    out: dict[str, set[str]] = {}
+    for task in library().tasks.values():
+        out.setdefault(task.lane, set()).add(task.rol)
+    return out
 
 
 def demo_users() -> list[tuple[str, str, str]]:
