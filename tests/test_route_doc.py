@@ -60,3 +60,20 @@ def test_worked_deadline_table_is_current():
     text = (REPO_ROOT / "docs" / "deadlines.md").read_text(encoding="utf-8")
     # D5 (3 h from receipt of the request) from the example start, Monday 10:00 local
     assert "| `D5_decreto_mp` |" in text and "| Mon 2027-03-22 13:00 |" in text
+
+
+def test_every_guarantee_names_tests_that_exist_and_a_legal_source():
+    """The guarantees table (docs/care-route.md) is generated from workflows/guarantees.py: each
+    row names its legal source, where it is enforced and tests that really exist."""
+    import re
+
+    from workflows.guarantees import GUARANTEES
+
+    assert len({g.name for g in GUARANTEES}) == len(GUARANTEES)
+    for g in GUARANTEES:
+        assert g.legal_source and g.enforced_in and g.tests, g.name
+        for ref in g.tests:
+            path, _, function = ref.partition("::")
+            text = (REPO_ROOT / path).read_text(encoding="utf-8")
+            if function:
+                assert re.search(rf"^(async )?def {function}\(", text, re.M), ref

@@ -316,6 +316,30 @@ def _message_rows(lib: RouteLibrary, route: _Route) -> list[str]:
     return rows
 
 
+GUARANTEES_INTRO = (
+    "Each guarantee of the law is a fact derived in one place (`workflows/guarantees.py`) and read "
+    "by the route's gates and by the app's commands alike; a command that would break one answers "
+    "409 naming it and its legal source (`guarantee`, `legal_source`), and writes nothing. This "
+    "table is generated from `GUARANTEES`; a test checks that every test it names exists.\n"
+)
+
+
+def _guarantee_rows() -> list[str]:
+    from workflows.guarantees import GUARANTEES
+
+    rows = [
+        "| guarantee | legal source | enforced in | tests |",
+        "|---|---|---|---|",
+    ]
+    for g in GUARANTEES:
+        rows.append(
+            f"| `{g.name}`: {_cell(g.description)} | {_cell(g.legal_source)} "
+            f"| {'<br>'.join(_cell(e) for e in g.enforced_in)} "
+            f"| {'<br>'.join(f'`{_cell(t)}`' for t in g.tests)} |"
+        )
+    return rows
+
+
 def render(lib: RouteLibrary) -> str:
     route = _Route()
     parts = [
@@ -325,13 +349,18 @@ def render(lib: RouteLibrary) -> str:
         "\n## User tasks and forms\n",
         *_task_rows(lib),
         "\n## Deadlines\n",
-        "Hour deadlines run on a 24x7 clock; working-day deadlines on the Mexican federal calendar "
-        "(LFT art. 74 rest days, weekends, configured suspensions of terms per jurisdiction), ending "
-        "at the close of the last working day in Mexico City time. Each deadline escalates: level 1 "
-        "supervisor, level 2 head of the authority, level 3 oversight flag.\n",
+        "Hour deadlines run on a 24x7 clock; working-day deadlines on the calendar of the authority "
+        "they name (LFPA art. 28 by default, LFT art. 74 where configured, each authority's declared "
+        "non-working days and suspensions of terms per jurisdiction: docs/deadlines.md, "
+        '"Calendars"), ending at the close of the last working day in Mexico City time. Each '
+        "deadline escalates: level 1 supervisor, level 2 head of the authority, level 3 oversight "
+        "flag. A worked example of each is in docs/deadlines.md.\n",
         *_deadline_rows(lib),
         "\n## Gateways\n",
         *_gateway_rows(),
+        "\n## Guarantees\n",
+        GUARANTEES_INTRO,
+        *_guarantee_rows(),
         "\n## What stops what\n",
         STOPS_INTRO,
         "### Interrupting events\n",

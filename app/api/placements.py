@@ -39,7 +39,12 @@ class PlacementController(Controller):
         responses=writes(
             MAY_NOT,
             (404, "No case with this folio that you may see."),
-            (409, "The shelter is full, the child is placed elsewhere, or the case is closed."),
+            (
+                409,
+                "The shelter is full, the child is placed elsewhere, the case is closed, or no "
+                "protection measure exists yet (`guarantee`: "
+                "`medida_de_proteccion_antes_del_ingreso`, with its `legal_source`).",
+            ),
             (422, "`$.shelter_id` is no active shelter."),
         ),
     )
@@ -52,7 +57,7 @@ class PlacementController(Controller):
         "/{placement_id:int}/transfer",
         status_code=200,
         responses=writes(
-            MAY_NOT,
+            (403, "Only the Procuraduría handling the case orders a transfer (a shelter may not)."),
             NOT_FOUND,
             (409, "The placement already ended, the target shelter is full, or the case changed."),
             (422, "`$.to_shelter_id` is no active shelter, or the child is already there."),

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from app import routing
 from app.directory import AuthorityRef
-from app.errors import Conflict, field_error
+from app.errors import Conflict, GuaranteeViolation, field_error
 from app.tables import Placement
+from workflows.guarantees import MEDIDA_ANTES_DEL_INGRESO, protection_measure
 
 if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
     from app.cases.unit_of_work import CaseSession
@@ -37,9 +38,19 @@ async def check_capacity(ref: AuthorityRef) -> None:
 
 async def admit(session: CaseSession, shelter_id: int, created_by: int | None) -> int:
     """Admit the child (capacity checked); returns the placement id. Admitting to the shelter
-    the child is already in is a no-op; another one answers 409 (transfer instead)."""
+    the child is already in is a no-op; another one answers 409 (transfer instead). No child is
+    admitted without a protection measure: the route's gate and the placement API both come
+    here (409 naming the guarantee)."""
     case = session.case
     ref = shelter(session, shelter_id)
+    if protection_measure(case.engine.forms) is None:
+        rule = MEDIDA_ANTES_DEL_INGRESO
+        raise GuaranteeViolation(
+            rule.name,
+            rule.legal_source,
+            "no protection measure has been issued for this child: the Procuraduría issues one "
+            "(or an urgent measure is imposed) before any shelter admits the child",
+        )
     if case.shelter_id is not None:
         current = await routing.current_shelter(case.id)
         if current is not None and current["shelter_id"] == shelter_id:

@@ -1,7 +1,9 @@
 """Placements: a child admitted to a shelter (CAS), transferred, discharged, or who left.
 
 Who may act: the shelter's own people, or the Procuraduría handling the case (it orders
-placements). Both must be able to see the case (else 404); oversight is read-only (403).
+placements); a transfer only the Procuraduría (where the child lives is part of its protection
+measure). Both must be able to see the case (else 404); oversight is read-only (403). No child is
+admitted without a protection measure (409 naming the guarantee: app/cases/placement.py).
 Capacity is enforced on admission and transfer: a full shelter answers 409. A child who left the
 placement is recorded even if the route is not at a point that expects it, because the fact must
 never be lost; the engine is sent ``nna_salio_colocacion`` whenever it waits for it, which starts
@@ -62,6 +64,9 @@ async def transfer(
 ) -> dict[str, Any]:
     placement = await _placement(placement_id)
     await _check_manager(principal, placement["case_id"], placement["shelter_id"])
+    if principal.authority_tipo != "PROCURADURIA":
+        # where the child lives is part of the protection measure, the Procuraduría's decision
+        raise Forbidden("only the Procuraduría handling the case orders a transfer")
     async with case_command(principal.actor, placement["case_id"]) as s:
         placement = await _placement(placement_id)  # under the lock
         if to_shelter_id == placement["shelter_id"]:

@@ -134,6 +134,7 @@ async def test_access_grants_the_authority_a_task_notifies(api):
 
 async def test_closure_discharges_the_open_placement(api):
     folio = await api.open_case("inm-07.officer")
+    await api.drive_until(folio, "admitir_en_cas")  # a protection measure exists
     shelter = await _authority("CAS-07-TUXTLA")
     async with session_for(folio) as s:
         await placement.admit(s, shelter, None)
@@ -150,6 +151,7 @@ async def test_closure_discharges_the_open_placement(api):
 
 async def test_only_a_shelter_completing_admission_admits_the_child(api):
     folio = await api.open_case("inm-07.officer")
+    await api.drive_until(folio, "admitir_en_cas")  # a protection measure exists
     event = EngineEvent("task_completed", datetime.now(UTC), {"bpmn_id": "admitir_en_cas"})
     async with session_for(folio, await _actor("procuraduria-07.officer")) as s:
         await route_policies.admit_on_admission_task(s, event)

@@ -40,7 +40,7 @@ async def test_capacity_is_enforced(api):
     first = await api.open_case("inm-07.officer")
     second = await api.open_case("inm-07.officer")
     for folio in (first, second):
-        await api.drive_until(folio, "determinar_acompanamiento")
+        await api.drive_until(folio, "admitir_en_cas")  # the protection measure is issued
     who = "procuraduria-07.officer"
     r = await api.post(who, "/api/v1/placements", json={"folio": first, "shelter_id": mini})
     assert r.status_code == 201, r.text
@@ -60,6 +60,57 @@ async def test_capacity_is_enforced(api):
         "inm-07.officer", "/api/v1/placements", json={"folio": second, "shelter_id": tap}
     )
     assert r.status_code == 403
+
+
+async def test_no_admission_without_a_protection_measure_through_the_api_either(api):
+    """The route admits only after the Procuraduría issued a measure; the placement API, which
+    could go around the route, answers 409 naming the guarantee, and writes nothing."""
+    folio = await api.open_case("inm-07.officer", name="Sin medida")
+    await api.drive_until(folio, "determinar_acompanamiento")
+    tap = await _shelter_id(api, "CAS-07-TAPACHULA")
+    r = await api.post(
+        "procuraduria-07.officer", "/api/v1/placements", json={"folio": folio, "shelter_id": tap}
+    )
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["guarantee"] == "medida_de_proteccion_antes_del_ingreso"
+    assert "SNDIF" in body["legal_source"] and "LGDNNA" in body["legal_source"]
+    # the shelter does not even know the child yet
+    r = await api.post(
+        "cas-07-tapachula.shelter-staff",
+        "/api/v1/placements",
+        json={"folio": folio, "shelter_id": tap},
+    )
+    assert r.status_code == 404
+    detail = (await api.get("procuraduria-07.officer", f"/api/v1/cases/{folio}")).json()
+    assert detail["placements"] == []
+    audit = (
+        await api.get("cndh.oversight", "/api/v1/audit", params={"case": folio, "limit": 200})
+    ).json()["items"]
+    assert "placement.admitted" not in [e["action"] for e in audit]
+    await api.drive_until(folio, "admitir_en_cas")  # now the measure exists
+    r = await api.post(
+        "procuraduria-07.officer", "/api/v1/placements", json={"folio": folio, "shelter_id": tap}
+    )
+    assert r.status_code == 201, r.text
+
+
+async def test_only_the_procuraduria_transfers_a_child(api):
+    """Where the child lives is the Procuraduría's measure: the shelter may not move the child
+    to another shelter on its own (403); the Procuraduría may."""
+    folio, placement_id = await _placed_case(api, "Traslado propio")
+    tux = await _shelter_id(api, "CAS-07-TUXTLA")
+    body = {"to_shelter_id": tux, "reason": "decisión del albergue"}
+    r = await api.post(
+        "cas-07-tapachula.shelter-staff", f"/api/v1/placements/{placement_id}/transfer", json=body
+    )
+    assert r.status_code == 403, r.text
+    row = await Placement.select(Placement.status).where(Placement.id == placement_id).first()
+    assert row["status"] == "admitted"
+    r = await api.post(
+        "procuraduria-07.officer", f"/api/v1/placements/{placement_id}/transfer", json=body
+    )
+    assert r.status_code == 200, r.text
 
 
 async def test_transfer_to_another_state_reroutes_and_moves_access(api):

@@ -26,12 +26,6 @@ import app  # noqa: E402,F401  (sets PICCOLO_CONF before Piccolo looks for it)
 from tests.app.helpers import PASSWORD, Api  # noqa: E402
 from tests.reliability.stats import STATS, count_response  # noqa: E402
 
-#: Accounts the demo does not have, needed for "other authority" cells of the matrix.
-EXTRA_USERS = [
-    ("fiscalia-07.supervisor", "supervisor", "FISCALIA-07"),
-    ("fiscalia-07.head", "head", "FISCALIA-07"),
-]
-
 
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN001
@@ -42,9 +36,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # noqa: ANN0
 @pytest.fixture(scope="session")
 async def database():
     from app import db, demo
-    from app.principal import SYSTEM
-    from app.services import users
-    from app.tables import Authority, User
+    from app.tables import Authority
 
     await db.startup()
     if not db.is_sqlite():
@@ -52,17 +44,6 @@ async def database():
     await db.migrate()
     if await Authority.count() == 0:
         await demo.seed_accounts(PASSWORD)
-    for username, role, code in EXTRA_USERS:
-        if not await User.exists().where(User.username == username):
-            await users.create_user(
-                SYSTEM,
-                None,
-                username=username,
-                display_name=username,
-                role=role,
-                authority_code=code,
-                password=PASSWORD,
-            )
     yield db.database_url()
     await db.shutdown()
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from app.route_engine import form_example
+from app.route_engine import form_example, form_schema
 from tests.app.helpers import PASSWORD, opening_form
 from tests.reliability.stats import STATS
 
@@ -89,7 +89,7 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("POST", "/api/v1/tasks/{task}/reassign"): dict(anon=A, officer=(403, 404, 404), supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
     ("POST", "/api/v1/tasks/{task}/complete"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
     ("POST", "/api/v1/placements"):            dict(anon=A, officer=(201, 404, 404), supervisor=(201, 404, 404), head=(201, 404, 404), shelter_staff=(201, 404, 404), oversight=NO, admin=HIDDEN),
-    ("POST", "/api/v1/placements/{placement}/transfer"):  dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/placements/{placement}/transfer"):  dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),  # a transfer is the Procuraduría's
     ("POST", "/api/v1/placements/{placement}/discharge"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
     ("POST", "/api/v1/placements/{placement}/left"):      dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
     ("POST", "/api/v1/cases/{folio}/custody"): dict(anon=A, officer=(201, 404, 404), supervisor=(201, 404, 404), head=(201, 404, 404), shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
@@ -164,10 +164,17 @@ async def make_record(api, custody: bool = False) -> Record:
     """The matrix's record; ``custody``: the child is also held in a migration station (an open
     custody record, for the cells that end one)."""
     folio = await api.open_case("inm-07.officer", name="Matriz")
-    for bpmn_id in ("registrar_deteccion", "notificar_procuraduria", "emitir_acta_canalizacion"):
+    await api.complete(
+        folio, "registrar_deteccion", riesgo_inminente=True, descripcion_riesgo="Matriz"
+    )
+    for bpmn_id in ("notificar_procuraduria", "emitir_acta_canalizacion"):
         await api.complete(folio, bpmn_id)
-    (task,) = await api.open_tasks(folio)
-    assert task["authority"] == "PROCURADURIA-07"
+    # A shelter admits only with a protection measure: the Procuraduría orders an urgent one
+    # itself (LGDNNA art. 122 fr. VII); the judge's ratification then waits.
+    order = form_schema("ordenar_medida_urgente.schema.json")["examples"][1]
+    await api.complete(folio, "ordenar_medida_urgente", **order)
+    (task,) = [t for t in await api.open_tasks(folio) if t["authority"] == "PROCURADURIA-07"]
+    assert task["bpmn_id"] == "determinar_acompanamiento"
     shelters = {
         s["code"]: s["id"] for s in (await api.get("cndh.oversight", "/api/v1/shelters")).json()
     }

@@ -58,7 +58,7 @@ PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("GET", "/shelters"):                   dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("GET", "/shelters/{shelter}"):         dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("POST", "/shelters/{shelter}/admit"):  dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
-    ("POST", "/shelters/{shelter}/placements/{placement}/transfer"):  dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    ("POST", "/shelters/{shelter}/placements/{placement}/transfer"):  dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),  # a transfer is the Procuraduría's
     ("POST", "/shelters/{shelter}/placements/{placement}/discharge"): dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
     ("POST", "/shelters/{shelter}/placements/{placement}/left"):      dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
     ("POST", "/cases/{folio}/custody"):     dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),

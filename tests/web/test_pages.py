@@ -254,7 +254,14 @@ async def test_shelter_transfer_discharge_and_left_forms(browser, json_api):
 
     base = f"/shelters/{tapachula['id']}/placements"
     pid = await placement_of(folios[0])
-    r = await b.post(f"{base}/{pid}/transfer", {"to_shelter_id": str(tuxtla["id"]), "reason": "x"})
+    move = {"to_shelter_id": str(tuxtla["id"]), "reason": "x"}
+    # the shelter sees no transfer form and may not transfer: that is the Procuraduría's
+    page = await b.get(f"/shelters/{tapachula['id']}")
+    assert f"{base}/{pid}/transfer" not in page.text
+    assert (await b.post(f"{base}/{pid}/transfer", move)).status_code == 403
+    procuraduria = await browser("procuraduria-07.officer")
+    assert f"{base}/{pid}/transfer" in (await procuraduria.get(f"/shelters/{tapachula['id']}")).text
+    r = await procuraduria.post(f"{base}/{pid}/transfer", move)
     assert r.status_code == 303 and r.headers["location"].endswith("ok=transferred_ok")
     pid = await placement_of(folios[1])
     bad = await b.post(f"{base}/{pid}/left", {"fecha_hora_salida": "", "circunstancias": ""})

@@ -1,0 +1,132 @@
+"""The child's legal guarantees as facts derived from what the case recorded, in one place.
+
+The route's gates (BPMN conditions) and the app's commands read the same facts, so a command
+cannot go around a gate the route enforces (issue 12). Each function reads only the forms the
+case recorded (``Case.forms``: the latest submission of each task) and its variables; none of
+them can be reset by a subprocess, because forms are kept per case, not per branch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Guarantee:
+    """A guarantee of the law, where it is enforced and which tests show it (the table
+    "Guarantees" of docs/care-route.md is generated from ``GUARANTEES``)."""
+
+    name: str
+    legal_source: str
+    description: str = ""
+    #: BPMN elements (``file: element ids``) and code that enforce it
+    enforced_in: tuple[str, ...] = ()
+    #: tests (``path::function``): the route's path and, where a command could bypass it, the API
+    tests: tuple[str, ...] = ()
+
+
+#: No admission to a shelter (CAS) without a protection measure: residential care is itself a
+#: special protection measure (LGDNNA art. 26 fr. V); admission is an urgent one the MP decrees or
+#: the Procuraduría orders (art. 122 fr. VI a) and VII); the DIF's convenio requires the measure.
+MEDIDA_ANTES_DEL_INGRESO = Guarantee(
+    "medida_de_proteccion_antes_del_ingreso",
+    "LGDNNA art. 26 fr. V y art. 122 fr. VI inciso a) y fr. VII; convenio SNDIF-SEDIF (2021): "
+    "ingreso a un centro de asistencia social solo con medida de protección",
+    "Ningún ingreso a un CAS sin medida de protección (la de la Procuraduría o una medida urgente).",
+    (
+        "colocacion.bpmn: emitir_medida_proteccion → col_gw_opcion → col_gw_admision → admitir_en_cas",
+        "app/cases/placement.py admit() with workflows/guarantees.py protection_measure() "
+        "(the route's admission and POST /api/v1/placements alike)",
+    ),
+    (
+        "tests/route/test_colocacion.py::test_no_shelter_admission_before_the_protection_measure",
+        "tests/app/test_placements.py::"
+        "test_no_admission_without_a_protection_measure_through_the_api_either",
+    ),
+)
+
+#: Where the child lives is part of the protection measure the Procuraduría coordinates.
+TRASLADO_POR_LA_PROCURADURIA = Guarantee(
+    "traslado_ordenado_por_la_procuraduria",
+    "LGDNNA art. 122 fr. III: la Procuraduría coordina la ejecución y da seguimiento a las medidas "
+    "de protección",
+    "Un albergue no traslada a la NNA a otro por su cuenta: el traslado lo ordena la Procuraduría.",
+    ("app/services/placements.py transfer() (403 for anyone but the Procuraduría)",),
+    (
+        "tests/app/test_placements.py::test_only_the_procuraduria_transfers_a_child",
+        "tests/web/test_pages.py::test_shelter_transfer_discharge_and_left_forms",
+    ),
+)
+
+#: No consular tracing while a claim is pending or protection was recognised (non-refoulement,
+#: confidentiality of the claim).
+SIN_CONTACTO_CONSULAR = Guarantee(
+    "sin_contacto_consular_con_solicitud_de_refugio",
+    "LRPCAP art. 5 fr. I y art. 6 (no devolución) y art. 10 (confidencialidad de la información "
+    "de solicitantes y refugiados)",
+    "Sin búsqueda por la vía consular mientras haya solicitud de refugio en trámite o protección "
+    "reconocida.",
+    (
+        "localizacion_reunificacion.bpmn: gw_lf_canales (f_gw_lf_canales_localizar_via_consular)",
+        "referencia_comar.bpmn: the scripts that set caso.contacto_consular_bloqueado",
+        "app/access_rules.py (the consulate loses access to the case)",
+    ),
+    (
+        "tests/route/test_localizacion.py::test_pending_claim_blocks_the_consular_channel",
+        "tests/app/test_access_rules.py",
+    ),
+)
+
+#: Return only when the plan finds it in the child's best interest and no claim is pending.
+RETORNO_SOLO_EN_INTERES_SUPERIOR = Guarantee(
+    "retorno_solo_en_interes_superior",
+    "LM art. 112 fr. III; RLM art. 169; LRPCAP art. 6 (no devolución)",
+    "El retorno asistido solo procede si el plan lo encuentra en su interés superior, sin "
+    "solicitud en trámite ni protección reconocida.",
+    (
+        "solucion_duradera.bpmn: gw_sd_retorno_permitido (f_gw_sd_retorno_permitido_llamar_retorno_asistido)",
+    ),
+    (
+        "tests/route/test_solucion_duradera.py::test_blocked_return_never_starts_and_is_reviewed",
+        "tests/route/test_solucion_duradera.py::"
+        "test_return_still_blocked_if_review_picks_it_again_with_claim_pending",
+    ),
+)
+
+#: Families stay together.
+UNIDAD_FAMILIAR = Guarantee(
+    "unidad_familiar",
+    "LM art. 99, último párrafo; LGDNNA art. 26 fr. I (vivir en familia)",
+    "Una familia acompañada se aloja junta y no se separa para canalizar a la NNA.",
+    ("colocacion.bpmn: col_gw_familia → alojar_familia_junta",),
+    (
+        "tests/route/test_colocacion.py::test_accompanied_family_is_accommodated_together",
+        "tests/route/test_main_route.py::test_accompanied_family_stays_together_and_is_not_traced",
+    ),
+)
+
+#: Every guarantee the route and the app enforce, in the order docs/care-route.md lists them.
+GUARANTEES: tuple[Guarantee, ...] = (
+    UNIDAD_FAMILIAR,
+    MEDIDA_ANTES_DEL_INGRESO,
+    TRASLADO_POR_LA_PROCURADURIA,
+    SIN_CONTACTO_CONSULAR,
+    RETORNO_SOLO_EN_INTERES_SUPERIOR,
+)
+
+
+def protection_measure(forms: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """Which protection measure the case has, if any: the Procuraduría's measure
+    (``emitir_medida_proteccion``), an urgent measure decreed by the MP, or one the Procuraduría
+    ordered itself (LGDNNA art. 122 fr. VII)."""
+    if forms.get("emitir_medida_proteccion"):
+        return "medida_proteccion"
+    decree = forms.get("decretar_medida_urgente") or {}
+    if decree.get("decision") == "decretada":
+        return "medida_urgente_decretada"
+    order = forms.get("ordenar_medida_urgente") or {}
+    if order.get("via") == "orden_directa":
+        return "medida_urgente_ordenada"
+    return None
