@@ -95,6 +95,23 @@ RETORNO_SOLO_EN_INTERES_SUPERIOR = Guarantee(
     ),
 )
 
+#: No leaving Mexico (reunification in a third country, resettlement) while COMAR has not decided.
+SIN_SALIDA_CON_SOLICITUD_EN_TRAMITE = Guarantee(
+    "sin_salida_del_pais_con_solicitud_en_tramite",
+    "LRPCAP art. 5 fr. I y art. 6 (no devolución)",
+    "Mientras su solicitud de refugio esté en trámite, la NNA no sale de México por reunificación "
+    "en un tercer país ni por reasentamiento: la solución se revisa.",
+    (
+        "solucion_duradera.bpmn: gw_sd_lugar (f_gw_sd_lugar_gw_sd_revisar), "
+        "gw_sd_bid (f_gw_sd_bid_coordinar_reasentamiento_acnur)",
+    ),
+    (
+        "tests/route/test_solucion_duradera.py::"
+        "test_no_reunification_abroad_while_the_asylum_claim_is_pending",
+        "tests/route/test_solucion_duradera.py::test_no_resettlement_while_the_asylum_claim_is_pending",
+    ),
+)
+
 #: Families stay together.
 UNIDAD_FAMILIAR = Guarantee(
     "unidad_familiar",
@@ -114,6 +131,7 @@ GUARANTEES: tuple[Guarantee, ...] = (
     TRASLADO_POR_LA_PROCURADURIA,
     SIN_CONTACTO_CONSULAR,
     RETORNO_SOLO_EN_INTERES_SUPERIOR,
+    SIN_SALIDA_CON_SOLICITUD_EN_TRAMITE,
 )
 
 

@@ -67,6 +67,22 @@ def test_reunification_in_a_third_country_is_recorded():
     assert d.completed and d.end_state == "fin_sd_reunificacion_extranjero"
 
 
+def test_no_reunification_abroad_while_the_asylum_claim_is_pending():
+    """Leaving Mexico for a family in a third country while COMAR has not decided abandons the
+    claim's protection (non-refoulement): the solution goes back to review, not to the end."""
+    d = Driver(
+        process_id=PID, variables={"solucion_duradera": "reunificacion", "asilo_pendiente": True}
+    )
+    d.complete(
+        "verificar_entrega_familiar",
+        lugar_reunificacion="tercer_pais",
+        pais_familia="USA",
+        observaciones="Madre en Houston.",
+    )
+    assert not d.completed
+    assert d.ready() == ["revisar_solucion_duradera"]
+
+
 def test_failed_reunification_is_reviewed():
     d = Driver(process_id=PID, variables={"solucion_duradera": "reunificacion"})
     d.complete("verificar_entrega_familiar")
@@ -123,6 +139,20 @@ def test_resettlement_without_approved_bid_goes_back_to_review(decision):
     review(d, "integracion", "bid_no_aprobada")
     d.complete("regularizar_estancia")
     assert d.end_state == "fin_sd_integrado"
+
+
+def test_no_resettlement_while_the_asylum_claim_is_pending():
+    """Even with an approved BID, resettlement waits for COMAR's decision: review first."""
+    d = Driver(
+        process_id=PID,
+        variables={
+            "solucion_duradera": "reasentamiento",
+            "decision_bid": "aprobar",
+            "asilo_pendiente": True,
+        },
+    )
+    assert d.ready() == ["revisar_solucion_duradera"]
+    assert "coordinar_reasentamiento_acnur" not in completed_ids(d)
 
 
 def test_resettlement_not_accepted_goes_back_to_review():
