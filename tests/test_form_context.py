@@ -99,3 +99,46 @@ def test_a_keyword_that_cannot_work_is_refused_at_load(prop, problem):
         registry.check_keywords({"tarea": "tarea.schema.json"}, {"fecha_deteccion"})
     assert problem in str(info.value)
     assert "tarea.schema.json" in str(info.value) and "properties.campo" in str(info.value)
+
+
+SOLO_SI_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "via": {
+            "type": "string",
+            "enum": ["refugio", "otra"],
+            "x-solo-si": {"refugio": {"caso.estatus": ["refugiado"], "tarea.presente": [True]}},
+            "x-solo-si-fuente": "LM art. 54 fr. I",
+        },
+        "presente": {"type": "boolean"},
+    },
+}
+
+
+def test_a_value_only_the_case_s_facts_allow():
+    """x-solo-si: a value is refused while the case (or the submission) does not allow it."""
+    ok = {"via": "refugio", "presente": True}
+    assert case_errors(SOLO_SI_SCHEMA, ok, ctx({"estatus": "refugiado"})) == []
+    [error] = case_errors(SOLO_SI_SCHEMA, ok, ctx({"estatus": None}))
+    assert error["path"] == "$.via" and "caso.estatus" in error["message"]
+    assert "LM art. 54 fr. I" in error["message"]
+    [error] = case_errors(SOLO_SI_SCHEMA, ok | {"presente": False}, ctx({"estatus": "refugiado"}))
+    assert "tarea.presente" in error["message"]
+    assert case_errors(SOLO_SI_SCHEMA, {"via": "otra"}, ctx()) == []  # other values: free
+
+
+def test_a_solo_si_naming_a_value_or_variable_that_does_not_exist_fails_at_load():
+    bad_value = {
+        "properties": {
+            "via": {"type": "string", "enum": ["a"], "x-solo-si": {"b": {"caso.x": [1]}}}
+        }
+    }
+    with pytest.raises(SpecError, match="not a value"):
+        FormRegistry({"t.schema.json": bad_value}).check_keywords({"t": "t.schema.json"}, ["x"])
+    bad_ref = {
+        "properties": {
+            "via": {"type": "string", "enum": ["a"], "x-solo-si": {"a": {"caso.nope": [1]}}}
+        }
+    }
+    with pytest.raises(SpecError, match="not a declared case variable"):
+        FormRegistry({"t.schema.json": bad_ref}).check_keywords({"t": "t.schema.json"}, ["x"])

@@ -17,6 +17,11 @@ alone knows neither the clock nor what the case recorded before:
     the task: refused when the task's previous submission in this case (the engine keeps the
     latest one per task) already chose it. For a task the route loops back to after that choice
     (a term extended once), that is "once".
+``"x-solo-si": {value: {"ref": [allowed], ...}, ...}`` on a property: that value may be chosen
+    only while every ``ref`` (``caso.x`` or ``task_id.campo``, as above) holds one of its allowed
+    values: a legal guarantee the case's facts decide (refugee-based residency only with refugee
+    status; a withdrawal only with the representative present). Optional ``"x-solo-si-fuente"``
+    on the property names the legal source, quoted in the message.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ MAX_SUBMISSION_BYTES = 256 * 1024
 #: Keywords checked against the case (module docstring).
 FECHA_HECHO = "x-fecha-hecho"
 UNA_SOLA_VEZ = "x-una-sola-vez"
+SOLO_SI = "x-solo-si"
+SOLO_SI_FUENTE = "x-solo-si-fuente"
 #: What ``"x-fecha-hecho": true`` may not precede: entry into Mexico and detection, when known.
 LIMITES_POR_DEFECTO = ("caso.fecha_ingreso_pais", "caso.fecha_deteccion")
 #: The calendar's zone when the engine has no calendar (config/plazos.toml's default).
@@ -133,6 +140,36 @@ class FormRegistry:
                             raise SpecError(
                                 f"{FECHA_HECHO}: {problem}", file=filename, element=where
                             )
+                if SOLO_SI in prop:
+                    rules = prop[SOLO_SI]
+                    enum = prop.get("enum") or (
+                        [True, False] if prop.get("type") == "boolean" else []
+                    )
+                    if not isinstance(rules, dict) or not all(
+                        isinstance(conditions, dict)
+                        and all(isinstance(allowed, list) for allowed in conditions.values())
+                        for conditions in rules.values()
+                    ):
+                        raise SpecError(
+                            f"{SOLO_SI} must map values to {{ref: [allowed values]}}",
+                            file=filename,
+                            element=where,
+                        )
+                    for key, conditions in rules.items():
+                        if enum and key not in [
+                            str(v).lower() if isinstance(v, bool) else v for v in enum
+                        ]:
+                            raise SpecError(
+                                f"{SOLO_SI}: {key!r} is not a value of the property",
+                                file=filename,
+                                element=where,
+                            )
+                        for ref in conditions:
+                            problem = self._ref_problem(ref, own, forms_of_task, case_vars)
+                            if problem:
+                                raise SpecError(
+                                    f"{SOLO_SI}: {problem}", file=filename, element=where
+                                )
                 if UNA_SOLA_VEZ in prop:
                     values = prop[UNA_SOLA_VEZ]
                     enum = prop.get("enum") or []
@@ -174,6 +211,11 @@ def case_errors(
                 {"path": path, "message": m}
                 for m in _fecha_hecho(value, _limites(prop[FECHA_HECHO]), data, ctx)
             )
+        if isinstance(prop.get(SOLO_SI), dict) and isinstance(value, str | bool | int):
+            found.extend(
+                {"path": path, "message": m}
+                for m in _solo_si(value, prop[SOLO_SI], prop.get(SOLO_SI_FUENTE), data, ctx)
+            )
         if value in (prop.get(UNA_SOLA_VEZ) or ()):
             previous = ctx.forms.get(ctx.task_id) or {}
             if previous.get(name) == value:
@@ -185,6 +227,24 @@ def case_errors(
                     }
                 )
     return found
+
+
+def _solo_si(
+    value: Any, rules: Mapping[str, Any], fuente: Any, data: Mapping[str, Any], ctx: ContextoCaso
+) -> list[str]:
+    conditions = rules.get(str(value).lower() if isinstance(value, bool) else str(value))
+    if not isinstance(conditions, dict):
+        return []
+    messages = []
+    source = f" ({fuente})" if fuente else ""
+    for ref, allowed in conditions.items():
+        actual = _resolve(ref, data, ctx)
+        if actual not in allowed:
+            messages.append(
+                f"'{value}' solo procede si {ref} es {allowed} (es {actual!r}){source}; "
+                f"'{value}' is allowed only when {ref} is one of {allowed} (it is {actual!r})"
+            )
+    return messages
 
 
 def _limites(rule: Any) -> tuple[str, ...]:

@@ -112,6 +112,37 @@ SIN_SALIDA_CON_SOLICITUD_EN_TRAMITE = Guarantee(
     ),
 )
 
+#: Residency as a refugee only with that status.
+RESIDENCIA_POR_REFUGIO = Guarantee(
+    "residencia_por_refugio_solo_con_estatus",
+    "LM art. 54 fr. I: residencia permanente por reconocimiento de la condición de refugiado o "
+    "protección complementaria",
+    "La residencia permanente por refugio o protección complementaria solo se registra si la "
+    "COMAR reconoció esa condición.",
+    (
+        "forms/regularizar_estancia.schema.json: via_regularizacion x-solo-si "
+        "caso.estatus_proteccion (workflows/forms.py, checked before anything is recorded)",
+    ),
+    ("tests/route/test_solucion_duradera.py::test_refugee_based_residency_only_with_that_status",),
+)
+
+#: A withdrawal lifts the consular block: only with the child's representative present.
+DESISTIMIENTO_CON_REPRESENTANTE = Guarantee(
+    "desistimiento_con_representante",
+    "LGDNNA art. 122 fr. II: representación en suplencia o coadyuvante en los procedimientos "
+    "administrativos",
+    "La COMAR registra el desistimiento de la NNA solo con su representante presente (desistir "
+    "levanta el bloqueo del contacto consular).",
+    (
+        "forms/entrevista_elegibilidad.schema.json: desistimiento x-solo-si "
+        "representante_presente; referencia_comar.bpmn: gw_rc_desiste → registrar_desistimiento",
+    ),
+    (
+        "tests/route/test_referencia_comar.py::test_no_withdrawal_without_the_child_s_representative",
+        "tests/app/test_access_rules.py",
+    ),
+)
+
 #: Families stay together.
 UNIDAD_FAMILIAR = Guarantee(
     "unidad_familiar",
@@ -132,6 +163,8 @@ GUARANTEES: tuple[Guarantee, ...] = (
     SIN_CONTACTO_CONSULAR,
     RETORNO_SOLO_EN_INTERES_SUPERIOR,
     SIN_SALIDA_CON_SOLICITUD_EN_TRAMITE,
+    DESISTIMIENTO_CON_REPRESENTANTE,
+    RESIDENCIA_POR_REFUGIO,
 )
 
 

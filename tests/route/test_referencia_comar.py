@@ -214,6 +214,7 @@ def test_withdrawal_at_interview_stops_the_pending_decision_and_its_term():
             "desistimiento": True,
             "fecha_desistimiento": "2026-03-02",
             "motivo_desistimiento": "Desea regresar con su familia.",
+            "representante_presente": True,
         },
     )
     assert d.completed and d.end_state == "fin_rc_desistimiento"
@@ -224,6 +225,27 @@ def test_withdrawal_at_interview_stops_the_pending_decision_and_its_term():
     assert d.case().next_due_at() is None
     d.advance(timedelta(days=120))
     assert escalations(d, "D13_resolucion_comar") == []
+
+
+def test_no_withdrawal_without_the_child_s_representative():
+    """Withdrawing lifts the block on consular contact: COMAR records it only with the child's
+    representative present (LGDNNA art. 122 fr. II); nothing is recorded and the claim stays."""
+    d = filed()
+    d.complete("notificar_inm_solicitud")
+    withdrawal = {
+        "desistimiento": True,
+        "fecha_desistimiento": "2026-03-02",
+        "motivo_desistimiento": "Desea regresar con su familia.",
+    }
+    for missing in ({}, {"representante_presente": False, "motivo_sin_representante": "x"}):
+        with pytest.raises(FormValidationError) as refused:
+            d.complete("entrevista_elegibilidad", withdrawal | missing)
+        assert "$.representante_presente" in str(refused.value) or "$.desistimiento" in str(
+            refused.value
+        )
+    assert d.variables["asilo_pendiente"] is True
+    assert d.variables["contacto_consular_bloqueado"] is True
+    assert "entrevista_elegibilidad" in d.ready()
 
 
 def test_a_decision_before_the_interview_is_recorded_ends_the_procedure():

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pytest
 
 from tests.route.driver import Driver
+from workflows import FormValidationError
 
 PID = "solucion_duradera"
 RETORNO_TASKS = {"informar_nna_retorno", "coordinar_autoridad_origen", "acompanar_retorno"}
@@ -290,3 +291,24 @@ def test_assisted_return_process_alone():
         assert d.ready() == [task_id]
         d.complete(task_id)
     assert d.end_state == "fin_ra_retornado"
+
+
+@pytest.mark.parametrize(
+    ("via", "estatus"),
+    [
+        ("residencia_permanente_refugiado", None),
+        ("residencia_permanente_refugiado", "complementaria"),
+        ("residencia_permanente_complementaria", "negado"),
+    ],
+)
+def test_refugee_based_residency_only_with_that_status(via, estatus):
+    """LM art. 54 fr. I: residency as a refugee (or under complementary protection) only once
+    COMAR recognised it; the form names the field and nothing is recorded."""
+    d = Driver(
+        process_id=PID,
+        variables={"solucion_duradera": "integracion", "estatus_proteccion": estatus},
+    )
+    with pytest.raises(FormValidationError) as refused:
+        d.complete("regularizar_estancia", via_regularizacion=via)
+    assert "$.via_regularizacion" in str(refused.value)
+    assert d.ready() == ["regularizar_estancia"]
