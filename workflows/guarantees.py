@@ -112,6 +112,23 @@ SIN_SALIDA_CON_SOLICITUD_EN_TRAMITE = Guarantee(
     ),
 )
 
+#: INM may not resolve the migration procedure with a return while a claim is pending.
+SIN_RETORNO_EN_EL_PAM = Guarantee(
+    "sin_resolucion_de_retorno_con_solicitud_en_tramite",
+    "LRPCAP art. 5 fr. I y art. 6 (no devolución); LM art. 112 fr. III",
+    "El INM no resuelve el procedimiento migratorio con un retorno asistido mientras haya "
+    "solicitud de refugio en trámite o protección reconocida.",
+    (
+        "forms/resolver_pam_conforme_plan.schema.json: resolucion x-solo-si "
+        "caso.asilo_pendiente, caso.estatus_proteccion; plan_restitucion.bpmn: "
+        "resolver_pam_conforme_plan",
+    ),
+    (
+        "tests/route/test_plan_restitucion.py::"
+        "test_inm_cannot_decide_a_return_while_a_claim_is_pending_or_protection_was_recognised",
+    ),
+)
+
 #: Residency as a refugee only with that status.
 RESIDENCIA_POR_REFUGIO = Guarantee(
     "residencia_por_refugio_solo_con_estatus",
@@ -163,6 +180,7 @@ GUARANTEES: tuple[Guarantee, ...] = (
     SIN_CONTACTO_CONSULAR,
     RETORNO_SOLO_EN_INTERES_SUPERIOR,
     SIN_SALIDA_CON_SOLICITUD_EN_TRAMITE,
+    SIN_RETORNO_EN_EL_PAM,
     DESISTIMIENTO_CON_REPRESENTANTE,
     RESIDENCIA_POR_REFUGIO,
 )

@@ -84,6 +84,23 @@ def test_return_in_best_interests_is_recorded():
     assert d.variables["retorno_en_interes_superior"] is True
 
 
+@pytest.mark.parametrize(
+    "facts",
+    [{"asilo_pendiente": True}, {"estatus_proteccion": "refugiado"}],
+)
+def test_inm_cannot_decide_a_return_while_a_claim_is_pending_or_protection_was_recognised(facts):
+    """Non-refoulement (LRPCAP arts. 5 fr. I and 6): INM's resolution of the migration procedure
+    may not be an assisted return while COMAR has not decided, or after it recognised the child;
+    the form names the field, nothing is recorded."""
+    d = approved({"nivel_riesgo": "medio", **facts})
+    d.complete("presentar_plan_inm")
+    with pytest.raises(FormValidationError) as refused:
+        d.complete("resolver_pam_conforme_plan", resolucion="retorno_asistido")
+    assert "$.resolucion" in str(refused.value) and "LRPCAP" in str(refused.value)
+    assert "resolver_pam_conforme_plan" in d.ready()
+    d.complete("resolver_pam_conforme_plan", resolucion="en_espera_resolucion_comar")
+
+
 def test_return_proposal_requires_reasoning():
     d = Driver(process_id=PID, variables={"nivel_riesgo": "medio"})
     with pytest.raises(FormValidationError) as err:
