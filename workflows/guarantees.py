@@ -129,6 +129,22 @@ SIN_RETORNO_EN_EL_PAM = Guarantee(
     ),
 )
 
+#: Closing a case ends the stay in a shelter with a recorded destination.
+DESTINO_AL_CIERRE = Guarantee(
+    "destino_registrado_al_cierre",
+    "LGDNNA art. 26 fr. V (acogimiento residencial el menor tiempo posible) y art. 122 fr. III "
+    "(seguimiento de las medidas de protección)",
+    "Al cerrar el caso, la colocación que termina registra con quién o dónde queda la NNA.",
+    (
+        "forms/proponer_cierre.schema.json: destino_nna (required), destino_detalle",
+        "app/cases/handlers/closure.py discharge_on_close (the placement's end_reason and audit)",
+    ),
+    (
+        "tests/route/test_main_route.py::test_a_closure_says_where_the_child_goes",
+        "tests/app/test_route_http.py::test_whole_route_through_http",
+    ),
+)
+
 #: Residency as a refugee only with that status.
 RESIDENCIA_POR_REFUGIO = Guarantee(
     "residencia_por_refugio_solo_con_estatus",
@@ -183,6 +199,7 @@ GUARANTEES: tuple[Guarantee, ...] = (
     SIN_RETORNO_EN_EL_PAM,
     DESISTIMIENTO_CON_REPRESENTANTE,
     RESIDENCIA_POR_REFUGIO,
+    DESTINO_AL_CIERRE,
 )
 
 

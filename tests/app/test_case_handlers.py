@@ -146,7 +146,8 @@ async def test_closure_discharges_the_open_placement(api):
     rows = await Placement.select(Placement.status, Placement.end_reason).where(
         Placement.case == await _case_id(folio)
     )
-    assert rows == [{"status": "discharged", "end_reason": "case closed"}]
+    # no closure proposal in this handler test: the destination is said to be unrecorded
+    assert rows == [{"status": "discharged", "end_reason": "case closed; destino: sin_registrar"}]
 
 
 async def test_only_a_shelter_completing_admission_admits_the_child(api):

@@ -7,6 +7,7 @@ from datetime import timedelta
 from app import audit, clock
 from app.route_engine import form_example
 from app.services import timers
+from app.tables import Placement
 from tests.app.helpers import user_for
 
 
@@ -74,6 +75,11 @@ async def test_whole_route_through_http(api):
     # the shelter admission created a placement, discharged when the case closed
     assert [p["shelter"] for p in detail["placements"]] == ["CAS-07-TAPACHULA"]
     assert detail["placements"][0]["status"] == "discharged"
+    # ... recording where the child went (the closure proposal's destination)
+    discharged = (
+        await Placement.select(Placement.end_reason).where(Placement.case.folio == folio).first()
+    )
+    assert discharged["end_reason"] == "case closed; destino: familia_extensa"
     actions = [e["action"] for e in detail["timeline"]]
     assert actions[0] == "case.opened"
     assert actions.count("task.completed") == len(done)

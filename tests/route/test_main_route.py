@@ -137,6 +137,21 @@ def test_a_deadline_s_start_date_is_neither_future_nor_before_detection(task, fi
     assert d.case().dump() == before
 
 
+def test_a_closure_says_where_the_child_goes():
+    """No child leaves a shelter without a recorded destination: the closure proposal requires
+    it (and details when it is 'otro'); the placement ended by the closure records it."""
+    d = start()
+    walk(d, stop="proponer_cierre")
+    with pytest.raises(FormValidationError) as refused:
+        d.complete("proponer_cierre", destino_nna=None)
+    assert "$.destino_nna" in str(refused.value)
+    with pytest.raises(FormValidationError) as refused:
+        d.complete("proponer_cierre", destino_nna="otro")
+    assert "$.destino_detalle" in str(refused.value)
+    d.complete("proponer_cierre", destino_nna="otro", destino_detalle="Casa hogar en Oaxaca")
+    assert d.case().forms["proponer_cierre"]["destino_nna"] == "otro"
+
+
 def test_the_notice_records_whether_the_migration_procedure_came_first():
     """LM arts. 98 and 112 fr. I: INM records whether it opened the procedure before notifying
     (a fact, with its instant), instead of attesting that it did not."""

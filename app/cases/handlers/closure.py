@@ -1,4 +1,6 @@
-"""A closed case has no child in a shelter: end any placement still open."""
+"""A closed case has no child in a shelter: end any placement still open, recording where the
+child goes (the closure proposal's ``destino_nna``), so no child leaves a shelter without a
+recorded destination (issue 12)."""
 
 from __future__ import annotations
 
@@ -14,12 +16,16 @@ if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its s
 async def discharge_on_close(session: CaseSession, _: Event) -> None:
     if session.case.shelter_id is None:
         return
+    proposal = session.case.engine.forms.get("proponer_cierre") or {}
+    destino = proposal.get("destino_nna") or "sin_registrar"
+    reason = f"case closed; destino: {destino}"
+    detail = (proposal.get("destino_detalle") or "").strip()
     ended = (
         await Placement.update(
             {
                 Placement.status: "discharged",
                 Placement.ended_at: session.now,
-                Placement.end_reason: "case closed",
+                Placement.end_reason: f"{reason} ({detail})"[:500] if detail else reason,
             }
         )
         .where((Placement.case == session.case.id) & (Placement.status == "admitted"))
@@ -30,5 +36,5 @@ async def discharge_on_close(session: CaseSession, _: Event) -> None:
         session.audit(
             "placement.discharged",
             authority_id=row["shelter_id"],
-            changes={"placement_id": row["id"], "reason": "case closed"},
+            changes={"placement_id": row["id"], "reason": "case closed", "destino": destino},
         )
