@@ -242,7 +242,9 @@ class Case:
         self.engine.library.forms.check_in_case(info.form, clean, context)
         # The BID binds: panel size and quorum, a decision that follows the votes, a plan that
         # does not contradict the BID (workflows/panel_bid.py).
-        bid = errores_panel_bid(info.bpmn_id, clean, self.meta["caso"], self.engine.panel_bid)
+        bid = errores_panel_bid(
+            info.bpmn_id, clean, self.meta["caso"], self.engine.panel_bid, self.meta["forms"]
+        )
         if bid:
             raise FormValidationError(info.form.removesuffix(FORM_SUFFIX), bid)
         start = len(self.events)

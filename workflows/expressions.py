@@ -58,6 +58,7 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "unanimidad_bid",
         "votos_bid",
         "retorno_admitido_bid",
+        "presidencia_bid",
         "solucion_duradera",
         "retorno_en_interes_superior",
         "nna_no_localizado",

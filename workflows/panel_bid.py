@@ -2,8 +2,9 @@
 
 What the panel did is recorded on the case in one place, the panel_bid process (bpmn/panel_bid.bpmn):
 ``mayoria_bid`` (the vote more than half the members cast, or ``"sin_mayoria"``), ``unanimidad_bid``,
-``votos_bid`` (the count, readable by a supervisor), ``decision_bid`` and ``retorno_admitido_bid``
-(the BID approved a recommendation of assisted return). No other process marks them, so no
+``votos_bid`` (the count, readable by a supervisor), ``decision_bid``, ``retorno_admitido_bid``
+(the BID approved a recommendation of assisted return) and ``presidencia_bid`` (who chaired the
+last decision, so a review is chaired by someone else). No other process marks them, so no
 subprocess can reset them (tests/route/test_panel_bid.py checks every BPMN file).
 
 The rules below read those facts and the submission before anything is written, exactly where the
@@ -33,9 +34,11 @@ ENV_PANEL_BID = "CAREROUTE_PANEL_BID"
 G_PANEL = "panel_bid_integrado"
 G_DECISION = "decision_bid_sigue_votos"
 G_PLAN = "plan_no_contradice_bid"
+G_REVISION = "revision_bid"
 FUENTE_BIP = (
     "ACNUR, Directrices BIP 2021, parte II (panel BID) [sin confirmar]; config/panel_bid.toml"
 )
+FUENTE_REVISION = "ACNUR, Directrices BIP 2021 (revisión y reconsideración) [sin confirmar]"
 FUENTE_PLAN = (
     "LGDNNA art. 123 fr. IV (plan elaborado bajo el principio del interés superior); "
     "LM art. 112 fr. III; ACNUR, Directrices BIP 2021 (la BID)"
@@ -89,15 +92,24 @@ def _error(path: str, garantia: str, fuente: str, es: str, en: str) -> dict[str,
 
 
 def errores(
-    task_id: str, data: Mapping[str, Any], caso: Mapping[str, Any], ajustes: AjustesPanelBid
+    task_id: str,
+    data: Mapping[str, Any],
+    caso: Mapping[str, Any],
+    ajustes: AjustesPanelBid,
+    forms: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, str]]:
-    """Errors of the BID guarantees for a submission of ``task_id`` (none for other tasks)."""
+    """Errors of the BID guarantees for a submission of ``task_id`` (none for other tasks).
+
+    ``forms`` are the case's latest submissions by task id, before this one."""
     regla = _REGLAS.get(task_id)
-    return regla(data, caso, ajustes) if regla else []
+    return regla(data, caso, ajustes, forms or {}) if regla else []
 
 
 def _convocar_panel(
-    data: Mapping[str, Any], caso: Mapping[str, Any], ajustes: AjustesPanelBid
+    data: Mapping[str, Any],
+    caso: Mapping[str, Any],
+    ajustes: AjustesPanelBid,
+    forms: Mapping[str, Mapping[str, Any]],
 ) -> list[dict[str, str]]:
     miembros = [m for m in data.get("miembros") or [] if isinstance(m, Mapping)]
     sientan = [m for m in miembros if not m.get("se_excusa")]
@@ -139,6 +151,20 @@ def _convocar_panel(
                 f"each member is a different user; repeated: {', '.join(repetidos)}",
             )
         )
+    revisada = caso.get("presidencia_bid")
+    pide_revision = (forms.get("informar_nna_decision") or {}).get("solicita_revision") is True
+    if pide_revision and revisada and any(m.get("usuario") == revisada for m in presiden):
+        found.append(
+            _error(
+                "$.miembros",
+                G_REVISION,
+                FUENTE_REVISION,
+                f"la revisión de la decisión no puede presidirla quien presidió la decisión "
+                f"revisada ({revisada})",
+                f"the review cannot be chaired by the chair of the decision under review "
+                f"({revisada})",
+            )
+        )
     quorum = data.get("quorum")
     if isinstance(quorum, int):
         if quorum < ajustes.quorum_minimo:
@@ -165,7 +191,10 @@ def _convocar_panel(
 
 
 def _registrar_decision(
-    data: Mapping[str, Any], caso: Mapping[str, Any], ajustes: AjustesPanelBid
+    data: Mapping[str, Any],
+    caso: Mapping[str, Any],
+    ajustes: AjustesPanelBid,
+    forms: Mapping[str, Mapping[str, Any]],
 ) -> list[dict[str, str]]:
     mayoria = caso.get("mayoria_bid")
     decision = data.get("decision")
@@ -209,7 +238,10 @@ def _registrar_decision(
 
 
 def _elaborar_plan(
-    data: Mapping[str, Any], caso: Mapping[str, Any], ajustes: AjustesPanelBid
+    data: Mapping[str, Any],
+    caso: Mapping[str, Any],
+    ajustes: AjustesPanelBid,
+    forms: Mapping[str, Mapping[str, Any]],
 ) -> list[dict[str, str]]:
     if caso.get("retorno_admitido_bid") is not False:
         return []  # no BID decided on this case, or it approved a return

@@ -272,7 +272,14 @@ def test_bid_on_a_return_recommendation_decides_whether_a_return_may_be_planned(
 
 def test_only_the_bid_panel_marks_the_bid_facts():
     """No subprocess can reset what the panel decided: only panel_bid.bpmn marks these."""
-    facts = ("decision_bid", "mayoria_bid", "unanimidad_bid", "votos_bid", "retorno_admitido_bid")
+    facts = (
+        "decision_bid",
+        "mayoria_bid",
+        "unanimidad_bid",
+        "votos_bid",
+        "retorno_admitido_bid",
+        "presidencia_bid",
+    )
     bpmn = Path(__file__).resolve().parents[2] / "bpmn"
     marking = {
         path.name
@@ -343,3 +350,43 @@ def test_late_panel_decision_escalates():
     d.advance(timedelta(days=31))
     events = d.events_of("deadline_escalated")
     assert [(e.data["plazo_id"], e.data["level"]) for e in events] == [("bid_panel", 1)]
+
+
+REVIEW = {
+    "solicita_revision": True,
+    "motivo_revision": "La NNA no fue escuchada sobre su tío en Jalisco.",
+    "quien_solicita_revision": "representacion_legal",
+}
+
+
+def test_the_decision_can_be_reviewed_once_by_a_panel_chaired_by_someone_else():
+    d = start()
+    to_convening(d)
+    d.complete("convocar_panel")
+    vote_all(d)
+    d.complete("registrar_decision_bid")
+    assert d.variables["presidencia_bid"] == "presidencia.pepnna"
+    with pytest.raises(FormValidationError) as err:
+        d.complete("informar_nna_decision", solicita_revision=True)
+    assert {e["path"] for e in err.value.errors} == {
+        "$.motivo_revision",
+        "$.quien_solicita_revision",
+    }
+    d.complete("informar_nna_decision", **REVIEW)
+    assert d.ready() == ["convocar_panel"]
+    with pytest.raises(FormValidationError) as err:
+        d.complete("convocar_panel")  # the same chair
+    assert [e["path"] for e in err.value.errors] == ["$.miembros"]
+    assert "revision_bid" in err.value.errors[0]["message"]
+    listed = members(d)
+    listed[0] = dict(listed[0], usuario="jefatura.sndif", autoridad="DIF_CAS")
+    d.complete("convocar_panel", miembros=listed)
+    vote_all(d, **RECHAZO)
+    d.complete("registrar_decision_bid", decision="rechazar")
+    assert d.variables["decision_bid"] == "rechazar"
+    assert d.variables["presidencia_bid"] == "jefatura.sndif"
+    with pytest.raises(FormValidationError) as err:
+        d.complete("informar_nna_decision", **REVIEW)  # once per decision
+    assert [e["path"] for e in err.value.errors] == ["$.solicita_revision"]
+    d.complete("informar_nna_decision", solicita_revision=False)
+    assert d.end_state == "fin_bid_decidida"
