@@ -324,6 +324,18 @@ GUARANTEES_INTRO = (
 )
 
 
+BID_PANEL_MODEL = (
+    "**Who sat on the BID panel and how each voted** (the model a supervisor reads): the convening "
+    "form (`convocar_panel`) lists each member as a careroute user (`usuario`) with the authority "
+    "or institution represented (`autoridad`), role (`presidencia` / `integrante`), profile and "
+    "conflict of interest. The panel votes one member after another (`votar_panel_bid`); each vote "
+    "is stored with its member's `usuario`, `autoridad` and `funcion` in the case's list of votes, "
+    "which the chair sees when recording the decision, and the app's audit trail keeps who "
+    "completed each task. The count (`votos_bid`, e.g. `aprobar: 2, rechazar: 1`) and the majority "
+    "(`mayoria_bid`) are case variables. Panel size and quorum: `config/panel_bid.toml`.\n"
+)
+
+
 def _guarantee_rows() -> list[str]:
     from workflows.guarantees import GUARANTEES
 
@@ -361,6 +373,8 @@ def render(lib: RouteLibrary) -> str:
         "\n## Guarantees\n",
         GUARANTEES_INTRO,
         *_guarantee_rows(),
+        "",
+        BID_PANEL_MODEL,
         "\n## What stops what\n",
         STOPS_INTRO,
         "### Interrupting events\n",

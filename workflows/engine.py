@@ -27,7 +27,9 @@ from SpiffWorkflow.util.task import TaskState
 from .clock import current_now, engine_clock, require_aware
 from .errors import EngineError, ExpressionError, FormValidationError, TaskNotReadyError
 from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment
-from .forms import ContextoCaso
+from .forms import FORM_SUFFIX, ContextoCaso
+from .panel_bid import AjustesPanelBid
+from .panel_bid import errores as errores_panel_bid
 from .serialization import CaseSerializer
 from .specs import MAIN_PROCESS, START_FORM, RouteLibrary, TaskInfo
 
@@ -78,8 +80,15 @@ class EngineEvent:
 class RouteEngine:
     """Stateless service over a loaded route library; cases are restored per command."""
 
-    def __init__(self, library: RouteLibrary, calendario: CalendarioLaboral | None = None):
+    def __init__(
+        self,
+        library: RouteLibrary,
+        calendario: CalendarioLaboral | None = None,
+        panel_bid: AjustesPanelBid | None = None,
+    ):
         self.library = library
+        # The BID panel's size and quorum (config/panel_bid.toml), read at start-up.
+        self.panel_bid = panel_bid or AjustesPanelBid.cargar()
         self.calendario = calendario or library.plazos.calendario_desde_config()
         self.deadlines = DeadlineCalculator(library.plazos, self.calendario)
         self.serializer = CaseSerializer(library.specs, library.version)
@@ -207,7 +216,7 @@ class Case:
             due_at=due_at,
             deadline_id=deadline_id,
             legal_source=source,
-            context={k: v for k, v in task.data.items() if k in ("medida", "miembro")},
+            context={k: v for k, v in task.data.items() if k in ("medida", "miembro", "votos")},
         )
 
     def next_due_at(self) -> datetime | None:
@@ -231,6 +240,13 @@ class Case:
             now, self.meta["caso"], self.meta["forms"], info.bpmn_id, self.engine.calendario
         )
         self.engine.library.forms.check_in_case(info.form, clean, context)
+        # The BID binds: panel size and quorum, a decision that follows the votes, a plan that
+        # does not contradict the BID (workflows/panel_bid.py).
+        bid = errores_panel_bid(
+            info.bpmn_id, clean, self.meta["caso"], self.engine.panel_bid, self.meta["forms"]
+        )
+        if bid:
+            raise FormValidationError(info.form.removesuffix(FORM_SUFFIX), bid)
         start = len(self.events)
         with engine_clock(now):
             # Deadlines that passed before this completion are reported first, as missed.

@@ -188,6 +188,85 @@ UNIDAD_FAMILIAR = Guarantee(
     ),
 )
 
+#: The BID panel binds (issue 12, item 3): its rules run in the engine before a form is recorded
+#: (workflows/panel_bid.py), so the API's completion goes through them too (422 naming the field).
+_BIP = "ACNUR, Directrices sobre el Procedimiento de Interés Superior (BIP) 2021"
+PANEL_BID_INTEGRADO = Guarantee(
+    "panel_bid_integrado",
+    f"{_BIP}, parte II (panel BID) [U]: los números son configuración (config/panel_bid.toml)",
+    "El panel BID sesiona con al menos `miembros_minimo` integrantes sin conflicto de interés (3), "
+    "una sola presidencia, cada integrante un usuario distinto con la autoridad que representa, y "
+    "un quórum entre `quorum_minimo` (3) y quienes votan.",
+    (
+        "panel_bid.bpmn: convocar_panel, bid_preparar_votacion, bid_votacion (quorum_bid), "
+        "bid_registrar_voto",
+        "workflows/panel_bid.py _convocar_panel, run by Case.complete_task before anything is "
+        "written (422 naming $.data.miembros / $.data.quorum)",
+    ),
+    (
+        "tests/route/test_panel_bid.py::test_a_panel_below_the_configured_minimum_is_refused",
+        "tests/route/test_panel_bid.py::test_panel_needs_one_chair_and_distinct_identified_members",
+        "tests/route/test_panel_bid.py::test_each_vote_keeps_its_member_and_authority",
+        "tests/app/test_bid_guarantees.py",
+    ),
+)
+DECISION_SIGUE_VOTOS = Guarantee(
+    "decision_bid_sigue_votos",
+    f"{_BIP}, parte II (registro de la decisión: razones, disenso) [U]",
+    "La decisión de la presidencia sigue la opción con más de la mitad de los votos; si se aparta "
+    "de ella, o no hay mayoría, registra sus razones; el disenso se conserva.",
+    (
+        "panel_bid.bpmn: bid_contar_votos, registrar_decision_bid, bid_marcar_decision",
+        "workflows/panel_bid.py _registrar_decision",
+    ),
+    (
+        "tests/route/test_panel_bid.py::"
+        "test_chair_who_departs_from_the_votes_records_reasons_and_the_dissent_is_kept",
+        "tests/route/test_panel_bid.py::test_without_a_majority_the_chair_decides_with_reasons",
+        "tests/app/test_bid_guarantees.py",
+    ),
+)
+PLAN_NO_CONTRADICE_BID = Guarantee(
+    "plan_no_contradice_bid",
+    "LGDNNA art. 123 fr. IV (el plan se elabora bajo el principio del interés superior); "
+    f"LM art. 112 fr. III; {_BIP}",
+    "Tras una BID, el plan de restitución ordena un retorno solo si la BID aprobó una "
+    "recomendación de retorno asistido.",
+    (
+        "panel_bid.bpmn: bid_marcar_decision (retorno_admitido_bid); "
+        "plan_restitucion.bpmn: elaborar_plan_restitucion",
+        "workflows/panel_bid.py _elaborar_plan",
+    ),
+    (
+        "tests/route/test_plan_restitucion.py::test_plan_cannot_order_a_return_the_bid_rejected",
+        "tests/route/test_plan_restitucion.py::test_plan_may_order_a_return_the_bid_approved",
+        "tests/app/test_bid_guarantees.py",
+    ),
+)
+REVISION_BID = Guarantee(
+    "revision_bid",
+    f"{_BIP} (revisión y reconsideración) [U]; LGDNNA art. 123 fr. IV",
+    "La NNA, sus cuidadores o su representante pueden pedir una vez, con motivos, que la decisión "
+    "se revise: un panel nuevo, presidido por otra persona; la reconsideración por información "
+    "nueva es POST /api/v1/cases/{folio}/bid-reconsideration.",
+    (
+        "panel_bid.bpmn: informar_nna_decision (solicita_revision, x-una-sola-vez), "
+        "bid_gw_revision → bid_gw_convocar, bid_marcar_decision (presidencia_bid)",
+    ),
+    (
+        "tests/route/test_panel_bid.py::"
+        "test_the_decision_can_be_reviewed_once_by_a_panel_chaired_by_someone_else",
+    ),
+)
+HECHOS_BID_EN_UN_LUGAR = Guarantee(
+    "hechos_bid_en_un_lugar",
+    "Issue 12: cada garantía se deriva en un solo lugar",
+    "decision_bid, mayoria_bid, unanimidad_bid, votos_bid, retorno_admitido_bid y presidencia_bid "
+    "los marca solo panel_bid: ningún otro subproceso los restablece.",
+    ("panel_bid.bpmn: bid_contar_votos, bid_marcar_decision",),
+    ("tests/route/test_panel_bid.py::test_only_the_bid_panel_marks_the_bid_facts",),
+)
+
 #: Every guarantee the route and the app enforce, in the order docs/care-route.md lists them.
 GUARANTEES: tuple[Guarantee, ...] = (
     UNIDAD_FAMILIAR,
@@ -200,6 +279,11 @@ GUARANTEES: tuple[Guarantee, ...] = (
     DESISTIMIENTO_CON_REPRESENTANTE,
     RESIDENCIA_POR_REFUGIO,
     DESTINO_AL_CIERRE,
+    PANEL_BID_INTEGRADO,
+    DECISION_SIGUE_VOTOS,
+    PLAN_NO_CONTRADICE_BID,
+    REVISION_BID,
+    HECHOS_BID_EN_UN_LUGAR,
 )
 
 

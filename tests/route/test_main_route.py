@@ -659,8 +659,8 @@ def test_bid_deferred_then_approved_before_the_restitution_plan():
     d.complete("compilar_informe_bid")
     d.complete("verificar_preparacion_bid")
     d.complete("convocar_panel")
-    for _ in range(3):
-        d.complete("votar_panel_bid")
+    for _ in range(3):  # the panel defers, and so does the chair (the decision follows the votes)
+        d.complete("votar_panel_bid", voto="diferir", informacion_solicitada="Localización")
     d.complete("registrar_decision_bid", decision="diferir", informacion_solicitada="Localización")
     assert d.variables["decision_bid"] == "diferir"
     assert d.ready() == ["compilar_informe_bid"]
@@ -676,7 +676,11 @@ def test_new_information_reopens_the_bid_during_the_plan():
     assert d.variables["decision_bid"] == "aprobar"
     d.send("nueva_informacion_bid")
     assert d.ready() == ["compilar_informe_bid"]
-    walk(d, {"registrar_decision_bid": {"decision": "rechazar"}}, stop="elaborar_plan_restitucion")
+    rejected = {
+        "votar_panel_bid": {"voto": "rechazar"},  # the decision follows the votes
+        "registrar_decision_bid": {"decision": "rechazar"},
+    }
+    walk(d, rejected, stop="elaborar_plan_restitucion")
     assert d.variables["decision_bid"] == "rechazar"
     walk(d)
     assert d.end_state == "fin_caso_cerrado"

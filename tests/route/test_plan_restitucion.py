@@ -201,3 +201,52 @@ def test_unfeasible_measure_ends_its_instance():
     assert measures_ready(d) == [1]
     complete_measure(d, 1, estatus="no_viable", motivo_no_viable="Servicio inexistente")
     assert d.completed
+
+
+RETURN = {
+    "solucion_duradera_propuesta": "retorno_asistido",
+    "retorno_en_interes_superior": True,
+    "razonamiento_retorno": "Madre localizada y protectora; la NNA desea volver.",
+}
+
+
+def after_bid(decision: str, retorno_admitido: bool) -> Driver:
+    """A plan drafted after a BID (panel_bid marked its decision and whether it admits a return)."""
+    return Driver(
+        process_id=PID,
+        variables={
+            "nivel_riesgo": "medio",
+            "requiere_bid": True,
+            "decision_bid": decision,
+            "retorno_admitido_bid": retorno_admitido,
+        },
+    )
+
+
+@pytest.mark.parametrize(
+    "order", [RETURN, {**RETURN, "solucion_duradera_propuesta": "integracion"}]
+)
+def test_plan_cannot_order_a_return_the_bid_rejected(order):
+    d = after_bid("rechazar", retorno_admitido=False)
+    with pytest.raises(FormValidationError) as err:
+        d.complete("elaborar_plan_restitucion", **order)
+    errors = {e["path"]: e["message"] for e in err.value.errors}
+    expected = {"$.retorno_en_interes_superior"}
+    if order["solucion_duradera_propuesta"] == "retorno_asistido":
+        expected.add("$.solucion_duradera_propuesta")
+    assert set(errors) == expected
+    assert all("plan_no_contradice_bid" in m and "LGDNNA art. 123" in m for m in errors.values())
+    # Nothing was written: the plan is still to draft and no return is on the case.
+    assert d.ready() == ["elaborar_plan_restitucion"]
+    assert "retorno_en_interes_superior" not in d.variables
+    # A plan within the BID goes on.
+    d.complete("elaborar_plan_restitucion")
+    assert d.ready() == ["aprobar_plan_restitucion"]
+
+
+def test_plan_may_order_a_return_the_bid_approved():
+    d = after_bid("aprobar", retorno_admitido=True)
+    d.complete("elaborar_plan_restitucion", **RETURN)
+    d.complete("aprobar_plan_restitucion")
+    assert d.variables["retorno_en_interes_superior"] is True
+    assert d.variables["solucion_duradera"] == "retorno_asistido"
