@@ -41,6 +41,9 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "fecha_deteccion",
         "fecha_ingreso_pais",
         "presuncion_minoria_edad",
+        "edad_estimada",
+        "fecha_estimacion_edad",
+        "mayoria_edad_cumplida",
         "riesgo_inminente",
         "situacion_acompanamiento",
         "nacionalidad_mexicana",
@@ -65,6 +68,8 @@ CASE_VARIABLES: frozenset[str] = frozenset(
 
 #: Used when the date of birth is unknown: the 18th-birthday timer then never fires on its own.
 FECHA_MAYORIA_DESCONOCIDA = "2999-12-31T00:00:00+00:00"
+#: config/plazos.toml entry whose length is how long before majority transition planning starts
+PLAZO_PLAN_TRANSICION = "plan_transicion"
 #: the local time of the route when no calendar is configured (config/plazos.toml ``zona``)
 _CENTRAL_MEXICO = ZoneInfo("America/Mexico_City")
 
@@ -90,7 +95,15 @@ _SAFE_BUILTINS: dict[str, Any] = {
 }
 
 ROUTE_FUNCTIONS: frozenset[str] = frozenset(
-    {"valor", "marcar", "plazo", "plazo_ciclo", "fecha_mayoria_edad", "caso"}
+    {
+        "valor",
+        "marcar",
+        "plazo",
+        "plazo_ciclo",
+        "fecha_mayoria_edad",
+        "fecha_inicio_transicion",
+        "caso",
+    }
 )
 
 _MAX_SCALAR_LEN = 2000
@@ -251,21 +264,76 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
         ctx.starts[str(plazo_id)] = start
         return ctx.deadlines.cycle(plazo_id, start, _jurisdiccion(), nivel)
 
+    def _zona() -> Any:
+        calendario = getattr(ctx.deadlines, "calendario", None)
+        return getattr(calendario, "tz", None) or _CENTRAL_MEXICO
+
+    def _dia_estimacion() -> date:
+        """The day an estimated age was given: the age assessment's day, else detection (local
+        day), else today."""
+        detected = ctx.variables.get("fecha_estimacion_edad") or ctx.variables.get(
+            "fecha_deteccion"
+        )
+        if detected:
+            text = str(detected)
+            if len(text) == 10:
+                return date.fromisoformat(text)
+            instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if instant.tzinfo is None:
+                instant = instant.replace(tzinfo=timezone.utc)
+            return instant.astimezone(_zona()).date()
+        return current_now().astimezone(_zona()).date()
+
+    def _edad_estimada() -> int | None:
+        value = ctx.variables.get("edad_estimada")
+        if value is None:
+            value = (ctx.forms.get("inicio_caso") or {}).get("edad_estimada")
+        return (
+            int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        )
+
     def fecha_mayoria_edad() -> str:
-        born = ctx.variables.get("fecha_nacimiento")
-        if not born:
+        """The 18th birthday at 00:00 local time, as a UTC instant.
+
+        - Presumed a child (LGDNNA art. 5, doubt about majority): no majority date until an age
+          assessment decides, so protection never ends on a birth date in doubt.
+        - A date of birth: its 18th anniversary.
+        - Only an estimated age: a provisional date, with the benefit of the doubt (the child
+          turned that age on the day of the estimate): that day plus (18 - age) years.
+        - Neither: never (the timer does not fire on its own).
+        """
+        if ctx.variables.get("presuncion_minoria_edad") is True:
             return FECHA_MAYORIA_DESCONOCIDA
-        d = date.fromisoformat(str(born)[:10])
+        born = ctx.variables.get("fecha_nacimiento")
+        if born:
+            d = date.fromisoformat(str(born)[:10])
+            years = 18
+        else:
+            age = _edad_estimada()
+            if age is None:
+                return FECHA_MAYORIA_DESCONOCIDA
+            d = _dia_estimacion()
+            years = max(18 - age, 0)
         try:
-            birthday = d.replace(year=d.year + 18)
+            birthday = d.replace(year=d.year + years)
         except ValueError:  # born on 29 February
-            birthday = d.replace(year=d.year + 18, day=28) + timedelta(days=1)
+            birthday = d.replace(year=d.year + years, day=28) + timedelta(days=1)
         # Majority begins at 00:00 of the 18th birthday in the child's local time (central
         # Mexico), not at midnight UTC (18:00 of the eve in Mexico City).
-        calendario = getattr(ctx.deadlines, "calendario", None)
-        zone = getattr(calendario, "tz", None) or _CENTRAL_MEXICO
-        local = datetime(birthday.year, birthday.month, birthday.day, tzinfo=zone)
+        local = datetime(birthday.year, birthday.month, birthday.day, tzinfo=_zona())
         return local.astimezone(timezone.utc).isoformat()
+
+    def fecha_inicio_transicion() -> str:
+        """When planning for adult life starts: ``plan_transicion``'s length (six months, local
+        procedure [U]) before the majority date; never when the majority date is unknown."""
+        mayoria = fecha_mayoria_edad()
+        if mayoria == FECHA_MAYORIA_DESCONOCIDA:
+            return FECHA_MAYORIA_DESCONOCIDA
+        hasta = datetime.fromisoformat(mayoria)
+        inicio = ctx.deadlines.catalogo.antes_de(
+            PLAZO_PLAN_TRANSICION, hasta, ctx.deadlines.calendario
+        )
+        return inicio.astimezone(timezone.utc).isoformat()
 
     return {
         "valor": valor,
@@ -273,6 +341,7 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
         "plazo": plazo,
         "plazo_ciclo": plazo_ciclo,
         "fecha_mayoria_edad": fecha_mayoria_edad,
+        "fecha_inicio_transicion": fecha_inicio_transicion,
     }
 
 
