@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from types import CodeType, MappingProxyType
 from typing import Any
@@ -31,6 +31,7 @@ from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment
 
 from .clock import current_now
 from .errors import ExpressionError
+from .guarantees import majority_instant
 
 #: Case-level variables scripts may set with ``marcar`` (docs/architecture.md).
 CASE_VARIABLES: frozenset[str] = frozenset(
@@ -268,60 +269,13 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
         calendario = getattr(ctx.deadlines, "calendario", None)
         return getattr(calendario, "tz", None) or _CENTRAL_MEXICO
 
-    def _dia_estimacion() -> date:
-        """The day an estimated age was given: the age assessment's day, else detection (local
-        day), else today."""
-        detected = ctx.variables.get("fecha_estimacion_edad") or ctx.variables.get(
-            "fecha_deteccion"
-        )
-        if detected:
-            text = str(detected)
-            if len(text) == 10:
-                return date.fromisoformat(text)
-            instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            if instant.tzinfo is None:
-                instant = instant.replace(tzinfo=timezone.utc)
-            return instant.astimezone(_zona()).date()
-        return current_now().astimezone(_zona()).date()
-
-    def _edad_estimada() -> int | None:
-        value = ctx.variables.get("edad_estimada")
-        if value is None:
-            value = (ctx.forms.get("inicio_caso") or {}).get("edad_estimada")
-        return (
-            int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-        )
-
     def fecha_mayoria_edad() -> str:
-        """The 18th birthday at 00:00 local time, as a UTC instant.
-
-        - Presumed a child (LGDNNA art. 5, doubt about majority): no majority date until an age
-          assessment decides, so protection never ends on a birth date in doubt.
-        - A date of birth: its 18th anniversary.
-        - Only an estimated age: a provisional date, with the benefit of the doubt (the child
-          turned that age on the day of the estimate): that day plus (18 - age) years.
-        - Neither: never (the timer does not fire on its own).
-        """
-        if ctx.variables.get("presuncion_minoria_edad") is True:
+        """The majority date as a UTC instant (``workflows/guarantees.py`` derives it, for the
+        route and the app alike); never while minority is presumed or the age is unknown."""
+        instant = majority_instant(ctx.variables, ctx.forms, _zona(), current_now)
+        if instant is None:
             return FECHA_MAYORIA_DESCONOCIDA
-        born = ctx.variables.get("fecha_nacimiento")
-        if born:
-            d = date.fromisoformat(str(born)[:10])
-            years = 18
-        else:
-            age = _edad_estimada()
-            if age is None:
-                return FECHA_MAYORIA_DESCONOCIDA
-            d = _dia_estimacion()
-            years = max(18 - age, 0)
-        try:
-            birthday = d.replace(year=d.year + years)
-        except ValueError:  # born on 29 February
-            birthday = d.replace(year=d.year + years, day=28) + timedelta(days=1)
-        # Majority begins at 00:00 of the 18th birthday in the child's local time (central
-        # Mexico), not at midnight UTC (18:00 of the eve in Mexico City).
-        local = datetime(birthday.year, birthday.month, birthday.day, tzinfo=_zona())
-        return local.astimezone(timezone.utc).isoformat()
+        return instant.astimezone(timezone.utc).isoformat()
 
     def fecha_inicio_transicion() -> str:
         """When planning for adult life starts: ``plan_transicion``'s length (six months, local
