@@ -38,7 +38,12 @@ def test_care_route_doc_says_what_each_interrupting_event_stops():
         "`ruta_nna_no_localizada`",
         "`prot_nueva_informacion_bid`",
         "`prot_proteccion_concluida`",
+        "`ruta_edad_adulta_determinada`",
+        "`prot_edad_proteccion_concluida`",
     }
+    # the age watch's own stop (protection concluded) stops only the age tasks, never a claim
+    assert "`determinar_edad`" in rows["`prot_edad_proteccion_concluida`"]
+    assert "`entrevista_elegibilidad`" not in rows["`prot_edad_proteccion_concluida`"]
     assert "`resolver_medida_urgente`" in rows["`ruta_nna_no_localizada`"]
     assert "`entrevista_elegibilidad`" not in rows["`prot_nueva_informacion_bid`"]
     assert "none (a wait, no user task)" in rows["`prot_proteccion_concluida`"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from functools import lru_cache
 from types import CodeType, MappingProxyType
 from typing import Any
@@ -31,6 +31,7 @@ from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment
 
 from .clock import current_now
 from .errors import ExpressionError
+from .guarantees import majority_instant
 
 #: Case-level variables scripts may set with ``marcar`` (docs/architecture.md).
 CASE_VARIABLES: frozenset[str] = frozenset(
@@ -41,6 +42,9 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "fecha_deteccion",
         "fecha_ingreso_pais",
         "presuncion_minoria_edad",
+        "edad_estimada",
+        "fecha_estimacion_edad",
+        "mayoria_edad_cumplida",
         "riesgo_inminente",
         "situacion_acompanamiento",
         "nacionalidad_mexicana",
@@ -70,6 +74,8 @@ CASE_VARIABLES: frozenset[str] = frozenset(
 
 #: Used when the date of birth is unknown: the 18th-birthday timer then never fires on its own.
 FECHA_MAYORIA_DESCONOCIDA = "2999-12-31T00:00:00+00:00"
+#: config/plazos.toml entry whose length is how long before majority transition planning starts
+PLAZO_PLAN_TRANSICION = "plan_transicion"
 #: the local time of the route when no calendar is configured (config/plazos.toml ``zona``)
 _CENTRAL_MEXICO = ZoneInfo("America/Mexico_City")
 
@@ -95,7 +101,15 @@ _SAFE_BUILTINS: dict[str, Any] = {
 }
 
 ROUTE_FUNCTIONS: frozenset[str] = frozenset(
-    {"valor", "marcar", "plazo", "plazo_ciclo", "fecha_mayoria_edad", "caso"}
+    {
+        "valor",
+        "marcar",
+        "plazo",
+        "plazo_ciclo",
+        "fecha_mayoria_edad",
+        "fecha_inicio_transicion",
+        "caso",
+    }
 )
 
 _MAX_SCALAR_LEN = 2000
@@ -256,21 +270,29 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
         ctx.starts[str(plazo_id)] = start
         return ctx.deadlines.cycle(plazo_id, start, _jurisdiccion(), nivel)
 
-    def fecha_mayoria_edad() -> str:
-        born = ctx.variables.get("fecha_nacimiento")
-        if not born:
-            return FECHA_MAYORIA_DESCONOCIDA
-        d = date.fromisoformat(str(born)[:10])
-        try:
-            birthday = d.replace(year=d.year + 18)
-        except ValueError:  # born on 29 February
-            birthday = d.replace(year=d.year + 18, day=28) + timedelta(days=1)
-        # Majority begins at 00:00 of the 18th birthday in the child's local time (central
-        # Mexico), not at midnight UTC (18:00 of the eve in Mexico City).
+    def _zona() -> Any:
         calendario = getattr(ctx.deadlines, "calendario", None)
-        zone = getattr(calendario, "tz", None) or _CENTRAL_MEXICO
-        local = datetime(birthday.year, birthday.month, birthday.day, tzinfo=zone)
-        return local.astimezone(timezone.utc).isoformat()
+        return getattr(calendario, "tz", None) or _CENTRAL_MEXICO
+
+    def fecha_mayoria_edad() -> str:
+        """The majority date as a UTC instant (``workflows/guarantees.py`` derives it, for the
+        route and the app alike); never while minority is presumed or the age is unknown."""
+        instant = majority_instant(ctx.variables, ctx.forms, _zona(), current_now)
+        if instant is None:
+            return FECHA_MAYORIA_DESCONOCIDA
+        return instant.astimezone(timezone.utc).isoformat()
+
+    def fecha_inicio_transicion() -> str:
+        """When planning for adult life starts: ``plan_transicion``'s length (six months, local
+        procedure [U]) before the majority date; never when the majority date is unknown."""
+        mayoria = fecha_mayoria_edad()
+        if mayoria == FECHA_MAYORIA_DESCONOCIDA:
+            return FECHA_MAYORIA_DESCONOCIDA
+        hasta = datetime.fromisoformat(mayoria)
+        inicio = ctx.deadlines.catalogo.antes_de(
+            PLAZO_PLAN_TRANSICION, hasta, ctx.deadlines.calendario
+        )
+        return inicio.astimezone(timezone.utc).isoformat()
 
     return {
         "valor": valor,
@@ -278,6 +300,7 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
         "plazo": plazo,
         "plazo_ciclo": plazo_ciclo,
         "fecha_mayoria_edad": fecha_mayoria_edad,
+        "fecha_inicio_transicion": fecha_inicio_transicion,
     }
 
 

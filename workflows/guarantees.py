@@ -8,8 +8,9 @@ them can be reset by a subprocess, because forms are kept per case, not per bran
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 
@@ -266,6 +267,128 @@ HECHOS_BID_EN_UN_LUGAR = Guarantee(
     ("panel_bid.bpmn: bid_contar_votos, bid_marcar_decision",),
     ("tests/route/test_panel_bid.py::test_only_the_bid_panel_marks_the_bid_facts",),
 )
+# ------------------------------------------------------------------ age (issue 12, item 2)
+_EDAD = "tests/route/test_edad.py::"
+
+#: Doubt about majority: presumed an adolescent, protected, no majority date, until assessed.
+PRESUNCION_MINORIA_EDAD = Guarantee(
+    "presuncion_de_minoria_de_edad",
+    "LGDNNA art. 5, segundo párrafo: «Cuando exista la duda de si se trata de una persona mayor "
+    "de dieciocho años de edad, se presumirá que es adolescente»",
+    "Ante la duda sobre la mayoría de edad se presume adolescente: sigue protegida, sin fecha de "
+    "mayoría de edad, hasta que la determinación de la edad decida.",
+    (
+        "ruta_proteccion_nna.bpmn: ruta_gw_duda_edad, ruta_presumir_minoria_edad, "
+        "ve_gw_presuncion, ve_esperar_mayoria_edad, ve_esperar_planeacion",
+        "workflows/guarantees.py majority_instant() (no date while presumed), read by "
+        "fecha_mayoria_edad() in workflows/expressions.py",
+    ),
+    (
+        _EDAD + "test_age_doubt_keeps_protection_until_the_assessment_decides",
+        _EDAD + "test_majority_date_from_birth_estimate_or_presumption",
+    ),
+)
+
+#: Only a multidisciplinary assessment, with the child, and the benefit of the doubt, decides.
+DETERMINACION_DE_EDAD = Guarantee(
+    "determinacion_de_edad_con_beneficio_de_la_duda",
+    "LGDNNA art. 5; procedimiento [sin confirmar]: Observación General conjunta núm. 4 (CMW) y "
+    "núm. 23 (CRC), párr. 4",
+    "Solo una determinación multidisciplinaria (dos disciplinas o más), con la persona informada "
+    "y escuchada, termina la presunción; se toma la edad mínima del rango y solo es mayor de edad "
+    "si esa edad es de 18 o más.",
+    (
+        "ruta_proteccion_nna.bpmn: determinar_edad, ve_registrar_edad, ve_gw_resultado, "
+        "ve_edad_adulta → ruta_edad_adulta_determinada → ruta_llamar_cierre_edad_adulta",
+        "forms/determinar_edad.schema.json: equipo (minItems 2), nna_informada (const true), "
+        "opinion_nna, resultado mayor_de_edad only with edad_minima >= 18",
+    ),
+    (
+        _EDAD + "test_the_assessment_gives_the_benefit_of_the_doubt",
+        _EDAD + "test_a_child_by_assessment_gets_a_majority_date_from_the_lowest_age",
+    ),
+)
+
+#: Majority at 00:00 local time; a provisional date from an estimated age.
+FECHA_DE_MAYORIA = Guarantee(
+    "fecha_de_mayoria_de_edad",
+    "LGDNNA art. 5, primer párrafo: adolescentes, las personas de entre doce años cumplidos y "
+    "menos de dieciocho; Ruta de Protección Integral, etapa 5",
+    "La protección como NNA termina a las 00:00 (hora local) del día en que cumple 18 años; sin "
+    "fecha de nacimiento, en la fecha provisional de la edad estimada (beneficio de la duda).",
+    (
+        "workflows/guarantees.py majority_instant()",
+        "ruta_proteccion_nna.bpmn: ve_esperar_mayoria_edad, ve_marcar_mayoria_edad, "
+        "ve_mayoria_edad → ruta_cumple_mayoria_edad → ruta_llamar_transicion_vida_adulta; "
+        "ruta_gw_mayoria",
+    ),
+    (
+        _EDAD + "test_estimated_age_17_gives_a_provisional_majority_date_and_the_case_moves_on",
+        "tests/route/test_main_route.py::test_turning_18_mid_route_moves_to_transition_then_closure",
+    ),
+)
+
+#: Planning for adult life from six months before 18, alongside protection.
+PLANEACION_VIDA_ADULTA = Guarantee(
+    "planeacion_de_la_vida_adulta_antes_de_los_18",
+    "Ruta de Protección Integral, etapa 5; seis meses: procedimiento local [sin confirmar], "
+    "config/plazos.toml plan_transicion",
+    "La planeación de la vida adulta se abre seis meses antes de la fecha de mayoría de edad, sin "
+    "interrumpir la protección y con su plazo; a los 18 años no se pide otra vez el plan.",
+    (
+        "ruta_proteccion_nna.bpmn: ve_esperar_planeacion (fecha_inicio_transicion()), "
+        "ve_llamar_planeacion",
+        "transicion_vida_adulta.bpmn: tv_gw_plan, elaborar_plan_transicion, "
+        "tv_plazo_plan_transicion, tv_gw_mayoria",
+    ),
+    (
+        _EDAD
+        + "test_transition_planning_starts_six_months_before_18_without_interrupting_protection",
+        "tests/route/test_transicion.py::test_before_18_only_the_plan_is_drafted_with_its_deadline",
+    ),
+)
+
+#: A claim pending at 18 stays tracked.
+SOLICITUD_TRAS_LA_MAYORIA = Guarantee(
+    "solicitud_de_refugio_sigue_tras_los_18",
+    "LRPCAP art. 24 (la COMAR resuelve en 45 días hábiles): el procedimiento no termina con la "
+    "mayoría de edad; la protección mientras tanto [pendiente de revisión]",
+    "Una solicitud ante la COMAR en trámite a los 18 años sigue en el caso (mismas tareas, plazos "
+    "y autoridad) hasta resolverse; la protección termina al día siguiente y sigue la transición.",
+    (
+        "ruta_proteccion_nna.bpmn: ve_gw_asilo (caso.asilo_pendiente), "
+        "ve_esperar_resolucion_asilo (daily), ruta_gw_mayoria",
+        "transicion_vida_adulta.bpmn: tv_gw_mayoria (no hand-over while the claim is pending)",
+    ),
+    (
+        _EDAD + "test_a_pending_comar_claim_keeps_being_tracked_after_18",
+        _EDAD + "test_protection_stops_the_day_after_a_claim_pending_at_18_is_resolved",
+    ),
+)
+
+#: The age facts are marked by the main route's age elements alone.
+HECHOS_DE_EDAD = Guarantee(
+    "hechos_de_edad_en_un_lugar",
+    "LGDNNA art. 5 (issue 12: one derivation per guarantee)",
+    "presuncion_minoria_edad, fecha_nacimiento (tras la detección), edad_estimada, "
+    "fecha_estimacion_edad y mayoria_edad_cumplida solo los marca la ruta principal: ningún "
+    "subproceso los restablece.",
+    (
+        "ruta_proteccion_nna.bpmn: ruta_presumir_minoria_edad, ruta_edad_sin_duda, "
+        "ve_registrar_edad, ve_marcar_mayoria_edad",
+    ),
+    (_EDAD + "test_only_the_route_derives_the_age_facts",),
+)
+
+AGE_GUARANTEES: tuple[Guarantee, ...] = (
+    PRESUNCION_MINORIA_EDAD,
+    DETERMINACION_DE_EDAD,
+    FECHA_DE_MAYORIA,
+    PLANEACION_VIDA_ADULTA,
+    SOLICITUD_TRAS_LA_MAYORIA,
+    HECHOS_DE_EDAD,
+)
+
 
 #: Every guarantee the route and the app enforce, in the order docs/care-route.md lists them.
 GUARANTEES: tuple[Guarantee, ...] = (
@@ -284,6 +407,7 @@ GUARANTEES: tuple[Guarantee, ...] = (
     PLAN_NO_CONTRADICE_BID,
     REVISION_BID,
     HECHOS_BID_EN_UN_LUGAR,
+    *AGE_GUARANTEES,
 )
 
 
@@ -300,3 +424,60 @@ def protection_measure(forms: Mapping[str, Mapping[str, Any]]) -> str | None:
     if order.get("via") == "orden_directa":
         return "medida_urgente_ordenada"
     return None
+
+
+def _estimate_day(
+    variables: Mapping[str, Any], zone: tzinfo, clock: Callable[[], datetime]
+) -> date:
+    """The day an estimated age was given: the age assessment's day, else detection (local
+    day), else today."""
+    text = variables.get("fecha_estimacion_edad") or variables.get("fecha_deteccion")
+    if not text:
+        return clock().astimezone(zone).date()
+    text = str(text)
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=timezone.utc)
+    return instant.astimezone(zone).date()
+
+
+def majority_instant(
+    variables: Mapping[str, Any],
+    forms: Mapping[str, Mapping[str, Any]],
+    zone: tzinfo,
+    clock: Callable[[], datetime],
+) -> datetime | None:
+    """When the child reaches majority: 00:00 local time (``zone``) of the 18th birthday.
+
+    ``clock`` gives today only when an estimated age has no day of its own (neither an age
+    assessment nor a detection date).
+
+    - Presumed a child (LGDNNA art. 5, doubt about majority): None until an age assessment
+      decides, so protection never ends on a birth date in doubt.
+    - A date of birth: its 18th anniversary.
+    - Only an estimated age (``edad_estimada``, else the opening form's): a provisional date,
+      with the benefit of the doubt (the child turned that age on the day of the estimate):
+      that day plus (18 - age) years.
+    - Neither: None.
+    """
+    if variables.get("presuncion_minoria_edad") is True:
+        return None
+    born = variables.get("fecha_nacimiento")
+    if born:
+        day, years = date.fromisoformat(str(born)[:10]), 18
+    else:
+        age = variables.get("edad_estimada")
+        if age is None:
+            age = (forms.get("inicio_caso") or {}).get("edad_estimada")
+        if not isinstance(age, int) or isinstance(age, bool):
+            return None
+        day, years = _estimate_day(variables, zone, clock), max(18 - age, 0)
+    try:
+        birthday = day.replace(year=day.year + years)
+    except ValueError:  # born on 29 February
+        birthday = day.replace(year=day.year + years, day=28) + timedelta(days=1)
+    # Majority begins at 00:00 of the 18th birthday in the child's local time (central Mexico),
+    # not at midnight UTC (18:00 of the eve in Mexico City).
+    return datetime(birthday.year, birthday.month, birthday.day, tzinfo=zone)
