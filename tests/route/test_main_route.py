@@ -137,6 +137,27 @@ def test_a_deadline_s_start_date_is_neither_future_nor_before_detection(task, fi
     assert d.case().dump() == before
 
 
+def test_a_claim_decided_while_family_tracing_runs_does_not_conclude_protection():
+    """Protection ends only when every branch it opened has ended: deciding the asylum claim
+    while the family tracing is still open left protection 'concluded' (the inclusive join fired
+    with a branch inside a call activity); the split and join are now parallel, each branch
+    deciding for itself whether it has work."""
+    asilo = {
+        "indicadores_proteccion_internacional": True,
+        "motivos_proteccion": ["violencia_pandillas_reclutamiento"],
+        "expresa_deseo_solicitar_asilo": True,
+    }
+    d = start()
+    keep = {"obtener_consentimiento_localizacion", "resolver_solicitud", "entrevista_elegibilidad"}
+    walk(d, {"detectar_necesidades": asilo}, keep=keep)
+    assert set(d.ready()) == keep
+    d.complete("resolver_solicitud")
+    assert d.ready() == ["obtener_consentimiento_localizacion"]
+    assert not d.variables.get("proteccion_concluida")
+    walk(d)
+    assert d.variables.get("proteccion_concluida") is True
+
+
 def test_a_closure_says_where_the_child_goes():
     """No child leaves a shelter without a recorded destination: the closure proposal requires
     it (and details when it is 'otro'); the placement ended by the closure records it."""
