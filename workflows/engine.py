@@ -28,6 +28,7 @@ from .clock import current_now, engine_clock, require_aware
 from .errors import EngineError, ExpressionError, FormValidationError, TaskNotReadyError
 from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment
 from .forms import FORM_SUFFIX, ContextoCaso
+from .guarantees import requires_interpreter
 from .panel_bid import AjustesPanelBid
 from .panel_bid import errores as errores_panel_bid
 from .serialization import CaseSerializer
@@ -111,6 +112,8 @@ class RouteEngine:
         )
         case_vars = {k: start.get(k) for k in _START_VARIABLES if k in start}
         case_vars.setdefault("jurisdiccion", "00")
+        if "idioma" in start:  # interviews then require an interpreter (workflows/guarantees.py)
+            case_vars["requiere_interprete"] = requires_interpreter(start["idioma"])
         case_vars.update(copy.deepcopy(variables or {}))
         spec, subprocess_specs = self.library.specs[process_id]
         case = Case(

@@ -69,6 +69,7 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "fecha_salida_colocacion",
         "proteccion_concluida",
         "motivo_cierre",
+        "requiere_interprete",
     }
 )
 

@@ -390,6 +390,37 @@ AGE_GUARANTEES: tuple[Guarantee, ...] = (
 )
 
 
+#: Spanish, as officers write it in the opening form's free-text ``idioma``.
+_ESPANOL = {"espanol", "español", "castellano", "es", "spa", "spanish"}
+
+
+def requires_interpreter(idioma: Any) -> bool | None:
+    """Whether the child needs an interpreter: any language recorded at opening that is not
+    Spanish (``None`` when no language was recorded)."""
+    if not isinstance(idioma, str) or not idioma.strip():
+        return None
+    return idioma.strip().lower() not in _ESPANOL
+
+
+#: Heard in a language the child understands.
+INTERPRETE = Guarantee(
+    "interprete_en_lengua_de_la_nna",
+    "LGDNNA art. 71 (derecho a ser escuchados) y art. 92 fr. IV y V (procesos migratorios: ser "
+    "escuchado; ser asistido gratuitamente por un traductor y/o intérprete)",
+    "Si la NNA no habla español, entrevistas, valoraciones y la información que se le da se "
+    "registran con intérprete, en su lengua.",
+    (
+        "workflows/engine.py start_case (caso.requiere_interprete from inicio_caso.idioma, "
+        "workflows/guarantees.py requires_interpreter)",
+        "forms: entrevista_elegibilidad, entrevista_juridica, opinion_nna, valoracion_psicologica, "
+        "informar_nna_decision, informar_nna_retorno: interprete_utilizado x-solo-si",
+    ),
+    (
+        "tests/route/test_main_route.py::"
+        "test_a_child_who_does_not_speak_spanish_is_heard_with_an_interpreter",
+    ),
+)
+
 #: Every guarantee the route and the app enforce, in the order docs/care-route.md lists them.
 GUARANTEES: tuple[Guarantee, ...] = (
     UNIDAD_FAMILIAR,
@@ -402,6 +433,7 @@ GUARANTEES: tuple[Guarantee, ...] = (
     DESISTIMIENTO_CON_REPRESENTANTE,
     RESIDENCIA_POR_REFUGIO,
     DESTINO_AL_CIERRE,
+    INTERPRETE,
     PANEL_BID_INTEGRADO,
     DECISION_SIGUE_VOTOS,
     PLAN_NO_CONTRADICE_BID,

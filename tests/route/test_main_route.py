@@ -158,6 +158,20 @@ def test_a_claim_decided_while_family_tracing_runs_does_not_conclude_protection(
     assert d.variables.get("proteccion_concluida") is True
 
 
+def test_a_child_who_does_not_speak_spanish_is_heard_with_an_interpreter():
+    """LGDNNA art. 92 fr. V: a child whose language (recorded at opening) is not Spanish is
+    interviewed with an interpreter: the record without one is refused, naming the field."""
+    d = start(idioma="mam")
+    assert d.variables["requiere_interprete"] is True
+    walk(d, stop="opinion_nna")
+    with pytest.raises(FormValidationError) as refused:
+        d.complete("opinion_nna", interprete_utilizado=False)
+    assert "$.interprete_utilizado" in str(refused.value)
+    d.complete("opinion_nna", interprete_utilizado=True, idioma_interprete="mam")
+    spanish = start(idioma="Español")
+    assert spanish.variables["requiere_interprete"] is False
+
+
 def test_a_closure_says_where_the_child_goes():
     """No child leaves a shelter without a recorded destination: the closure proposal requires
     it (and details when it is 'otro'); the placement ended by the closure records it."""
