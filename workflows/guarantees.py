@@ -71,11 +71,15 @@ SIN_CONTACTO_CONSULAR = Guarantee(
     "reconocida.",
     (
         "localizacion_reunificacion.bpmn: gw_lf_canales (f_gw_lf_canales_localizar_via_consular)",
-        "referencia_comar.bpmn: the scripts that set caso.contacto_consular_bloqueado",
+        "referencia_comar.bpmn: the scripts that set caso.contacto_consular_bloqueado; "
+        "ruta_proteccion_nna.bpmn: prot_marcar_necesidades (a screening keeps the block while a "
+        "claim is pending or protection was recognised)",
         "app/access_rules.py (the consulate loses access to the case)",
     ),
     (
         "tests/route/test_localizacion.py::test_pending_claim_blocks_the_consular_channel",
+        "tests/route/test_main_route.py::"
+        "test_re_entry_after_going_missing_keeps_the_claim_and_the_consular_block",
         "tests/app/test_access_rules.py",
     ),
 )

@@ -581,6 +581,20 @@ def test_second_departure_after_being_found_starts_the_protocol_again():
     assert completions(d, "resultado_busqueda") == 2
 
 
+def test_re_entry_after_going_missing_keeps_the_claim_and_the_consular_block():
+    """A child found again with a claim pending: the claim's COMAR tasks are still there, the
+    block on consular contact holds, and tracing is offered without the consular channel."""
+    d, pending = judge_and_comar_pending()
+    d.send("nna_salio_colocacion")
+    search(d)
+    still_pending(d, pending)
+    assert d.variables["asilo_pendiente"] is True
+    assert d.variables["contacto_consular_bloqueado"] is True
+    d.complete("emitir_medida_proteccion")
+    d.complete("admitir_en_cas")
+    assert d.variables["contacto_consular_bloqueado"] is True
+
+
 def test_child_not_located_closes_the_case_and_keeps_the_asylum_guarantees():
     d, pending = judge_and_comar_pending()
     d.send("nna_salio_colocacion")
