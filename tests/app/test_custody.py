@@ -4,6 +4,7 @@ Procuraduría of the case may record it, and bad instants answer 422 naming the 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -381,3 +382,33 @@ async def test_the_example_channelling_record_records_no_custody(api):
     r = await _complete_acta(api, folio)
     assert r.status_code == 200, r.text
     assert await StationCustody.count().where(StationCustody.case.folio == folio) == 0
+
+
+async def test_concurrent_custody_records_of_one_case_one_wins(api):
+    """Recording a custody reads the case's records, then writes (no overlap allowed): eight
+    officers recording the same stay at once give one 201 and 409s, one row, one breach row
+    in the register, one audit event (the case's lock serialises them; on PostgreSQL too)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    folio = await _case(api, now - timedelta(days=2))
+    body = {"started_at": _z(now - timedelta(hours=3)), "station_name": "Siglo XXI"}
+    results = await asyncio.gather(
+        *(api.post("inm-07.officer", f"/api/v1/cases/{folio}/custody", json=body) for _ in range(8))
+    )
+    assert sorted(r.status_code for r in results) == [201] + [409] * 7, [r.text for r in results]
+    case_id = (
+        await AuditEvent.select(AuditEvent.case_id).where(AuditEvent.case_folio == folio).first()
+    )["case_id"]
+    assert await StationCustody.count().where(StationCustody.case == case_id) == 1
+    assert (
+        await DeadlineRegister.count().where(
+            (DeadlineRegister.case == case_id)
+            & (DeadlineRegister.plazo_id == "D4_estacion_migratoria")
+        )
+        == 1
+    )
+    assert (
+        await AuditEvent.count().where(
+            (AuditEvent.case_folio == folio) & (AuditEvent.action == "custody.started")
+        )
+        == 1
+    )

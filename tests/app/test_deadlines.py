@@ -190,6 +190,12 @@ async def test_each_due_timer_fires_exactly_once_with_two_workers(cleanup):
     assert len({r["task_id"] for r in rows}) == n
     assert await _audit_count(ids, "deadline.escalated") == n
     assert await Notification.count().where(Notification.case_folio.like(f"W2-{t0:%H}-%")) == n
+    # the deadline register: one row per deadline, breached once, by whichever worker fired it
+    register = await DeadlineRegister.select(
+        DeadlineRegister.case, DeadlineRegister.status, DeadlineRegister.levels_reached
+    ).where(DeadlineRegister.case.is_in(ids))
+    assert len(register) == n and len({r["case_id"] for r in register}) == n
+    assert {(r["status"], r["levels_reached"]) for r in register} == {("breached", 1)}
     mine = [r.cases for r in results]
     assert sum(mine) >= n
     if not db.is_sqlite():
