@@ -28,6 +28,7 @@ from app.cases.handlers import (
     deadline_register,
     escalations,
     route_policies,
+    submissions,
     task_index,
 )
 
@@ -44,6 +45,8 @@ POLICIES: dict[str, list[Handler]] = {
 
 PROJECTIONS: dict[str, list[Handler]] = {
     "case_changed": [task_index.sync],
+    # the completed form as submitted, who and when (the case record reads it)
+    "task_completed": [submissions.record],
     "deadline_started": [deadline_register.started],
     "deadline_escalated": [
         task_index.escalation_level,
