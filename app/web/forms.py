@@ -252,6 +252,10 @@ SERVICE_MESSAGES = {
     "is before the child's detection": "err_before_detection",
     "is before the start of the custody": "err_before_custody_start",
     "falls within another custody record of the case": "err_within_custody",
+    # the case list and search (app/services/case_search.py)
+    "needs at least 2 letters": "err_two_letters",
+    "invalid cursor": "err_cursor",
+    "is not a process of the route": "err_enum",
 }
 _INDEX = re.compile(r"\[(\d+)\]")
 

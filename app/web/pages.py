@@ -25,7 +25,7 @@ from app.services import audit_read, auth, cases, custody, inbox, oversight, pla
 from app.services.audit_read import AuditFilter
 from app.session_cookies import CSRF_FIELD, clear_session, secure_cookies, session_cookies
 from app.throttle import TooManyAttempts
-from app.web import charts, forms, route_svg
+from app.web import answers, charts, forms, route_svg
 from app.web.i18n import COOKIE as LANG_COOKIE
 from app.web.i18n import LANGS, label, translate
 from app.web.session import (
@@ -273,6 +273,7 @@ def _task_view(
         has_errors=bool(errors or top_errors), unplaced=unplaced, can_act=can_act,
         mine=task["assignee_id"] == p.user_id, supervises=p.supervises,
         assignees=assignees or [], reassign_error=reassign_error,
+        approved=answers.rendered_forms(detail.get("approved_forms") or [], lang),
     )  # fmt: skip
 
 

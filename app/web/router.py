@@ -45,6 +45,7 @@ from app.web.pages import (
     task_submit,
     task_unclaim,
 )
+from app.web.record_pages import cases_page, form_page, record_page
 from app.web.session import CsrfFailed, LoginRequired, security_headers
 
 
@@ -60,7 +61,8 @@ def web_router() -> Router:
             shelter_admit, placement_command, audit_page, audit_export, audit_verify,
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
             notification_read, task_reassign, identity_submit, relocate_submit,
-            custody_start_submit, custody_end_submit, static,
+            custody_start_submit, custody_end_submit, cases_page, form_page, record_page,
+            static,
         ],
         middleware=[security_headers],
         exception_handlers={
