@@ -405,6 +405,13 @@ class InboxItemOut(msgspec.Struct):
     folio: str
     estado: str
     overdue: bool
+    #: the legal deadline the due date comes from (config/plazos.toml), if any
+    deadline_id: str | None = None
+    #: what this instance is about, from the route's multi-instance data: ``medida`` (a row of
+    #: the plan de restitución) or ``miembro`` (a member of the BID panel); empty otherwise
+    context: dict[str, Any] = {}
+    #: 1 the first time this task is done for this case and subject; 3 for a third follow-up
+    repeat: int = 1
 
 
 class InboxPageOut(msgspec.Struct):

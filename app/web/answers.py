@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from app.route_engine import form_schema
+from app.route_engine import deadline_label, form_schema
 from app.web.forms import LOCAL_TZ, _text
 from app.web.i18n import translate
 
@@ -122,3 +122,56 @@ def rendered_forms(submissions: list[dict[str, Any]], lang: str) -> list[dict[st
         title = (form.get("name_en") if lang == "en" else None) or form["name"]
         out.append({**form, "title": title, "answers": render(schema, form["data"], lang)})
     return out
+
+
+#: Where the route's multi-instance data comes from, so an inbox item can say what it is about
+#: in words: ``medida`` is a row of the plan's ``medidas`` (plan_restitucion.bpmn, the
+#: multi-instance over the measures), ``miembro`` a row of ``convocar_panel.miembros`` plus its
+#: ``orden`` (panel_bid.bpmn, the sequential vote).
+CONTEXT_ROWS = {
+    "medida": ("elaborar_plan_restitucion", "medidas"),
+    "miembro": ("convocar_panel", "miembros"),
+}
+#: the fields of a measure that tell it apart, in words (no free text in lists)
+MEASURE_KEYS = ("tipo_medida", "derecho_vulnerado", "institucion_responsable")
+#: a task that is repeated by design: every instance is numbered, the first one too
+FOLLOW_UP = "dar_seguimiento_medida"
+
+
+def _row_schema(key: str) -> dict[str, Any]:
+    form, array = CONTEXT_ROWS[key]
+    try:
+        return form_schema(f"{form}.schema.json")["properties"][array]["items"]
+    except KeyError:
+        return {}
+
+
+def subject(item: dict[str, Any], lang: str) -> list[str]:
+    """What an inbox item is about, in words: the measure, the panel member, the follow-up
+    number, the legal deadline (issue 14, item 4)."""
+    parts: list[str] = []
+    context = item.get("context") or {}
+    medida = context.get("medida")
+    if isinstance(medida, dict):
+        props = _row_schema("medida").get("properties") or {}
+        words = [_scalar(props.get(k, {}), medida[k], lang) for k in MEASURE_KEYS if medida.get(k)]
+        head = translate(lang, "about_measure", n=medida.get("numero", "?"))
+        parts.append(f"{head}: {' · '.join(words)}" if words else head)
+    miembro = context.get("miembro")
+    if isinstance(miembro, dict):
+        props = _row_schema("miembro").get("properties") or {}
+        head = translate(lang, "about_member", n=miembro.get("orden", "?"))
+        who = [str(miembro["usuario"])] if miembro.get("usuario") else []
+        who += [_scalar(props.get(k, {}), miembro[k], lang) for k in ("funcion", "autoridad")
+                if miembro.get(k)]  # fmt: skip
+        parts.append(f"{head}: {' · '.join(who)}" if who else head)
+    repeat = int(item.get("repeat") or 0)  # 0: not counted (the task page)
+    if item.get("bpmn_id") == FOLLOW_UP and repeat:
+        parts.append(translate(lang, "about_follow_up", n=repeat))
+    elif repeat > 1:
+        parts.append(translate(lang, "about_repeat", n=repeat))
+    if item.get("deadline_id"):
+        parts.append(
+            translate(lang, "about_deadline", what=deadline_label(item["deadline_id"], lang))
+        )
+    return parts

@@ -9,9 +9,10 @@ import re
 import secrets
 from html import unescape
 
-from app.route_engine import form_example
+from app.route_engine import form_example, form_schema
 from app.tables import AuditEvent
 from app.web import answers
+from tests.app.helpers import user_for
 
 OFFICER = "inm-07.officer"
 
@@ -175,3 +176,55 @@ def test_answers_render_enum_words_oneof_titles_booleans_and_tables():
     assert out["filas"].columns == ["Medida", "Estatus"]
     assert out["filas"].rows == [["Salud", "Pendiente"]]
     assert out["extra"].label == "extra" and out["extra"].text == "3"  # never hidden
+
+
+async def test_inbox_items_say_which_measure_follow_up_and_deadline(browser, json_api):
+    folio = await json_api.open_case(OFFICER, name=_unique("Plan"))
+    await json_api.drive_until(folio, "dar_seguimiento_medida", max_steps=120)
+    follow_ups = [t for t in await json_api.open_tasks(folio)
+                  if t["bpmn_id"] == "dar_seguimiento_medida"]  # fmt: skip
+    task = follow_ups[0]
+    user = user_for(task["authority"], task["rol"])
+    r = await json_api.get(
+        user, "/api/v1/inbox", params={"scope": "authority", "process": "plan_restitucion",
+                                       "limit": 200},
+    )  # fmt: skip
+    items = [i for i in r.json()["items"] if i["folio"] == folio]
+    assert {i["task_id"] for i in items} >= {t["task_id"] for t in follow_ups}
+    mine = next(i for i in items if i["task_id"] == task["task_id"])
+    measure = mine["context"]["medida"]
+    assert mine["repeat"] == 1 and isinstance(measure["numero"], int)
+    b = await browser(user)
+    page = await b.get("/inbox", params={"scope": "authority"})
+    for _ in range(40):
+        if task["task_id"] in page.text:
+            break
+        more = re.search(r'href="(/inbox\?[^"]*cursor=[^"]+)"', page.text)
+        assert more, "the follow-up is on an inbox page"
+        page = await b.get(unescape(more.group(1)))
+    row = page.text.split(f'href="/tasks/{task["task_id"]}"', 1)[1].split("</td>", 1)[0]
+    seen = _text(row)
+    assert f"Medida {measure['numero']}:" in seen
+    assert "Seguimiento n.º 1" in seen
+    kinds = form_schema("elaborar_plan_restitucion.schema.json")["properties"]["medidas"]["items"]
+    words = kinds["properties"]["tipo_medida"]["x-enum-labels"][measure["tipo_medida"]]["es"]
+    assert words in seen  # the kind of measure in words, not its code
+
+
+def test_subject_names_the_panel_member_and_the_deadline():
+    item = {
+        "bpmn_id": "votar_panel_bid",
+        "context": {"miembro": {"usuario": "ana.p", "funcion": "presidencia", "orden": 2}},
+        "deadline_id": "D1_notificacion_procuraduria",
+        "repeat": 1,
+    }
+    parts = answers.subject(item, "es")
+    assert parts[0].startswith("Integrante 2 del panel: ana.p")
+    assert parts[-1].startswith("Plazo: El INM notifica a la Procuraduría")
+    again = answers.subject({**item, "context": {}, "repeat": 3}, "es")
+    assert again[0] == "Vez n.º 3"
+    follow = answers.subject(
+        {"bpmn_id": "dar_seguimiento_medida", "repeat": 2,
+         "context": {"medida": {"numero": 4, "tipo_medida": "x"}}}, "es",
+    )  # fmt: skip
+    assert follow == ["Medida 4: x", "Seguimiento n.º 2"]
