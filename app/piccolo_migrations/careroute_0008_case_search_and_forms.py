@@ -3,7 +3,7 @@
 - ``case_identity.search_name``: the child's names (given names, surnames, aliases) folded to
   lower case without accents, so a name search is one ``LIKE`` on one column
   (``app/services/case_search.py`` folds the query the same way). Existing rows are filled here.
-  On PostgreSQL a trigram index serves ``LIKE '%…%'`` when the ``pg_trgm`` extension is there or
+  On PostgreSQL trigram indexes serve ``LIKE '%…%'`` (names, and folios) when the ``pg_trgm`` extension is there or
   can be created (a superuser runs the migration); without it the search scans the column.
 - ``task_submission``: every completed form as it was submitted, who and when, append-only (the
   engine keeps only the latest submission of each task id; a multi-instance task such as a
@@ -89,6 +89,10 @@ async def _trigram_index(db) -> None:
     await db.run_ddl(
         "CREATE INDEX IF NOT EXISTS case_identity_name_trgm"
         " ON case_identity USING gin (search_name gin_trgm_ops)"
+    )
+    # a folio search matches any part of it ("000123")
+    await db.run_ddl(
+        "CREATE INDEX IF NOT EXISTS nna_case_folio_trgm ON nna_case USING gin (folio gin_trgm_ops)"
     )
 
 
