@@ -153,6 +153,22 @@ async def seed(count: int) -> tuple[float, list[tuple[str, str]], list[str]]:
     return time.perf_counter() - t0, names, folios
 
 
+async def sample() -> tuple[list[tuple[str, str]], list[str]]:
+    """Names and folios of every 97th seeded case (``--reuse``)."""
+    from app.tables import Case
+
+    rows = await Case.raw(
+        "SELECT c.folio, ci.data FROM nna_case c JOIN case_identity ci ON ci.case_id = c.id"
+        " WHERE c.folio LIKE 'B%' AND c.id % 97 = 0"
+    )
+    names, folios = [], []
+    for row in rows:
+        data = json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
+        names.append((data["nombres"], data["apellidos"].split()[0]))
+        folios.append(row["folio"])
+    return names, folios
+
+
 async def _token(client, username: str) -> dict[str, str]:
     r = await client.post(
         "/api/v1/auth/login", json={"username": username, "password": PASSWORD, "mode": "api"}
@@ -181,10 +197,17 @@ async def main_async(args: argparse.Namespace) -> None:
     from app import db
     from app.main import create_app
 
-    await prepare(args.reset)
+    if args.reuse:  # the cases a previous run seeded: sample the names and folios to search
+        await db.startup(pool_size=4)
+        names, folios = await sample()
+        print(f"reusing {len(folios)} sampled cases of the database's seeded ones")
+    else:
+        await prepare(args.reset)
+        seconds, names, folios = await seed(args.cases)
+        print(
+            f"seeded {args.cases} cases (identity, open task, access, placements) in {seconds:.1f} s"
+        )
     print(f"database: {db.database_url().split('@')[-1]}   cores: {os.cpu_count()}")
-    seconds, names, folios = await seed(args.cases)
-    print(f"seeded {args.cases} cases (identity, open task, access, placements) in {seconds:.1f} s")
     app = create_app(manage_db=False)
     rng = random.Random(15)
     async with httpx.AsyncClient(
@@ -252,6 +275,9 @@ def main() -> int:
     )
     parser.add_argument("--cases", type=int, default=100_000, help="cases to seed")
     parser.add_argument("--requests", type=int, default=100, help="requests per variant")
+    parser.add_argument(
+        "--reuse", action="store_true", help="time the cases a previous run seeded (no seeding)"
+    )
     parser.add_argument("--db", help="SQLite file (default: a new temp file)")
     parser.add_argument(
         "--reset", action="store_true", help="PostgreSQL: drop careroute tables first"

@@ -28,7 +28,7 @@ from app.errors import Forbidden, field_error
 from app.principal import Principal
 from app.route_engine import library
 from app.services import cases  # (cases imports this module: names are read at call time)
-from app.tables import Case
+from app.tables import Authority, Case
 
 SORTS = {"opened": "c.opened_at", "updated": "c.updated_at", "folio": "c.folio"}
 ORDERS = ("desc", "asc")
@@ -111,17 +111,29 @@ async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str,
     if not (principal.is_worker or principal.is_oversight):
         raise Forbidden(f"role {principal.role} has no access to cases")
     q.check()
-    sql = [
+    sql: list[str] = []
+    args: list[Any] = []
+    # A text search runs first, on its own (a trigram index on PostgreSQL), and the page is
+    # cut from its hits: a prepared statement's generic plan would otherwise walk every case in
+    # the sort order and test the pattern on each (bench/pages.py: 490 ms against 27 ms).
+    hits = []
+    if q.folio:
+        hits.append("SELECT id AS case_id FROM nna_case WHERE folio LIKE {} ESCAPE '\\'")
+        args.append(_like(q.folio.strip().upper()))
+    if q.nombre:
+        words = fold(q.nombre).split()
+        likes = " AND ".join("search_name LIKE {} ESCAPE '\\'" for _ in words)
+        hits.append(f"SELECT case_id FROM case_identity WHERE {likes}")  # noqa: S608
+        args += [_like(word) for word in words]
+    if hits:
+        sql.append("WITH hits AS MATERIALIZED (" + " INTERSECT ".join(hits) + ") ")
+    sql += [
         "SELECT c.id, c.folio, c.estado, c.municipio, c.status, c.risk, c.family_group,",
         " c.summary, c.opened_at, c.updated_at, c.closed_at",
     ]
-    args: list[Any] = []
-    if q.nombre:
-        sql.append(", ci.data AS identidad")
-    sql.append(" FROM nna_case c")
-    if q.nombre:
-        sql.append(" JOIN case_identity ci ON ci.case_id = c.id")
-    sql.append(" WHERE 1 = 1")
+    sql.append(" FROM nna_case c WHERE 1 = 1")
+    if hits:
+        sql.append(" AND c.id IN (SELECT case_id FROM hits)")
     if not principal.is_oversight:
         sql.append(
             " AND EXISTS (SELECT 1 FROM case_access ca WHERE ca.case_id = c.id"
@@ -134,13 +146,6 @@ async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str,
                 " AND p.shelter_id = {} AND p.status = 'admitted')"
             )
             args.append(principal.authority_id)
-    if q.folio:
-        sql.append(" AND c.folio LIKE {} ESCAPE '\\'")
-        args.append(_like(q.folio.strip().upper()))
-    if q.nombre:
-        for word in fold(q.nombre).split():
-            sql.append(" AND ci.search_name LIKE {} ESCAPE '\\'")
-            args.append(_like(word))
     if q.estado:
         sql.append(" AND c.estado = {}")
         args.append(q.estado)
@@ -181,10 +186,10 @@ async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str,
         args.append(now)
     if q.authority:
         sql.append(
-            " AND EXISTS (SELECT 1 FROM task t JOIN authority a ON a.id = t.authority_id"
-            " WHERE t.case_id = c.id AND t.status = 'open' AND a.code = {})"
+            " AND EXISTS (SELECT 1 FROM task t WHERE t.case_id = c.id AND t.status = 'open'"
+            " AND t.authority_id = {})"
         )
-        args.append(q.authority.strip().upper())
+        args.append(await _authority_id(q.authority))
     key = SORTS[q.sort]
     cmp = "<" if q.order == "desc" else ">"
     if q.cursor:
@@ -207,6 +212,8 @@ async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str,
         last = rows[-1]
         next_cursor = cases.encode_cursor(last[key.removeprefix("c.")], last["id"])
     await _add_open_tasks(rows, principal, now)
+    if q.nombre:  # the names of the page's cases only (not of every hit)
+        await _add_names(rows)
     items = [_item(row, bool(q.nombre)) for row in rows]
     if q.nombre:
         async with command(principal.actor, now) as cmd:
@@ -220,6 +227,26 @@ async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str,
                 },
             )
     return {"items": items, "next_cursor": next_cursor}
+
+
+async def _add_names(rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    ids = [r["id"] for r in rows]
+    placeholders = ", ".join("{}" for _ in ids)
+    found = await Case.raw(
+        f"SELECT case_id, data FROM case_identity WHERE case_id IN ({placeholders})",  # noqa: S608
+        *ids,
+    )
+    by_case = {r["case_id"]: r["data"] for r in found}
+    for row in rows:
+        row["identidad"] = by_case.get(row["id"])
+
+
+async def _authority_id(code: str) -> int:
+    """The id of the authority with this code (0, which matches nothing, when none has it)."""
+    row = await Authority.select(Authority.id).where(Authority.code == code.strip().upper()).first()
+    return row["id"] if row else 0
 
 
 def _filters(q: CaseQuery) -> dict[str, Any]:
