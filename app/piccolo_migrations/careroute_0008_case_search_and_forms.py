@@ -96,6 +96,70 @@ async def _trigram_index(db) -> None:
     )
 
 
+async def _backfill_submissions(db, batch: int = 200) -> None:
+    """Cases opened before this migration: their opening form and the latest submission of each
+    completed task, from the engine state (the only copy until now), attributed to the task row
+    that completed it. Earlier loops and other instances of a multi-instance task were not kept
+    anywhere and stay missing. A case that has submissions already is left alone."""
+    last = 0
+    while True:
+        states = await db.run_querystring(
+            _qs(
+                "SELECT w.case_id, w.state, c.opened_at, c.opened_by_id, c.opened_by_authority_id"
+                " FROM workflow_state w JOIN nna_case c ON c.id = w.case_id"
+                " WHERE w.case_id > {} AND NOT EXISTS"
+                " (SELECT 1 FROM task_submission s WHERE s.case_id = w.case_id)"
+                " ORDER BY w.case_id LIMIT {}",
+                last,
+                batch,
+            )
+        )
+        if not states:
+            return
+        last = states[-1]["case_id"]
+        ids = [r["case_id"] for r in states]
+        marks = ", ".join("{}" for _ in ids)
+        done = await db.run_querystring(
+            _qs(
+                "SELECT t.case_id, t.task_id, t.bpmn_id, t.completed_at, t.completed_by_id,"  # noqa: S608
+                " u.authority_id FROM task t LEFT JOIN app_user u ON u.id = t.completed_by_id"
+                f" WHERE t.status = 'completed' AND t.case_id IN ({marks})"
+                " ORDER BY t.completed_at, t.id",
+                *ids,
+            )
+        )
+        latest = {(r["case_id"], r["bpmn_id"]): r for r in done}  # the newest wins
+        for row in states:
+            try:
+                forms = json.loads(row["state"]).get("meta", {}).get("forms", {})
+            except ValueError:
+                continue
+            for bpmn_id, data in forms.items():
+                if bpmn_id == "inicio_caso":
+                    values = (f"inicio-{row['case_id']}", row["opened_at"], row["opened_by_id"],
+                              row["opened_by_authority_id"])  # fmt: skip
+                else:
+                    task = latest.get((row["case_id"], bpmn_id))
+                    if task is None or task["completed_at"] is None:
+                        continue
+                    values = (task["task_id"], task["completed_at"], task["completed_by_id"],
+                              task["authority_id"])  # fmt: skip
+                await db.run_querystring(
+                    _qs(
+                        "INSERT INTO task_submission (case_id, task_id, bpmn_id, data,"
+                        " submitted_at, submitted_by_id, submitted_by_authority_id)"
+                        " VALUES ({}, {}, {}, {}, {}, {}, {})",
+                        row["case_id"],
+                        values[0],
+                        bpmn_id,
+                        json.dumps(data, ensure_ascii=False),
+                        values[1],
+                        values[2],
+                        values[3],
+                    )  # fmt: skip
+                )
+
+
 def _qs(sql: str, *args):
     from piccolo.querystring import QueryString
 
@@ -120,6 +184,7 @@ async def forwards():
                 await db.run_querystring(
                     _qs("UPDATE case_identity SET search_name = {} WHERE id = {}", name, row["id"])
                 )
+        await _backfill_submissions(db)
         if pg:
             await _trigram_index(db)
 

@@ -213,3 +213,30 @@ async def test_an_approval_task_carries_the_forms_it_approves(api):
     first = (await api.open_tasks(other))[0]
     r = await api.get("inm-07.officer", f"/api/v1/tasks/{first['task_id']}")
     assert r.json()["approved_forms"] == []
+
+
+async def test_migration_fills_the_record_of_cases_opened_before_it(api):
+    """Cases opened before migration 0008 get their opening form and the latest submission of
+    each completed task from the engine state, attributed to the task row that completed it."""
+    import importlib
+
+    from piccolo.engine import engine_finder
+
+    from app.tables import TaskSubmission
+
+    migration = importlib.import_module(
+        "app.piccolo_migrations.careroute_0008_case_search_and_forms"
+    )
+    folio = await api.open_case("inm-07.officer", name=_unique("Antes"))
+    await api.complete(folio, "registrar_deteccion")
+    before = (await api.get("inm-07.officer", f"/api/v1/cases/{folio}/forms")).json()["forms"]
+    case_id = (await AuditEvent.select(AuditEvent.case_id).where(
+        (AuditEvent.case_folio == folio) & (AuditEvent.action == "case.opened")).first()
+    )["case_id"]  # fmt: skip
+    await TaskSubmission.delete().where(TaskSubmission.case == case_id)
+    await migration._backfill_submissions(engine_finder())
+    after = (await api.get("inm-07.officer", f"/api/v1/cases/{folio}/forms")).json()["forms"]
+    keys = ("task_id", "bpmn_id", "data", "submitted_by", "authority")
+    assert [{k: f[k] for k in keys} for f in after] == [{k: f[k] for k in keys} for f in before]
+    await migration._backfill_submissions(engine_finder())  # a case with a record: left alone
+    assert await TaskSubmission.count().where(TaskSubmission.case == case_id) == len(before)
