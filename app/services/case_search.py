@@ -169,26 +169,20 @@ async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str,
     if q.opened_to is not None:
         sql.append(" AND c.opened_at < {}")
         args.append(q.opened_to)
+    # a consulate never learns that a claim exists (LRPCAP art. 9): the asylum process's tasks
+    # count for no filter of its own
+    open_task = "SELECT 1 FROM task t WHERE t.case_id = c.id AND t.status = 'open'"
+    if principal.authority_tipo == CONSULATE:
+        open_task += f" AND t.process_id <> '{cases.ASYLUM_PROCESS}'"
     if q.stage:
-        if principal.authority_tipo == CONSULATE and q.stage == cases.ASYLUM_PROCESS:
-            sql.append(" AND 1 = 0")  # a consulate never learns that a claim exists
-        sql.append(
-            " AND EXISTS (SELECT 1 FROM task t WHERE t.case_id = c.id AND t.status = 'open'"
-            " AND t.process_id = {})"
-        )
+        sql.append(f" AND EXISTS ({open_task} AND t.process_id = {{}})")
         args.append(q.stage)
     if q.overdue is not None:
         sql.append(" AND " if q.overdue else " AND NOT ")
-        sql.append(
-            "EXISTS (SELECT 1 FROM task t WHERE t.case_id = c.id AND t.status = 'open'"
-            " AND t.sort_due < {})"
-        )
+        sql.append(f"EXISTS ({open_task} AND t.sort_due < {{}})")
         args.append(now)
     if q.authority:
-        sql.append(
-            " AND EXISTS (SELECT 1 FROM task t WHERE t.case_id = c.id AND t.status = 'open'"
-            " AND t.authority_id = {})"
-        )
+        sql.append(f" AND EXISTS ({open_task} AND t.authority_id = {{}})")
         args.append(await _authority_id(q.authority))
     key = SORTS[q.sort]
     cmp = "<" if q.order == "desc" else ">"

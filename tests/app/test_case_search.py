@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from app.route_engine import form_example
 from app.services import auth, case_search
@@ -240,3 +240,38 @@ async def test_migration_fills_the_record_of_cases_opened_before_it(api):
     assert [{k: f[k] for k in keys} for f in after] == [{k: f[k] for k in keys} for f in before]
     await migration._backfill_submissions(engine_finder())  # a case with a record: left alone
     assert await TaskSubmission.count().where(TaskSubmission.case == case_id) == len(before)
+
+
+async def test_a_consulate_never_finds_a_case_through_its_asylum_tasks(api):
+    """LRPCAP art. 9: even on a case the consulate may see, the asylum process's open tasks count
+    for no filter and are not listed among the stages or responsible authorities."""
+    from app.tables import Authority, CaseAccess, Task
+
+    surname = _unique("Consul")
+    folio = await api.open_case("inm-07.officer", name=f"Uno {surname}")
+    case_id = (await AuditEvent.select(AuditEvent.case_id).where(
+        (AuditEvent.case_folio == folio) & (AuditEvent.action == "case.opened")).first()
+    )["case_id"]  # fmt: skip
+    ids = {r["code"]: r["id"] for r in await Authority.select(Authority.id, Authority.code)}
+    await CaseAccess.insert(CaseAccess(case=case_id, authority=ids["SRE-00"], reason="test"))
+    due = datetime(2000, 1, 1, tzinfo=UTC)
+    await Task.insert(
+        Task(task_id=f"asylum-{case_id}", case=case_id, bpmn_id="apoyar_solicitud_asilo",
+             name="x", name_en="x", process_id="referencia_comar", lane="COMAR", rol="officer",
+             authority=ids["COMAR-07"], status="open", due_at=due, sort_due=due, context={})
+    )  # fmt: skip
+    consul = await auth.principal_for_user("sre-00.officer")
+    now = datetime(2030, 1, 1, tzinfo=UTC)
+    for query in (
+        case_search.CaseQuery(folio=folio, stage="referencia_comar"),
+        case_search.CaseQuery(folio=folio, authority="COMAR-07"),
+        case_search.CaseQuery(folio=folio, overdue=True),
+    ):
+        assert (await case_search.search(consul, query, now))["items"] == [], query
+    (item,) = (await case_search.search(consul, case_search.CaseQuery(folio=folio), now))["items"]
+    assert "referencia_comar" not in item["stages"] and "COMAR-07" not in item["authorities"]
+    # the same filters find it for oversight
+    oversight = await auth.principal_for_user("cndh.oversight")
+    query = case_search.CaseQuery(folio=folio, authority="COMAR-07", overdue=True)
+    assert len((await case_search.search(oversight, query, now))["items"]) == 1
+    await Task.update({Task.status: "cancelled"}).where(Task.task_id == f"asylum-{case_id}")
