@@ -122,6 +122,15 @@ async def inbox(
     return {"items": items, "next_cursor": next_cursor}
 
 
+#: What an inbox item may say about its subject: coded fields that tell instances apart, never
+#: free text (a measure's description stays in the case record, an audited read).
+CONTEXT_FIELDS = {
+    "medida": ("numero", "tipo_medida", "derecho_vulnerado", "institucion_responsable",
+               "beneficiario", "periodicidad"),
+    "miembro": ("orden", "usuario", "funcion", "autoridad"),
+}  # fmt: skip
+
+
 def _context(raw: Any) -> dict[str, Any]:
     """What a task instance is about, from the BPMN multi-instance data the task index keeps
     (``medida``: a row of the plan de restitución; ``miembro``: a member of the BID panel)."""
@@ -130,7 +139,14 @@ def _context(raw: Any) -> dict[str, Any]:
             raw = json.loads(raw or "{}")
         except ValueError:
             return {}
-    return raw if isinstance(raw, dict) else {}
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, fields in CONTEXT_FIELDS.items():
+        value = raw.get(key)
+        if isinstance(value, dict):
+            out[key] = {f: value[f] for f in fields if f in value}
+    return out
 
 
 async def _add_repeats(items: list[dict[str, Any]]) -> None:

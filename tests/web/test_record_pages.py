@@ -10,6 +10,7 @@ import secrets
 from html import unescape
 
 from app.route_engine import form_example, form_schema
+from app.services.inbox import CONTEXT_FIELDS
 from app.tables import AuditEvent
 from app.web import answers
 from tests.app.helpers import user_for
@@ -194,6 +195,8 @@ async def test_inbox_items_say_which_measure_follow_up_and_deadline(browser, jso
     mine = next(i for i in items if i["task_id"] == task["task_id"])
     measure = mine["context"]["medida"]
     assert mine["repeat"] == 1 and isinstance(measure["numero"], int)
+    # coded fields only: a measure's free-text description is read in the record (audited)
+    assert set(measure) <= set(CONTEXT_FIELDS["medida"]) and "tipo_medida" in measure
     b = await browser(user)
     page = await b.get("/inbox", params={"scope": "authority"})
     for _ in range(40):
