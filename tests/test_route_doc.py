@@ -60,7 +60,11 @@ def test_care_route_doc_says_what_each_interrupting_event_stops():
         [row] = [line for line in section.splitlines() if f"`{message}` |" in line]
         assert row.endswith("| no | nothing |")
     # the consular block stops only the consular channel of family tracing
-    [block] = [line for line in section.splitlines() if "`lf_bloqueo_consular`" in line]
+    [block] = [
+        line
+        for line in section.splitlines()
+        if line.startswith("| `localizacion_reunificacion` | `lf_bloqueo_consular`")
+    ]
     assert "thrown by `vt_avisar_bloqueo_consular`" in block
     assert "`localizar_otras_vias`" not in block
 
