@@ -88,7 +88,9 @@ class AjustesPanelBid:
 
 
 def _error(path: str, garantia: str, fuente: str, es: str, en: str) -> dict[str, str]:
-    return {"path": path, "message": f"{es}; {en} [{garantia}: {fuente}]"}
+    """A refusal naming the guarantee it protects (the engine then raises GuaranteeError: a 409
+    through the API, not a 422: the submission is well formed, the panel would not bind)."""
+    return {"path": path, "message": f"{es}; {en} [{garantia}: {fuente}]", "guarantee": garantia}
 
 
 def errores(
