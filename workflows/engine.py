@@ -41,6 +41,7 @@ from .guarantees import (
     breaches,
     idioma_code,
     legal_representative,
+    replacement_errors,
     requires_interpreter,
 )
 from .panel_bid import AjustesPanelBid
@@ -156,21 +157,18 @@ class RouteEngine:
 
 def _catalog_languages(data: Any) -> Any:
     """The opening form with its languages in the catalog (workflows/guarantees.py IDIOMAS): a
-    client that still sends the free text used before the catalog ("Español", "k'iche'") is
-    understood; a language outside the catalog is ``otro`` with the text kept in
-    ``idioma_otro``."""
+    client that still sends a spelling used before the catalog ("Español", "k'iche'",
+    "Creole") is understood; a text the catalog does not know stays as sent, so the form names
+    the field (a language outside the catalog is ``otro`` with ``idioma_otro``)."""
     if not isinstance(data, dict):
         return data
     out = dict(data)
-    idioma = out.get("idioma")
-    code = idioma_code(idioma)
-    if isinstance(idioma, str) and code is not None and code != idioma:
+    code = idioma_code(out.get("idioma"), strict=True)
+    if code is not None:
         out["idioma"] = code
-        if code == "otro":
-            out.setdefault("idioma_otro", idioma.strip()[:100])
     otros = out.get("otros_idiomas")
     if isinstance(otros, list):
-        out["otros_idiomas"] = [idioma_code(x) or x if isinstance(x, str) else x for x in otros]
+        out["otros_idiomas"] = [idioma_code(x, strict=True) or x for x in otros]
     return out
 
 
@@ -342,6 +340,7 @@ class Case:
             now, self.meta["caso"], self.meta["forms"], FORMA_REPRESENTANTE, self.engine.calendario
         )
         errors = self.engine.library.forms.case_errors(form, clean, context)
+        errors += replacement_errors(clean, self.meta.get("representacion", []))
         errors += self._breaches(FORMA_REPRESENTANTE, clean, now)
         if errors:
             raise _refusal(FORMA_REPRESENTANTE, errors)

@@ -195,7 +195,8 @@ UNIDAD_FAMILIAR = Guarantee(
 )
 
 #: The BID panel binds (issue 12, item 3): its rules run in the engine before a form is recorded
-#: (workflows/panel_bid.py), so the API's completion goes through them too (422 naming the field).
+#: (workflows/panel_bid.py), so the API's completion goes through them too (409 naming the
+#: guarantee, with each field; a malformed form stays 422).
 _BIP = "ACNUR, Directrices sobre el Procedimiento de Interés Superior (BIP) 2021"
 PANEL_BID_INTEGRADO = Guarantee(
     "panel_bid_integrado",
@@ -207,7 +208,7 @@ PANEL_BID_INTEGRADO = Guarantee(
         "panel_bid.bpmn: convocar_panel, bid_preparar_votacion, bid_votacion (quorum_bid), "
         "bid_registrar_voto",
         "workflows/panel_bid.py _convocar_panel, run by Case.complete_task before anything is "
-        "written (422 naming $.data.miembros / $.data.quorum)",
+        "written (409 naming the guarantee and $.data.miembros / $.data.quorum)",
     ),
     (
         "tests/route/test_panel_bid.py::test_a_panel_below_the_configured_minimum_is_refused",
@@ -463,10 +464,11 @@ _IDIOMA_ESCRITO = {
 }
 
 
-def idioma_code(text: Any) -> str | None:
+def idioma_code(text: Any, strict: bool = False) -> str | None:
     """The catalog code of a language as recorded, also the free text written before the
-    catalog ("Español", "k'iche'", "Creole"); ``otro`` for a language outside it; None when
-    nothing was recorded."""
+    catalog ("Español", "k'iche'", "Creole"); None when nothing was recorded. A text the
+    catalog does not know is ``otro`` (a case recorded before the catalog still loads), or None
+    with ``strict`` (a new submission: the form then names the field)."""
     if not isinstance(text, str) or not text.strip():
         return None
     if text in IDIOMAS:
@@ -475,7 +477,7 @@ def idioma_code(text: Any) -> str | None:
     plain = "".join(c for c in plain if c.isalnum() and not unicodedata.combining(c))
     if plain in IDIOMAS:
         return plain
-    return _IDIOMA_ESCRITO.get(plain, "otro")
+    return _IDIOMA_ESCRITO.get(plain, None if strict else "otro")
 
 
 def child_languages(opening: Mapping[str, Any]) -> set[str]:
@@ -625,8 +627,14 @@ CIERRE_COMO_ADULTO = Guarantee(
 REQUIERE_REPRESENTANTE: dict[str, tuple[str, str]] = {
     "entrevista_juridica": ("Entrevista jurídica de la Procuraduría", "LGDNNA art. 122 fr. II"),
     "opinion_nna": ("Escuchar la opinión de la NNA", "LGDNNA art. 83 fr. V; art. 92 fr. IV"),
-    "aprobar_bia": ("Aprobación de la evaluación del interés superior (BIA)", "LGDNNA art. 123"),
-    "registrar_decision_bid": ("Decisión del panel BID", "ACNUR, Directrices BIP 2021"),
+    "aprobar_bia": (
+        "Aprobación de la evaluación del interés superior (BIA)",
+        "LGDNNA art. 123 fr. II y III",
+    ),
+    "registrar_decision_bid": (
+        "Decisión del panel BID",
+        "ACNUR, Directrices BIP 2021 [sin confirmar]",
+    ),
     "informar_nna_decision": ("Informar la decisión BID a la NNA", "LGDNNA art. 92 fr. I"),
     "entrevista_elegibilidad": (
         "Entrevista de elegibilidad ante la COMAR (o desistimiento)",
@@ -710,7 +718,7 @@ def _representante(task_id: str, data: Mapping[str, Any], ctx: _Hechos) -> list[
 def _designacion(data: Mapping[str, Any], ctx: _Hechos) -> list[dict[str, str]]:
     """The kind follows who is with the child (LGDNNA art. 106): coadyuvante only beside the
     parent or guardian who is there; suplencia of a child accompanied by them only when an
-    authority so decided. A replacement says why."""
+    authority so decided."""
     found = []
     situacion = ctx.variables.get("situacion_acompanamiento")
     tipo = data.get("tipo")
@@ -742,15 +750,22 @@ def _designacion(data: Mapping[str, Any], ctx: _Hechos) -> list[dict[str, str]]:
                 "decided or that representation was restricted; otherwise coadyuvante",
             )
         )
-    if ctx.appointments and not str(data.get("motivo_sustitucion") or "").strip():
-        found.append(
-            {
-                "path": "$.motivo_sustitucion",
-                "message": "ya hay una representación designada: la sustitución registra su "
-                "motivo; a representative is already appointed: a replacement records why",
-            }
-        )
     return found
+
+
+def replacement_errors(
+    data: Mapping[str, Any], appointments: Sequence[Mapping[str, Any]]
+) -> list[dict[str, str]]:
+    """A replacement of the current representative records why (a plain form error: 422)."""
+    if not appointments or str(data.get("motivo_sustitucion") or "").strip():
+        return []
+    return [
+        {
+            "path": "$.motivo_sustitucion",
+            "message": "ya hay una representación designada: la sustitución registra su motivo; "
+            "a representative is already appointed: a replacement records why",
+        }
+    ]
 
 
 def _interpretacion(data: Mapping[str, Any], ctx: _Hechos) -> list[dict[str, str]]:

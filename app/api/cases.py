@@ -23,6 +23,8 @@ from app.api.schemas import (
     OpenCaseIn,
     RelocatedOut,
     RelocateIn,
+    RepresentationOut,
+    RepresentativeIn,
 )
 from app.route_engine import library
 from app.services import cases
@@ -126,6 +128,34 @@ class CaseController(Controller):
         (BID): the plan de restitución under way stops and the BID panel meets again."""
         result = await cases.reconsider_bid(request.user, folio, data.motivo)
         return typed(BidReopenedOut, result)
+
+    @post(
+        "/{folio:str}/representative",
+        status_code=200,
+        responses=writes(
+            (403, "Only a caseworker of the Procuraduría handling the case."),
+            404,
+            (
+                409,
+                "The case is closed, or the kind of representation does not fit who is with "
+                "the child (guarantee `representacion_de_la_nna`).",
+            ),
+            (
+                422,
+                "The form is invalid, a replacement gives no `motivo_sustitucion`, or "
+                "`representante_usuario` is not an active user of a Procuraduría.",
+            ),
+        ),
+    )
+    async def designate_representative(
+        self, request: AppRequest, folio: FromPath[str], data: JSONBody[RepresentativeIn]
+    ) -> RepresentationOut:
+        """Appoint the child's representative (representación en suplencia or coadyuvante,
+        LGDNNA art. 106), or replace the current one: a new appointment with its reason; the
+        answer lists every appointment, oldest first. Interviews, hearings and decisions that
+        need the representative refuse to complete without one (409)."""
+        result = await cases.designate_representative(request.user, folio, data.data)
+        return typed(RepresentationOut, result)
 
 
 class FormController(Controller):

@@ -103,7 +103,8 @@ async def open_case(
             raise field_error("$.form.jurisdiccion", "outside your authority's jurisdiction")
         group, linked = await _family_group(family_of, form, principal)
         folio = await next_folio(estado, cmd.now.year)
-        summary = {k: form[k] for k in SUMMARY_FIELDS if k in form}
+        opening = engine_case.forms.get("inicio_caso") or form  # the language in the catalog
+        summary = {k: opening[k] for k in SUMMARY_FIELDS if k in opening}
         summary["edad"] = _age(form, cmd.now.date())
         variables = engine_case.variables
         case_row = (
@@ -419,6 +420,30 @@ async def reconsider_bid(principal: Principal, folio: str, motivo: str) -> dict[
             legal_basis="ACNUR, Directrices sobre el procedimiento de interés superior (2021)",
         )
     return {"folio": folio, "reopened": True, "next_tasks": s.results.get("routed", [])}
+
+
+async def designate_representative(
+    principal: Principal, folio: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Appoint the child's representative, or replace the current one (a new appointment that
+    records why; the history is kept): the same form and rules as the route's
+    ``designar_representante``. Only the Procuraduría handling the case, which holds the
+    representation (LGDNNA art. 106, art. 122 fr. II)."""
+    case_id = await case_id_for(principal, folio)
+    if not principal.is_worker or principal.authority_tipo != "PROCURADURIA":
+        raise Forbidden("only the Procuraduría handling the case appoints its representative")
+    async with case_command(principal.actor, case_id) as s:
+        s.case.require_open()
+        s.case.designate_representative(data, s.now)
+        history = s.case.engine.representation
+    return {"folio": folio, "representacion": [_appointment(a) for a in history]}
+
+
+def _appointment(entry: dict[str, Any]) -> dict[str, Any]:
+    """An appointment as the API shows it: who, which kind, since when, and why replaced."""
+    keys = ("tipo", "fundamento_suplencia", "representacion_originaria", "representante_usuario",
+            "representante_nombre", "cargo", "fecha_designacion", "desde", "motivo_sustitucion")  # fmt: skip
+    return {k: entry[k] for k in keys if k in entry}
 
 
 # --------------------------------------------------------------------------- lists
