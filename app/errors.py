@@ -75,6 +75,7 @@ def form_errors(exc: FormValidationError, prefix: str) -> InvalidInput | Guarant
         {
             "path": prefix + e["path"][1:] if e["path"].startswith("$") else e["path"],
             "message": e["message"],
+            **({"guarantee": e["guarantee"]} if e.get("guarantee") else {}),
         }
         for e in exc.errors
     ]

@@ -33,7 +33,7 @@ from .errors import (
     TaskNotReadyError,
 )
 from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment
-from .forms import FORM_SUFFIX, ContextoCaso
+from .forms import FORM_SUFFIX, ZONA_POR_DEFECTO, ContextoCaso
 from .guarantees import (
     FORMA_REPRESENTANTE,
     GUARANTEE_BY_NAME,
@@ -372,13 +372,17 @@ class Case:
             self.meta["forms"],
             self.meta.get("representacion", []),
             now,
-            self.engine.calendario.tz,
+            self._zone(),
         )
+
+    def _zone(self) -> Any:
+        """The local zone days are read in: the calendar's, else central Mexico."""
+        return getattr(self.engine.calendario, "tz", None) or ZONA_POR_DEFECTO
 
     def adult_by_law(self, now: datetime) -> str | None:
         """Why the person is an adult at ``now`` (workflows/guarantees.py adult_by_law), None
         while a child: what the app's placement commands read (a CAS is for children)."""
-        return adult_by_law(self.meta["caso"], self.meta["forms"], self.engine.calendario.tz, now)
+        return adult_by_law(self.meta["caso"], self.meta["forms"], self._zone(), now)
 
     def fire_timers(self, now: datetime) -> list[EngineEvent]:
         """Fire every timer due at ``now`` (deadline escalations, waits, 18th birthday)."""

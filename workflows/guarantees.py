@@ -559,6 +559,7 @@ REPRESENTACION = Guarantee(
     (
         _REPR + "test_the_representative_is_appointed_early_in_protection_for_every_channel",
         _REPR + "test_no_interview_hearing_or_decision_without_a_representative",
+        _REPR + "test_every_act_in_the_table_is_a_task_and_is_refused_without_a_representative",
         _REPR + "test_the_kind_of_representation_follows_who_is_with_the_child",
         _REPR + "test_a_replacement_keeps_the_history",
         _REPR_API + "test_no_eligibility_interview_without_a_representative_through_the_api",

@@ -99,7 +99,11 @@ async def test_the_representative_can_be_replaced_and_must_be_a_procuraduria_use
         await api.get("cndh.oversight", "/api/v1/audit", params={"case": folio, "limit": 500})
     ).json()["items"]
     appointed = [e for e in audit if e["action"] == "case.representative_designated"]
-    assert [e["changes"]["sustitucion"] for e in appointed] == [False, True]
+    assert sorted(e["changes"]["sustitucion"] for e in appointed) == [False, True]
+    assert {e["changes"]["representante_usuario"] for e in appointed} == {
+        "procuraduria-07.officer",
+        "procuraduria-07.supervisor",
+    }
     assert all("motivo" not in str(e["changes"]) for e in appointed)  # no free text audited
 
 
