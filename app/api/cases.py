@@ -129,6 +129,12 @@ class CaseController(Controller):
         result = await cases.reconsider_bid(request.user, folio, data.motivo)
         return typed(BidReopenedOut, result)
 
+    @get("/{folio:str}/representative", responses=reads(404))
+    async def representation(self, request: AppRequest, folio: FromPath[str]) -> RepresentationOut:
+        """Who represents the child: every appointment (suplencia or coadyuvante, who, since
+        when, why replaced), oldest first; the last one is current."""
+        return typed(RepresentationOut, await cases.representation(request.user, folio))
+
     @post(
         "/{folio:str}/representative",
         status_code=200,

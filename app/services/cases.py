@@ -439,6 +439,20 @@ async def designate_representative(
     return {"folio": folio, "representacion": [_appointment(a) for a in history]}
 
 
+async def representation(principal: Principal, folio: str) -> dict[str, Any]:
+    """Every appointment of the child's representative, oldest first (the last is current):
+    whoever may see the case may see who represents the child. Not a read of the child's
+    record (no identity, no free text about the child), so not audited."""
+    case_id = await case_id_for(principal, folio)
+    if not (principal.is_worker or principal.is_oversight):
+        raise Forbidden(f"role {principal.role} has no access to cases")
+    row = (
+        await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id).first()
+    )
+    history = route_engine().restore(row["state"]).representation if row else []
+    return {"folio": folio, "representacion": [_appointment(a) for a in history]}
+
+
 def _appointment(entry: dict[str, Any]) -> dict[str, Any]:
     """An appointment as the API shows it: who, which kind, since when, and why replaced."""
     keys = ("tipo", "fundamento_suplencia", "representacion_originaria", "representante_usuario",

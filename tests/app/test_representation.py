@@ -95,6 +95,9 @@ async def test_the_representative_can_be_replaced_and_must_be_a_procuraduria_use
         "procuraduria-07.supervisor",
     )
     assert second["motivo_sustitucion"] == new["motivo_sustitucion"]
+    shown = await api.get("cndh.oversight", url)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["representacion"] == [first, second]
     audit = (
         await api.get("cndh.oversight", "/api/v1/audit", params={"case": folio, "limit": 500})
     ).json()["items"]
