@@ -709,9 +709,10 @@ def _representante(task_id: str, data: Mapping[str, Any], ctx: _Hechos) -> list[
             REPRESENTACION,
             "$",
             f"«{what}» requiere que la Procuraduría haya designado a quien representa a la NNA "
-            f"(en suplencia o coadyuvante; {source}): designe primero la representación",
+            f"(en suplencia o coadyuvante; {source}): designe primero la representación "
+            "(tarea designar_representante, o POST /api/v1/cases/{folio}/representative)",
             f"'{task_id}' needs the child's representative appointed by the Procuraduría "
-            f"(suplencia or coadyuvante); appoint one first",
+            "(suplencia or coadyuvante); appoint one first",
         )
     ]
 
