@@ -502,7 +502,8 @@ INTERPRETE = Guarantee(
     "interprete_en_lengua_de_la_nna",
     "LGDNNA art. 71 (derecho a ser escuchados), art. 83 fr. VII (asistencia de un traductor o "
     "intérprete) y art. 92 fr. IV y V (procesos migratorios: ser escuchado; ser asistido "
-    "gratuitamente por un traductor y/o intérprete); LRPCAP art. 23, último párrafo",
+    "gratuitamente por un traductor y/o intérprete); LRPCAP art. 23 (traductor o intérprete "
+    "en las entrevistas)",
     "Si la NNA no entiende español, entrevistas, valoraciones y la información que se le da se "
     "registran con intérprete, y la interpretación es a una lengua que la NNA entiende (su lengua "
     "o las que declaró al abrir el caso, del catálogo de idiomas).",
