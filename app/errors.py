@@ -6,7 +6,7 @@ get the same errors.
 
 from __future__ import annotations
 
-from workflows import FormValidationError
+from workflows import FormValidationError, GuaranteeError
 
 
 class ServiceError(Exception):
@@ -40,10 +40,18 @@ class GuaranteeViolation(Conflict):
     measure before admission, ...): nothing is written, and the answer names the guarantee and
     its legal source so the officer knows what the law requires (issue 12)."""
 
-    def __init__(self, guarantee: str, legal_source: str, detail: str):
+    def __init__(
+        self,
+        guarantee: str,
+        legal_source: str,
+        detail: str,
+        errors: list[dict[str, str]] | None = None,
+    ):
         super().__init__(detail)
         self.guarantee = guarantee
         self.legal_source = legal_source
+        #: the fields of a refused form, each naming the guarantee (a task's completion)
+        self.errors = errors or []
 
 
 class InvalidInput(ServiceError):
@@ -60,13 +68,20 @@ def field_error(path: str, message: str) -> InvalidInput:
     return InvalidInput(f"{path}: {message}", [{"path": path, "message": message}])
 
 
-def form_errors(exc: FormValidationError, prefix: str) -> InvalidInput:
-    """The engine reports JSON paths from the form root (``$.campo``); prefix the body field."""
+def form_errors(exc: FormValidationError, prefix: str) -> InvalidInput | GuaranteeViolation:
+    """The engine reports JSON paths from the form root (``$.campo``); prefix the body field. A
+    well-formed form the law forbids (``GuaranteeError``) is a 409 naming the guarantee."""
     errors = [
         {
             "path": prefix + e["path"][1:] if e["path"].startswith("$") else e["path"],
             "message": e["message"],
+            **({"guarantee": e["guarantee"]} if e.get("guarantee") else {}),
         }
         for e in exc.errors
     ]
+    if isinstance(exc, GuaranteeError):
+        detail = f"form {exc.form} would break the guarantee {exc.guarantee}: " + "; ".join(
+            e["message"] for e in errors
+        )
+        return GuaranteeViolation(exc.guarantee, exc.legal_source, detail[:4000], errors)
     return InvalidInput(f"form {exc.form} is invalid", errors)

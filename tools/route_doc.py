@@ -365,6 +365,26 @@ def _guarantee_rows() -> list[str]:
     return rows
 
 
+REPRESENTATION_INTRO = (
+    "**Acts that need the child's representative** (guarantee `representacion_de_la_nna`): the "
+    "Procuraduría appoints the representative in `designar_representante`, right after the "
+    "accompaniment is known (suplencia for an unaccompanied or separated child, coadyuvante beside "
+    "the parent or guardian who is there); a replacement is `POST /api/v1/cases/{folio}/"
+    "representative`, history kept. Until an appointment exists, these tasks refuse to complete "
+    "(409 through the API). Generated from `REQUIERE_REPRESENTANTE`.\n"
+)
+
+
+def _representation_rows(lib: RouteLibrary) -> list[str]:
+    from workflows.guarantees import REQUIERE_REPRESENTANTE
+
+    rows = ["| task | authority | act | its own source |", "|---|---|---|---|"]
+    for task_id, (act, source) in REQUIERE_REPRESENTANTE.items():
+        info = lib.tasks[task_id]
+        rows.append(f"| `{task_id}` | {info.lane} | {_cell(act)} | {_cell(source)} |")
+    return rows
+
+
 def render(lib: RouteLibrary) -> str:
     route = _Route()
     parts = [
@@ -386,6 +406,9 @@ def render(lib: RouteLibrary) -> str:
         "\n## Guarantees\n",
         GUARANTEES_INTRO,
         *_guarantee_rows(),
+        "",
+        REPRESENTATION_INTRO,
+        *_representation_rows(lib),
         "",
         BID_PANEL_MODEL,
         "\n## What stops what\n",

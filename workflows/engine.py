@@ -25,10 +25,25 @@ from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from .clock import current_now, engine_clock, require_aware
-from .errors import EngineError, ExpressionError, FormValidationError, TaskNotReadyError
+from .errors import (
+    EngineError,
+    ExpressionError,
+    FormValidationError,
+    GuaranteeError,
+    TaskNotReadyError,
+)
 from .expressions import CaseContext, DeadlineCalculator, RestrictedEnvironment
-from .forms import FORM_SUFFIX, ContextoCaso
-from .guarantees import requires_interpreter
+from .forms import FORM_SUFFIX, ZONA_POR_DEFECTO, ContextoCaso
+from .guarantees import (
+    FORMA_REPRESENTANTE,
+    GUARANTEE_BY_NAME,
+    adult_by_law,
+    breaches,
+    idioma_code,
+    legal_representative,
+    replacement_errors,
+    requires_interpreter,
+)
 from .panel_bid import AjustesPanelBid
 from .panel_bid import errores as errores_panel_bid
 from .serialization import CaseSerializer
@@ -110,14 +125,16 @@ class RouteEngine:
         if process_id not in self.library.specs:
             raise EngineError(f"unknown process {process_id!r}")
         start = (
-            self.library.forms.validate(START_FORM, data)
+            self.library.forms.validate(START_FORM, _catalog_languages(data))
             if (data is not None or process_id == MAIN_PROCESS)
             else {}
         )
         case_vars = {k: start.get(k) for k in _START_VARIABLES if k in start}
         case_vars.setdefault("jurisdiccion", "00")
         if "idioma" in start:  # interviews then require an interpreter (workflows/guarantees.py)
-            case_vars["requiere_interprete"] = requires_interpreter(start["idioma"])
+            case_vars["requiere_interprete"] = requires_interpreter(
+                start["idioma"], start.get("otros_idiomas")
+            )
         case_vars.update(copy.deepcopy(variables or {}))
         spec, subprocess_specs = self.library.specs[process_id]
         case = Case(
@@ -140,6 +157,34 @@ class RouteEngine:
         meta.setdefault("timers", {})
         meta.setdefault("forms", {})
         return Case(self, workflow, process_id, meta)
+
+
+def _catalog_languages(data: Any) -> Any:
+    """The opening form with its languages in the catalog (workflows/guarantees.py IDIOMAS): a
+    client that still sends a spelling used before the catalog ("Español", "k'iche'",
+    "Creole") is understood; a text the catalog does not know stays as sent, so the form names
+    the field (a language outside the catalog is ``otro`` with ``idioma_otro``)."""
+    if not isinstance(data, dict):
+        return data
+    out = dict(data)
+    code = idioma_code(out.get("idioma"), strict=True)
+    if code is not None:
+        out["idioma"] = code
+    otros = out.get("otros_idiomas")
+    if isinstance(otros, list):
+        out["otros_idiomas"] = [idioma_code(x, strict=True) or x for x in otros]
+    return out
+
+
+def _refusal(form: str, errors: list[dict[str, str]]) -> FormValidationError:
+    """The error for case-aware refusals: a GuaranteeError when every item protects a named
+    guarantee (a well-formed submission the law forbids: 409 through the API), else a plain
+    form error (422) that still quotes the guarantees in its messages."""
+    names = [e.get("guarantee") for e in errors]
+    if names and all(n in GUARANTEE_BY_NAME for n in names):
+        rule = GUARANTEE_BY_NAME[str(names[0])]
+        return GuaranteeError(form, rule.name, rule.legal_source, errors)
+    return FormValidationError(form, errors)
 
 
 def _is_timer(task: Any) -> bool:
@@ -248,20 +293,26 @@ class Case:
         context = ContextoCaso(
             now, self.meta["caso"], self.meta["forms"], info.bpmn_id, self.engine.calendario
         )
-        self.engine.library.forms.check_in_case(info.form, clean, context)
+        errors = self.engine.library.forms.case_errors(info.form, clean, context)
         # The BID binds: panel size and quorum, a decision that follows the votes, a plan that
         # does not contradict the BID (workflows/panel_bid.py).
-        bid = errores_panel_bid(
+        errors += errores_panel_bid(
             info.bpmn_id, clean, self.meta["caso"], self.engine.panel_bid, self.meta["forms"]
         )
-        if bid:
-            raise FormValidationError(info.form.removesuffix(FORM_SUFFIX), bid)
+        # The child's guarantees: a representative for hearings and decisions, heard alone and
+        # in a language the child understands, closed as an adult only as one
+        # (workflows/guarantees.py).
+        errors += self._breaches(info.bpmn_id, clean, now)
+        if errors:
+            raise _refusal(info.form.removesuffix(FORM_SUFFIX), errors)
         start = len(self.events)
         with engine_clock(now):
             # Deadlines that passed before this completion are reported first, as missed.
             self._settle(now)
             task = self._ready_task(task_id)
             self.meta["forms"][info.bpmn_id] = clean
+            if info.bpmn_id == FORMA_REPRESENTANTE:
+                self._appoint(clean, now)
             self._guard(lambda: task.run())
             self.events.append(
                 EngineEvent(
@@ -272,6 +323,72 @@ class Case:
             )
             self._settle(now)
         return self.events[start:]
+
+    # ------------------------------------------------------------ the child's representative
+    @property
+    def representation(self) -> list[dict[str, Any]]:
+        """Every appointment of the child's representative, oldest first (history kept)."""
+        return copy.deepcopy(self.meta.get("representacion", []))
+
+    @property
+    def representative(self) -> Mapping[str, Any] | None:
+        """The current representative (workflows/guarantees.py legal_representative)."""
+        return legal_representative(self.meta.get("representacion", []))
+
+    def designate_representative(self, data: dict[str, Any], now: datetime) -> list[EngineEvent]:
+        """Appoint the child's representative outside the route's task, or replace the current
+        one (a new appointment with its reason; the history is kept). The same form and rules
+        as the route's ``designar_representante``; nothing is written on a refusal."""
+        now = require_aware(now)
+        form = FORMA_REPRESENTANTE + FORM_SUFFIX
+        clean = self.engine.library.forms.validate(form, data)
+        context = ContextoCaso(
+            now, self.meta["caso"], self.meta["forms"], FORMA_REPRESENTANTE, self.engine.calendario
+        )
+        errors = self.engine.library.forms.case_errors(form, clean, context)
+        errors += replacement_errors(clean, self.meta.get("representacion", []))
+        errors += self._breaches(FORMA_REPRESENTANTE, clean, now)
+        if errors:
+            raise _refusal(FORMA_REPRESENTANTE, errors)
+        start = len(self.events)
+        self.meta["forms"][FORMA_REPRESENTANTE] = clean
+        self._appoint(clean, now)
+        return self.events[start:]
+
+    def _appoint(self, clean: dict[str, Any], now: datetime) -> None:
+        history = self.meta.setdefault("representacion", [])
+        history.append({**copy.deepcopy(clean), "desde": now.isoformat()})
+        self.events.append(
+            EngineEvent(
+                "representative_designated",
+                now,
+                {
+                    "tipo": clean.get("tipo"),
+                    "representante_usuario": clean.get("representante_usuario"),
+                    "sustitucion": len(history) > 1,
+                },
+            )
+        )
+
+    def _breaches(self, task_id: str, clean: Mapping[str, Any], now: datetime) -> list[Any]:
+        return breaches(
+            task_id,
+            clean,
+            self.meta["caso"],
+            self.meta["forms"],
+            self.meta.get("representacion", []),
+            now,
+            self._zone(),
+        )
+
+    def _zone(self) -> Any:
+        """The local zone days are read in: the calendar's, else central Mexico."""
+        return getattr(self.engine.calendario, "tz", None) or ZONA_POR_DEFECTO
+
+    def adult_by_law(self, now: datetime) -> str | None:
+        """Why the person is an adult at ``now`` (workflows/guarantees.py adult_by_law), None
+        while a child: what the app's placement commands read (a CAS is for children)."""
+        return adult_by_law(self.meta["caso"], self.meta["forms"], self._zone(), now)
 
     def fire_timers(self, now: datetime) -> list[EngineEvent]:
         """Fire every timer due at ``now`` (deadline escalations, waits, 18th birthday)."""

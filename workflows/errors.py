@@ -31,6 +31,18 @@ class FormValidationError(EngineError):
         super().__init__(f"form {form} is invalid: {summary}")
 
 
+class GuaranteeError(FormValidationError):
+    """A well-formed submission that would break a legal guarantee of the child
+    (workflows/guarantees.py): nothing was written. ``guarantee`` and ``legal_source`` name the
+    first guarantee broken; ``errors`` name each field, as a FormValidationError does, so a
+    caller that only knows form errors still shows them (the app answers 409, issue 12)."""
+
+    def __init__(self, form: str, guarantee: str, legal_source: str, errors: list[dict[str, str]]):
+        super().__init__(form, errors)
+        self.guarantee = guarantee
+        self.legal_source = legal_source
+
+
 class TaskNotReadyError(EngineError):
     """The task does not exist in this case or is not waiting for a person."""
 

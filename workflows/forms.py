@@ -23,7 +23,9 @@ alone knows neither the clock nor what the case recorded before:
     status; a withdrawal only with the representative present). On an array of enum values the
     rule applies to each item chosen (consular information among the evidence of accompaniment
     only while consular contact is not blocked). Optional ``"x-solo-si-fuente"`` on the property
-    names the legal source, quoted in the message.
+    names the legal source, quoted in the message; ``"x-solo-si-garantia"`` names the guarantee
+    (``workflows/guarantees.py``) the rule protects, so a refusal is a ``GuaranteeError`` (a 409
+    through the API) rather than a plain form error.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 
 from .errors import FormValidationError, SpecError
+from .guarantees import GUARANTEE_BY_NAME
 
 FORM_SUFFIX = ".schema.json"
 #: Upper bound on one submission, so a form cannot bloat the case state (bytes of JSON).
@@ -50,6 +53,9 @@ FECHA_HECHO = "x-fecha-hecho"
 UNA_SOLA_VEZ = "x-una-sola-vez"
 SOLO_SI = "x-solo-si"
 SOLO_SI_FUENTE = "x-solo-si-fuente"
+#: the guarantee (workflows/guarantees.py GUARANTEES) an ``x-solo-si`` protects: a refusal then
+#: names it and the app answers 409 instead of 422
+SOLO_SI_GARANTIA = "x-solo-si-garantia"
 #: What ``"x-fecha-hecho": true`` may not precede: entry into Mexico and detection, when known.
 LIMITES_POR_DEFECTO = ("caso.fecha_ingreso_pais", "caso.fecha_deteccion")
 #: The calendar's zone when the engine has no calendar (config/plazos.toml's default).
@@ -111,9 +117,16 @@ class FormRegistry:
 
     def check_in_case(self, filename: str, data: Mapping[str, Any], ctx: ContextoCaso) -> None:
         """Raise FormValidationError if validated ``data`` breaks a case-aware keyword."""
-        errors = case_errors(self.schemas[filename], data, ctx)
+        errors = self.case_errors(filename, data, ctx)
         if errors:
             raise FormValidationError(filename.removesuffix(FORM_SUFFIX), errors)
+
+    def case_errors(
+        self, filename: str, data: Mapping[str, Any], ctx: ContextoCaso
+    ) -> list[dict[str, str]]:
+        """The case-aware keywords' errors of validated ``data`` (an item protecting a
+        guarantee names it under ``guarantee``)."""
+        return case_errors(self.schemas[filename], data, ctx)
 
     def check_keywords(self, known: Mapping[str, Iterable[str]], variables: Iterable[str]) -> None:
         """At load: every case-aware keyword sits where it can work and names what exists.
@@ -175,6 +188,15 @@ class FormRegistry:
                                 raise SpecError(
                                     f"{SOLO_SI}: {problem}", file=filename, element=where
                                 )
+                if SOLO_SI_GARANTIA in prop and (
+                    SOLO_SI not in prop or prop[SOLO_SI_GARANTIA] not in GUARANTEE_BY_NAME
+                ):
+                    raise SpecError(
+                        f"{SOLO_SI_GARANTIA} must name a guarantee of workflows/guarantees.py "
+                        f"beside {SOLO_SI}",
+                        file=filename,
+                        element=where,
+                    )
                 if UNA_SOLA_VEZ in prop:
                     values = prop[UNA_SOLA_VEZ]
                     enum = prop.get("enum") or []
@@ -217,11 +239,16 @@ def case_errors(
                 for m in _fecha_hecho(value, _limites(prop[FECHA_HECHO]), data, ctx)
             )
         if isinstance(prop.get(SOLO_SI), dict):
+            guarantee = prop.get(SOLO_SI_GARANTIA)
             chosen = value if isinstance(value, list) else [value]
             for item in chosen:
                 if isinstance(item, str | bool | int):
                     found.extend(
-                        {"path": path, "message": m}
+                        {
+                            "path": path,
+                            "message": m,
+                            **({"guarantee": guarantee} if guarantee else {}),
+                        }
                         for m in _solo_si(item, prop[SOLO_SI], prop.get(SOLO_SI_FUENTE), data, ctx)
                     )
         if value in (prop.get(UNA_SOLA_VEZ) or ()):

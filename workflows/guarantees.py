@@ -8,7 +8,8 @@ them can be reset by a subprocess, because forms are kept per case, not per bran
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from typing import Any
@@ -212,7 +213,8 @@ UNIDAD_FAMILIAR = Guarantee(
 )
 
 #: The BID panel binds (issue 12, item 3): its rules run in the engine before a form is recorded
-#: (workflows/panel_bid.py), so the API's completion goes through them too (422 naming the field).
+#: (workflows/panel_bid.py), so the API's completion goes through them too (409 naming the
+#: guarantee, with each field; a malformed form stays 422).
 _BIP = "ACNUR, Directrices sobre el Procedimiento de Interés Superior (BIP) 2021"
 PANEL_BID_INTEGRADO = Guarantee(
     "panel_bid_integrado",
@@ -224,7 +226,7 @@ PANEL_BID_INTEGRADO = Guarantee(
         "panel_bid.bpmn: convocar_panel, bid_preparar_votacion, bid_votacion (quorum_bid), "
         "bid_registrar_voto",
         "workflows/panel_bid.py _convocar_panel, run by Case.complete_task before anything is "
-        "written (422 naming $.data.miembros / $.data.quorum)",
+        "written (409 naming the guarantee and $.data.miembros / $.data.quorum)",
     ),
     (
         "tests/route/test_panel_bid.py::test_a_panel_below_the_configured_minimum_is_refused",
@@ -412,36 +414,472 @@ AGE_GUARANTEES: tuple[Guarantee, ...] = (
 )
 
 
-#: Spanish, as officers write it in the opening form's free-text ``idioma``.
-_ESPANOL = {"espanol", "español", "castellano", "es", "spa", "spanish"}
+# ------------------------------------------------------------ language (issue 12, item 6)
+
+#: The languages a child may speak, as the forms offer them (``inicio_caso.idioma``,
+#: ``otros_idiomas`` and each interview's ``idioma_interprete``): Spanish labels; the main
+#: languages of children who cross Mexico: Spanish, the Mayan languages of Guatemala and
+#: Chiapas, other indigenous languages of Mexico and Central America, and those of migrants
+#: from the Caribbean, South America, Africa and Asia. ``otro`` is any other (``idioma_otro``).
+IDIOMAS: dict[str, str] = {
+    "espanol": "Español",
+    "mam": "Mam",
+    "kiche": "K'iche'",
+    "qanjobal": "Q'anjob'al",
+    "qeqchi": "Q'eqchi'",
+    "kaqchikel": "Kaqchikel",
+    "chuj": "Chuj",
+    "akateko": "Akateko",
+    "popti": "Popti' (jakalteko)",
+    "ixil": "Ixil",
+    "tsotsil": "Tsotsil",
+    "tseltal": "Tseltal",
+    "chol": "Ch'ol",
+    "tojolabal": "Tojolabal",
+    "nahuatl": "Náhuatl",
+    "mixteco": "Mixteco",
+    "zapoteco": "Zapoteco",
+    "mazateco": "Mazateco",
+    "garifuna": "Garífuna",
+    "miskito": "Miskito",
+    "ingles": "Inglés",
+    "frances": "Francés",
+    "criollo_haitiano": "Criollo haitiano (kreyòl)",
+    "portugues": "Portugués",
+    "arabe": "Árabe",
+    "lengua_de_senas_mexicana": "Lengua de Señas Mexicana",
+    "otro": "Otra lengua (especificar)",
+}
+#: How officers wrote the language while it was free text: loaded into the catalog.
+_IDIOMA_ESCRITO = {
+    "castellano": "espanol",
+    "es": "espanol",
+    "spa": "espanol",
+    "spanish": "espanol",
+    "quiche": "kiche",
+    "kanjobal": "qanjobal",
+    "kekchi": "qeqchi",
+    "cakchiquel": "kaqchikel",
+    "jakalteko": "popti",
+    "jacalteco": "popti",
+    "tzotzil": "tsotsil",
+    "tzeltal": "tseltal",
+    "ingles": "ingles",
+    "english": "ingles",
+    "en": "ingles",
+    "francais": "frances",
+    "french": "frances",
+    "fr": "frances",
+    "creole": "criollo_haitiano",
+    "kreyol": "criollo_haitiano",
+    "criollo": "criollo_haitiano",
+    "haitiancreole": "criollo_haitiano",
+    "criollohaitiano": "criollo_haitiano",
+    "creolehaitiano": "criollo_haitiano",
+    "portuguese": "portugues",
+    "pt": "portugues",
+    "lsm": "lengua_de_senas_mexicana",
+}
 
 
-def requires_interpreter(idioma: Any) -> bool | None:
-    """Whether the child needs an interpreter: any language recorded at opening that is not
-    Spanish (``None`` when no language was recorded)."""
-    if not isinstance(idioma, str) or not idioma.strip():
+def idioma_code(text: Any, strict: bool = False) -> str | None:
+    """The catalog code of a language as recorded, also the free text written before the
+    catalog ("Español", "k'iche'", "Creole"); None when nothing was recorded. A text the
+    catalog does not know is ``otro`` (a case recorded before the catalog still loads), or None
+    with ``strict`` (a new submission: the form then names the field)."""
+    if not isinstance(text, str) or not text.strip():
         return None
-    return idioma.strip().lower() not in _ESPANOL
+    if text in IDIOMAS:
+        return text
+    plain = unicodedata.normalize("NFKD", text.strip().casefold())
+    plain = "".join(c for c in plain if c.isalnum() and not unicodedata.combining(c))
+    if plain in IDIOMAS:
+        return plain
+    return _IDIOMA_ESCRITO.get(plain, None if strict else "otro")
+
+
+def child_languages(opening: Mapping[str, Any]) -> set[str]:
+    """The languages the child understands, by catalog code: the opening form's ``idioma`` and
+    ``otros_idiomas``."""
+    found = {idioma_code(opening.get("idioma"))}
+    found.update(idioma_code(x) for x in opening.get("otros_idiomas") or ())
+    return {x for x in found if x}
+
+
+def requires_interpreter(idioma: Any, otros: Any = ()) -> bool | None:
+    """Whether the child needs an interpreter: a language was recorded at opening and Spanish is
+    not among the languages the child understands (``None`` when no language was recorded)."""
+    main = idioma_code(idioma)
+    if main is None:
+        return None
+    return "espanol" not in child_languages({"idioma": main, "otros_idiomas": otros or ()})
 
 
 #: Heard in a language the child understands.
 INTERPRETE = Guarantee(
     "interprete_en_lengua_de_la_nna",
-    "LGDNNA art. 71 (derecho a ser escuchados) y art. 92 fr. IV y V (procesos migratorios: ser "
-    "escuchado; ser asistido gratuitamente por un traductor y/o intérprete)",
-    "Si la NNA no habla español, entrevistas, valoraciones y la información que se le da se "
-    "registran con intérprete, en su lengua.",
+    "LGDNNA art. 71 (derecho a ser escuchados), art. 83 fr. VII (asistencia de un traductor o "
+    "intérprete) y art. 92 fr. IV y V (procesos migratorios: ser escuchado; ser asistido "
+    "gratuitamente por un traductor y/o intérprete); LRPCAP art. 23 (traductor o intérprete "
+    "en las entrevistas)",
+    "Si la NNA no entiende español, entrevistas, valoraciones y la información que se le da se "
+    "registran con intérprete, y la interpretación es a una lengua que la NNA entiende (su lengua "
+    "o las que declaró al abrir el caso, del catálogo de idiomas).",
     (
-        "workflows/engine.py start_case (caso.requiere_interprete from inicio_caso.idioma, "
-        "workflows/guarantees.py requires_interpreter)",
+        "workflows/engine.py start_case (caso.requiere_interprete from inicio_caso.idioma and "
+        "otros_idiomas, workflows/guarantees.py requires_interpreter, idioma_code)",
         "forms: entrevista_elegibilidad, entrevista_juridica, opinion_nna, valoracion_psicologica, "
-        "informar_nna_decision, informar_nna_retorno: interprete_utilizado x-solo-si",
+        "informar_nna_decision, informar_nna_retorno: interprete_utilizado x-solo-si "
+        "(x-solo-si-garantia), idioma_interprete from the catalog",
+        "workflows/guarantees.py breaches() (_interpretacion: a language the child understands), "
+        "run by Case.complete_task before anything is written (409 through the API)",
     ),
     (
         "tests/route/test_main_route.py::"
         "test_a_child_who_does_not_speak_spanish_is_heard_with_an_interpreter",
+        "tests/route/test_representacion.py::"
+        "test_interpretation_must_be_into_a_language_the_child_understands",
+        "tests/route/test_representacion.py::test_old_free_text_languages_load_into_the_catalog",
+        "tests/app/test_representation.py::"
+        "test_an_interview_without_the_child_s_language_is_refused_through_the_api",
     ),
 )
+
+# ------------------------------------------------------ representation (issue 12, item 6)
+_REPR = "tests/route/test_representacion.py::"
+_REPR_API = "tests/app/test_representation.py::"
+
+#: The Procuraduría represents the child in every procedure: in suplencia when nobody with
+#: parental authority or guardianship is there, in coadyuvancia next to the parent who is.
+REPRESENTACION = Guarantee(
+    "representacion_de_la_nna",
+    "LGDNNA art. 4 fr. XXIV (representación coadyuvante: «el acompañamiento de niñas, niños y "
+    "adolescentes en los procedimientos jurisdiccionales y administrativos, que de manera "
+    "oficiosa, quedará a cargo de las Procuradurías de Protección») y fr. XXVI (representación "
+    "en suplencia: «a cargo de las Procuradurías de Protección») [antes fr. XXI y XXII; "
+    "recorridas DOF 11-12-2023 y 17-04-2024]; art. 106 («A falta de quienes ejerzan la "
+    "representación originaria […] la representación en suplencia corresponderá a la "
+    "Procuraduría de Protección competente»; intervención en cualquier procedimiento para la "
+    "representación coadyuvante); art. 122 fr. II; art. 92 fr. VIII; LRPCAP art. 21; "
+    "Reglamento de la LGDNNA [sin confirmar]",
+    "La Procuraduría designa a la persona que representa a la NNA (en suplencia si no está quien "
+    "ejerce la patria potestad o tutela: NNA no acompañada o separada; coadyuvante si está) antes "
+    "de las entrevistas, audiencias y decisiones que la requieren; estas no se registran sin "
+    "ella. La designación puede sustituirse: se conserva el historial.",
+    (
+        "ruta_proteccion_nna.bpmn: designar_representante (right after "
+        "prot_marcar_acompanamiento, for every channel)",
+        "workflows/guarantees.py legal_representative() and REQUIERE_REPRESENTANTE, read by "
+        "breaches() in Case.complete_task (409 through the API); Case.designate_representative "
+        "(POST /api/v1/cases/{folio}/representative: a new appointment, history kept)",
+        "app/cases/handlers/representation.py (the representative is an active user of a "
+        "Procuraduría)",
+    ),
+    (
+        _REPR + "test_the_representative_is_appointed_early_in_protection_for_every_channel",
+        _REPR + "test_no_interview_hearing_or_decision_without_a_representative",
+        _REPR + "test_every_act_in_the_table_is_a_task_and_is_refused_without_a_representative",
+        _REPR + "test_the_kind_of_representation_follows_who_is_with_the_child",
+        _REPR + "test_a_replacement_keeps_the_history",
+        _REPR_API + "test_no_eligibility_interview_without_a_representative_through_the_api",
+        _REPR_API + "test_the_representative_can_be_replaced_and_must_be_a_procuraduria_user",
+    ),
+)
+
+#: Heard privately: the child's opinion is taken alone, unless the child chose company.
+ESCUCHA_A_SOLAS = Guarantee(
+    "nna_escuchada_a_solas",
+    "LGDNNA art. 71 y 72 (derecho a ser escuchada y a participar), art. 83 fr. X (apartada de "
+    "los adultos que puedan influir en su comportamiento) y art. 92 fr. IV; CDN art. 12; ACNUR, "
+    "Directrices BIP 2021 (la NNA es escuchada en privado) [sin confirmar]",
+    "La opinión de la NNA se escucha a solas; si no, porque la NNA eligió a quien la acompaña, y "
+    "se registra quién.",
+    (
+        "forms/opinion_nna.schema.json: nna_vista_a_solas, nna_eligio_compania, "
+        "persona_acompanante",
+        "workflows/guarantees.py breaches() (_a_solas)",
+    ),
+    (
+        _REPR + "test_the_child_is_heard_alone_unless_the_child_chose_company",
+        _REPR_API + "test_the_child_s_opinion_with_company_it_did_not_choose_is_refused",
+    ),
+)
+
+#: A children's shelter (CAS) is for children: no adult is admitted.
+CAS_SOLO_NNA = Guarantee(
+    "cas_solo_para_nna",
+    "LGDNNA art. 4 fr. V (Centro de Asistencia Social: acogimiento residencial «para niñas, "
+    "niños y adolescentes») y art. 95 (principio de separación: NNA no acompañadas o separadas "
+    "se alojan en sitios distintos a los de las personas adultas); art. 5",
+    "Una persona que la determinación de la edad encontró mayor de edad, o que cumplió 18 años, "
+    "no ingresa a un CAS ni se traslada a otro; una persona presumida adolescente sí.",
+    (
+        "app/cases/placement.py admit() (the route's admission, POST /api/v1/placements and "
+        "transfers) with workflows/guarantees.py adult_by_law()",
+    ),
+    (
+        _REPR + "test_adult_by_law_follows_presumption_assessment_and_majority",
+        "tests/app/test_placements.py::test_no_shelter_admission_of_an_adult_through_the_api",
+    ),
+)
+
+#: Closing or moving to adult life as an adult only once the person is one.
+CIERRE_COMO_ADULTO = Guarantee(
+    "cierre_como_adulto_solo_con_mayoria",
+    "LGDNNA art. 5 (presunción de adolescencia ante la duda) y art. 5, primer párrafo "
+    "(adolescentes: de doce a menos de dieciocho años)",
+    "El cierre por mayoría de edad o con destino «vida independiente» solo procede si la persona "
+    "es mayor de edad (cumplió 18 o la determinación de la edad lo decidió): nunca para una "
+    "NNA presumida adolescente.",
+    (
+        "forms/proponer_cierre.schema.json: motivo mayoria_edad, destino_nna vida_independiente",
+        "workflows/guarantees.py breaches() (_cierre_como_adulto) with adult_by_law()",
+    ),
+    (
+        _REPR + "test_a_presumed_child_is_not_closed_as_an_adult",
+        _REPR_API + "test_closing_a_presumed_child_as_an_adult_is_refused_through_the_api",
+    ),
+)
+
+#: Hearings, interviews and decisions that need the child's representative (LGDNNA art. 106,
+#: second paragraph: the Procuraduría intervenes in any administrative or jurisdictional
+#: procedure), by task id: what the act is and its own source. docs/care-route.md lists them.
+REQUIERE_REPRESENTANTE: dict[str, tuple[str, str]] = {
+    "entrevista_juridica": ("Entrevista jurídica de la Procuraduría", "LGDNNA art. 122 fr. II"),
+    "opinion_nna": ("Escuchar la opinión de la NNA", "LGDNNA art. 83 fr. V; art. 92 fr. IV"),
+    "aprobar_bia": (
+        "Aprobación de la evaluación del interés superior (BIA)",
+        "LGDNNA art. 123 fr. II y III",
+    ),
+    "registrar_decision_bid": (
+        "Decisión del panel BID",
+        "ACNUR, Directrices BIP 2021 [sin confirmar]",
+    ),
+    "informar_nna_decision": ("Informar la decisión BID a la NNA", "LGDNNA art. 92 fr. I"),
+    "entrevista_elegibilidad": (
+        "Entrevista de elegibilidad ante la COMAR (o desistimiento)",
+        "LRPCAP art. 21; LGDNNA art. 92 fr. VIII",
+    ),
+    "resolver_solicitud": ("Resolución de la solicitud de refugio", "LGDNNA art. 92 fr. I y IX"),
+    "interponer_recurso_revision": ("Decidir el recurso de revisión", "LGDNNA art. 92 fr. X"),
+    "resolver_pam_conforme_plan": (
+        "Resolución del procedimiento migratorio (incluido un retorno)",
+        "LGDNNA art. 92 fr. VIII; LM art. 112 fr. II",
+    ),
+    "informar_nna_retorno": ("Informar a la NNA sobre el retorno", "LM art. 112 fr. IV"),
+}
+
+#: What the appointment records (forms/designar_representante.schema.json).
+FORMA_REPRESENTANTE = "designar_representante"
+#: Tasks whose form records how the child was heard: interpretation into a language the child
+#: understands is checked there.
+TAREAS_CON_INTERPRETE = (
+    "entrevista_elegibilidad",
+    "entrevista_juridica",
+    "opinion_nna",
+    "valoracion_psicologica",
+    "informar_nna_decision",
+    "informar_nna_retorno",
+)
+
+
+def legal_representative(appointments: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The child's current representative: the latest appointment (the route's
+    ``designar_representante`` or a replacement), None before any."""
+    return appointments[-1] if appointments else None
+
+
+def adult_by_law(
+    variables: Mapping[str, Any],
+    forms: Mapping[str, Mapping[str, Any]],
+    zone: tzinfo,
+    now: datetime,
+) -> str | None:
+    """Why the person is an adult at ``now`` (``edad_adulta_determinada`` or
+    ``mayoria_de_edad``), None while a child: presumed a child until the assessment decides
+    (LGDNNA art. 5), and a child when no age is known (benefit of the doubt)."""
+    if variables.get("presuncion_minoria_edad") is True:
+        return None
+    if (forms.get("determinar_edad") or {}).get("resultado") == "mayor_de_edad":
+        return "edad_adulta_determinada"
+    if variables.get("mayoria_edad_cumplida") is True:
+        return "mayoria_de_edad"
+    instant = majority_instant(variables, forms, zone, lambda: now)
+    if instant is not None and instant <= now:
+        return "mayoria_de_edad"
+    return None
+
+
+def _breach(rule: Guarantee, path: str, es: str, en: str) -> dict[str, str]:
+    return {
+        "path": path,
+        "message": f"{es}; {en} [{rule.name}]",
+        "guarantee": rule.name,
+    }
+
+
+def _representante(task_id: str, data: Mapping[str, Any], ctx: _Hechos) -> list[dict[str, str]]:
+    act = REQUIERE_REPRESENTANTE.get(task_id)
+    if act is None or legal_representative(ctx.appointments) is not None:
+        return []
+    what, source = act
+    return [
+        _breach(
+            REPRESENTACION,
+            "$",
+            f"«{what}» requiere que la Procuraduría haya designado a quien representa a la NNA "
+            f"(en suplencia o coadyuvante; {source}): designe primero la representación "
+            "(tarea designar_representante, o POST /api/v1/cases/{folio}/representative)",
+            f"'{task_id}' needs the child's representative appointed by the Procuraduría "
+            "(suplencia or coadyuvante); appoint one first",
+        )
+    ]
+
+
+def _designacion(data: Mapping[str, Any], ctx: _Hechos) -> list[dict[str, str]]:
+    """The kind follows who is with the child (LGDNNA art. 106): coadyuvante only beside the
+    parent or guardian who is there; suplencia of a child accompanied by them only when an
+    authority so decided."""
+    found = []
+    situacion = ctx.variables.get("situacion_acompanamiento")
+    tipo = data.get("tipo")
+    if tipo == "coadyuvante" and situacion in ("no_acompanado", "separado"):
+        found.append(
+            _breach(
+                REPRESENTACION,
+                "$.tipo",
+                f"la NNA está {situacion.replace('_', ' ')}: nadie que ejerza la patria potestad "
+                "o tutela está presente, así que la Procuraduría la representa en suplencia "
+                "(LGDNNA art. 106, primer párrafo)",
+                f"the child is {situacion.replace('_', ' ')}: nobody with parental authority is "
+                "present, so the Procuraduría represents the child in suplencia",
+            )
+        )
+    if (
+        tipo == "suplencia"
+        and situacion == "acompanado"
+        and data.get("fundamento_suplencia") == "ausencia_representacion_originaria"
+    ):
+        found.append(
+            _breach(
+                REPRESENTACION,
+                "$.fundamento_suplencia",
+                "la NNA está acompañada por quien ejerce la patria potestad o tutela: la "
+                "suplencia procede solo si una autoridad lo determinó o esa representación se "
+                "restringió (LGDNNA art. 106); si no, la representación es coadyuvante",
+                "the child is with the parent or guardian: suplencia only when an authority so "
+                "decided or that representation was restricted; otherwise coadyuvante",
+            )
+        )
+    return found
+
+
+def replacement_errors(
+    data: Mapping[str, Any], appointments: Sequence[Mapping[str, Any]]
+) -> list[dict[str, str]]:
+    """A replacement of the current representative records why (a plain form error: 422)."""
+    if not appointments or str(data.get("motivo_sustitucion") or "").strip():
+        return []
+    return [
+        {
+            "path": "$.motivo_sustitucion",
+            "message": "ya hay una representación designada: la sustitución registra su motivo; "
+            "a representative is already appointed: a replacement records why",
+        }
+    ]
+
+
+def _interpretacion(data: Mapping[str, Any], ctx: _Hechos) -> list[dict[str, str]]:
+    if data.get("interprete_utilizado") is not True:
+        return []
+    into = idioma_code(data.get("idioma_interprete"))
+    known = child_languages(ctx.forms.get("inicio_caso") or {})
+    if into is None or not known or into in known or into == "otro" or "otro" in known:
+        return []
+    labels = ", ".join(IDIOMAS.get(x, x) for x in sorted(known))
+    return [
+        _breach(
+            INTERPRETE,
+            "$.idioma_interprete",
+            f"la interpretación fue a {IDIOMAS.get(into, into)}, que la NNA no entiende según "
+            f"lo registrado (entiende: {labels}): se interpreta a una lengua que comprende",
+            f"the interpretation was into {into}, which the child does not understand as "
+            f"recorded (understands: {', '.join(sorted(known))})",
+        )
+    ]
+
+
+def _a_solas(data: Mapping[str, Any], ctx: _Hechos) -> list[dict[str, str]]:
+    if data.get("nna_vista_a_solas") is not False or data.get("nna_eligio_compania") is True:
+        return []
+    return [
+        _breach(
+            ESCUCHA_A_SOLAS,
+            "$.nna_eligio_compania",
+            "la NNA se escucha a solas; con otra persona presente solo si la NNA lo eligió",
+            "the child is heard alone; with someone else present only if the child chose it",
+        )
+    ]
+
+
+def _cierre_como_adulto(data: Mapping[str, Any], ctx: _Hechos) -> list[dict[str, str]]:
+    if adult_by_law(ctx.variables, ctx.forms, ctx.zone, ctx.now) is not None:
+        return []
+    found = []
+    presumida = ctx.variables.get("presuncion_minoria_edad") is True
+    quien = "presumida adolescente (LGDNNA art. 5)" if presumida else "menor de 18 años"
+    for field_name, value in (("motivo", "mayoria_edad"), ("destino_nna", "vida_independiente")):
+        if data.get(field_name) == value:
+            found.append(
+                _breach(
+                    CIERRE_COMO_ADULTO,
+                    f"$.{field_name}",
+                    f"'{value}' solo procede para una persona mayor de edad; esta persona es "
+                    f"{quien}",
+                    f"'{value}' is only for an adult; this person is a child "
+                    f"({'presumed' if presumida else 'under 18'})",
+                )
+            )
+    return found
+
+
+@dataclass(frozen=True)
+class _Hechos:
+    """What the case rules read: the case's variables, its forms before this submission, the
+    representative's appointments, the command's instant and the local zone."""
+
+    variables: Mapping[str, Any]
+    forms: Mapping[str, Mapping[str, Any]]
+    appointments: Sequence[Mapping[str, Any]]
+    now: datetime
+    zone: tzinfo
+
+
+def breaches(
+    task_id: str,
+    data: Mapping[str, Any],
+    variables: Mapping[str, Any],
+    forms: Mapping[str, Mapping[str, Any]],
+    appointments: Sequence[Mapping[str, Any]],
+    now: datetime,
+    zone: tzinfo,
+) -> list[dict[str, str]]:
+    """Every guarantee a submission of ``task_id`` would break, as form errors naming the field;
+    each item's ``guarantee`` names the one broken (a missing reason has none: a 422). Run by
+    the engine before anything is written, so every command that completes a task (the route,
+    the API, the pages) passes here."""
+    ctx = _Hechos(variables, forms, appointments, now, zone)
+    found = _representante(task_id, data, ctx)
+    if task_id == FORMA_REPRESENTANTE:
+        found += _designacion(data, ctx)
+    if task_id in TAREAS_CON_INTERPRETE:
+        found += _interpretacion(data, ctx)
+    if task_id == "opinion_nna":
+        found += _a_solas(data, ctx)
+    if task_id == "proponer_cierre":
+        found += _cierre_como_adulto(data, ctx)
+    return found
+
 
 # ------------------------------------------------------------------ late paths (issue 12, item 5)
 _LATE = "tests/route/test_late_paths.py::"
@@ -522,7 +960,8 @@ SIN_INFORMACION_CONSULAR_EN_ACOMPANAMIENTO = Guarantee(
         "from INM's temor_retorno), vt_registrar_temor; determinar_acompanamiento",
         "forms/determinar_acompanamiento.schema.json: evidencias x-solo-si informacion_consular "
         "(caso.contacto_consular_bloqueado, caso.asilo_pendiente; workflows/forms.py, checked "
-        "for each item chosen before anything is written: 422 naming $.data.evidencias)",
+        "for each item chosen before anything is written: 409 naming the guarantee and "
+        "$.data.evidencias)",
     ),
     (
         _LATE + "test_inm_recorded_fear_of_return_blocks_consular_information_for_accompaniment",
@@ -565,6 +1004,10 @@ GUARANTEES: tuple[Guarantee, ...] = (
     RESIDENCIA_POR_REFUGIO,
     DESTINO_AL_CIERRE,
     INTERPRETE,
+    REPRESENTACION,
+    ESCUCHA_A_SOLAS,
+    CAS_SOLO_NNA,
+    CIERRE_COMO_ADULTO,
     PANEL_BID_INTEGRADO,
     DECISION_SIGUE_VOTOS,
     PLAN_NO_CONTRADICE_BID,
@@ -572,6 +1015,8 @@ GUARANTEES: tuple[Guarantee, ...] = (
     HECHOS_BID_EN_UN_LUGAR,
     *AGE_GUARANTEES,
 )
+#: A guarantee by its name (the engine's refusals and the app's 409 name it).
+GUARANTEE_BY_NAME: dict[str, Guarantee] = {g.name: g for g in GUARANTEES}
 
 
 def protection_measure(forms: Mapping[str, Mapping[str, Any]]) -> str | None:

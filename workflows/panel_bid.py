@@ -10,7 +10,7 @@ subprocess can reset them (tests/route/test_panel_bid.py checks every BPMN file)
 The rules below read those facts and the submission before anything is written, exactly where the
 engine checks a form against the case (``RouteEngine``/``Case.complete_task``), so every command
 that completes a task, the API's included, passes through them. A refusal is a form error naming
-the field, the guarantee and its source (422 through the API).
+the field, the guarantee and its source (a GuaranteeError: 409 through the API).
 
 The panel's size and quorum are the operation's choice [sin confirmar: ACNUR, Directrices BIP 2021,
 parte II], so they are configuration: the ``[panel_bid]`` table of config/panel_bid.toml.
@@ -88,7 +88,9 @@ class AjustesPanelBid:
 
 
 def _error(path: str, garantia: str, fuente: str, es: str, en: str) -> dict[str, str]:
-    return {"path": path, "message": f"{es}; {en} [{garantia}: {fuente}]"}
+    """A refusal naming the guarantee it protects (the engine then raises GuaranteeError: a 409
+    through the API, not a 422: the submission is well formed, the panel would not bind)."""
+    return {"path": path, "message": f"{es}; {en} [{garantia}: {fuente}]", "guarantee": garantia}
 
 
 def errores(

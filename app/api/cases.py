@@ -29,6 +29,8 @@ from app.api.schemas import (
     OpenCaseIn,
     RelocatedOut,
     RelocateIn,
+    RepresentationOut,
+    RepresentativeIn,
 )
 from app.route_engine import library
 from app.services import case_record, cases, late_reports
@@ -169,6 +171,40 @@ class CaseController(Controller):
         (BID): the plan de restitución under way stops and the BID panel meets again."""
         result = await cases.reconsider_bid(request.user, folio, data.motivo)
         return typed(BidReopenedOut, result)
+
+    @get("/{folio:str}/representative", responses=reads(404))
+    async def representation(self, request: AppRequest, folio: FromPath[str]) -> RepresentationOut:
+        """Who represents the child: every appointment (suplencia or coadyuvante, who, since
+        when, why replaced), oldest first; the last one is current."""
+        return typed(RepresentationOut, await cases.representation(request.user, folio))
+
+    @post(
+        "/{folio:str}/representative",
+        status_code=200,
+        responses=writes(
+            (403, "Only a caseworker of the Procuraduría handling the case."),
+            404,
+            (
+                409,
+                "The case is closed, or the kind of representation does not fit who is with "
+                "the child (guarantee `representacion_de_la_nna`).",
+            ),
+            (
+                422,
+                "The form is invalid, a replacement gives no `motivo_sustitucion`, or "
+                "`representante_usuario` is not an active user of a Procuraduría.",
+            ),
+        ),
+    )
+    async def designate_representative(
+        self, request: AppRequest, folio: FromPath[str], data: JSONBody[RepresentativeIn]
+    ) -> RepresentationOut:
+        """Appoint the child's representative (representación en suplencia or coadyuvante,
+        LGDNNA art. 106), or replace the current one: a new appointment with its reason; the
+        answer lists every appointment, oldest first. Interviews, hearings and decisions that
+        need the representative refuse to complete without one (409)."""
+        result = await cases.designate_representative(request.user, folio, data.data)
+        return typed(RepresentationOut, result)
 
     @post(
         "/{folio:str}/imminent-risk",

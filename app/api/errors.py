@@ -40,6 +40,10 @@ class ErrorItem(msgspec.Struct):
         ),
     ]
     message: str
+    #: the guarantee a field of a refused form would break (409)
+    guarantee: (
+        Annotated[str, msgspec.Meta(description="the guarantee's name (409)")] | msgspec.UnsetType
+    ) = msgspec.UNSET
     #: Litestar's own 400s say where the bad value was
     source: (
         Annotated[str, msgspec.Meta(description="body, query, path, header or cookie (400 only)")]
@@ -52,9 +56,15 @@ class ErrorBody(msgspec.Struct):
 
     status_code: int
     detail: str
-    #: present on field errors (400, 422); absent on the others
+    #: present on field errors (400, 422) and on a refused form (409); absent on the others
     errors: (
-        Annotated[list[ErrorItem], msgspec.Meta(description="each bad field (400, 422)")]
+        Annotated[
+            list[ErrorItem],
+            msgspec.Meta(
+                description="each bad field (400, 422), or each field of a form that "
+                "would break a guarantee (409, each item naming it in `guarantee`)"
+            ),
+        ]
         | msgspec.UnsetType
     ) = msgspec.UNSET
     #: present when a command would break a legal guarantee of the child (409)
@@ -82,6 +92,8 @@ def _body(
 
 def service_error(_: Request, exc: ServiceError) -> Response:
     errors = exc.errors if isinstance(exc, InvalidInput) else None
+    if isinstance(exc, GuaranteeViolation) and exc.errors:
+        errors = exc.errors
     extra = (
         {"guarantee": exc.guarantee, "legal_source": exc.legal_source}
         if isinstance(exc, GuaranteeViolation)

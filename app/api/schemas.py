@@ -77,6 +77,11 @@ class BidReconsiderationIn(msgspec.Struct, forbid_unknown_fields=True):
     motivo: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
+class RepresentativeIn(msgspec.Struct, forbid_unknown_fields=True):
+    #: the appointment (forms/designar_representante.schema.json)
+    data: dict[str, Any]
+
+
 class ImminentRiskIn(msgspec.Struct, forbid_unknown_fields=True):
     """An imminent risk to the child's life, integrity or liberty (LGDNNA art. 12, art. 122)."""
 
@@ -409,6 +414,25 @@ class BidReopenedOut(msgspec.Struct):
     reopened: bool
     #: the BID panel's first task, where it was routed
     next_tasks: list[RoutedTaskOut]
+
+
+class AppointmentOut(msgspec.Struct, omit_defaults=True):
+    tipo: str
+    representante_usuario: str
+    representante_nombre: str
+    cargo: str
+    fecha_designacion: str
+    #: when the case recorded it (the command's instant)
+    desde: str
+    fundamento_suplencia: str | UnsetType = UNSET
+    representacion_originaria: str | UnsetType = UNSET
+    motivo_sustitucion: str | UnsetType = UNSET
+
+
+class RepresentationOut(msgspec.Struct):
+    folio: str
+    #: every appointment, oldest first; the last one is the current representative
+    representacion: list[AppointmentOut]
 
 
 class ImminentRiskOut(msgspec.Struct):

@@ -170,6 +170,19 @@ class CaseAggregate:
             raise Conflict(str(exc)) from exc
         self._engine_did(events)
 
+    def designate_representative(self, data: dict[str, Any], now: datetime) -> None:
+        """Appoint or replace the child's representative (422 naming each bad field, 409 naming
+        the guarantee when the kind does not fit who is with the child)."""
+        try:
+            events = self.engine.designate_representative(data, now)
+        except FormValidationError as exc:
+            raise form_errors(exc, "$.data") from exc
+        self._engine_did(events)
+
+    def adult_by_law(self, now: datetime) -> str | None:
+        """Why the person is an adult now (workflows/guarantees.py adult_by_law), else None."""
+        return self.engine.adult_by_law(now)
+
     def send_message(self, name: str, payload: dict[str, Any], now: datetime) -> bool:
         """Deliver a message to the route; False if the route is not waiting for it."""
         try:

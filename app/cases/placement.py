@@ -14,7 +14,7 @@ from app import routing
 from app.directory import AuthorityRef
 from app.errors import Conflict, GuaranteeViolation, field_error
 from app.tables import Placement
-from workflows.guarantees import MEDIDA_ANTES_DEL_INGRESO, protection_measure
+from workflows.guarantees import CAS_SOLO_NNA, MEDIDA_ANTES_DEL_INGRESO, protection_measure
 
 if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
     from app.cases.unit_of_work import CaseSession
@@ -40,9 +40,23 @@ async def admit(session: CaseSession, shelter_id: int, created_by: int | None) -
     """Admit the child (capacity checked); returns the placement id. Admitting to the shelter
     the child is already in is a no-op; another one answers 409 (transfer instead). No child is
     admitted without a protection measure: the route's gate and the placement API both come
-    here (409 naming the guarantee)."""
+    here (409 naming the guarantee). Nor is an adult: a person the age assessment found an adult,
+    or who turned 18 (a CAS is for children; a presumed adolescent is a child)."""
     case = session.case
     ref = shelter(session, shelter_id)
+    adult = case.adult_by_law(session.now)
+    if adult is not None:
+        rule = CAS_SOLO_NNA
+        why = (
+            "the age assessment found this person an adult"
+            if adult == "edad_adulta_determinada"
+            else "this person has turned 18"
+        )
+        raise GuaranteeViolation(
+            rule.name,
+            rule.legal_source,
+            f"{why}: a Centro de Asistencia Social admits children only ({adult})",
+        )
     if protection_measure(case.engine.forms) is None:
         rule = MEDIDA_ANTES_DEL_INGRESO
         raise GuaranteeViolation(

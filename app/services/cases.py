@@ -112,7 +112,8 @@ async def open_case(
             raise field_error("$.form.jurisdiccion", "outside your authority's jurisdiction")
         group, linked = await _family_group(family_of, form, principal)
         folio = await next_folio(estado, cmd.now.year)
-        summary = {k: form[k] for k in SUMMARY_FIELDS if k in form}
+        opening = engine_case.forms.get("inicio_caso") or form  # the language in the catalog
+        summary = {k: opening[k] for k in SUMMARY_FIELDS if k in opening}
         summary["edad"] = _age(form, cmd.now.date())
         variables = engine_case.variables
         case_row = (
@@ -455,6 +456,44 @@ async def reconsider_bid(principal: Principal, folio: str, motivo: str) -> dict[
             legal_basis="ACNUR, Directrices sobre el procedimiento de interés superior (2021)",
         )
     return {"folio": folio, "reopened": True, "next_tasks": s.results.get("routed", [])}
+
+
+async def designate_representative(
+    principal: Principal, folio: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    """Appoint the child's representative, or replace the current one (a new appointment that
+    records why; the history is kept): the same form and rules as the route's
+    ``designar_representante``. Only the Procuraduría handling the case, which holds the
+    representation (LGDNNA art. 106, art. 122 fr. II)."""
+    case_id = await case_id_for(principal, folio)
+    if not principal.is_worker or principal.authority_tipo != "PROCURADURIA":
+        raise Forbidden("only the Procuraduría handling the case appoints its representative")
+    async with case_command(principal.actor, case_id) as s:
+        s.case.require_open()
+        s.case.designate_representative(data, s.now)
+        history = s.case.engine.representation
+    return {"folio": folio, "representacion": [_appointment(a) for a in history]}
+
+
+async def representation(principal: Principal, folio: str) -> dict[str, Any]:
+    """Every appointment of the child's representative, oldest first (the last is current):
+    whoever may see the case may see who represents the child. Not a read of the child's
+    record (no identity, no free text about the child), so not audited."""
+    case_id = await case_id_for(principal, folio)
+    if not (principal.is_worker or principal.is_oversight):
+        raise Forbidden(f"role {principal.role} has no access to cases")
+    row = (
+        await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id).first()
+    )
+    history = route_engine().restore(row["state"]).representation if row else []
+    return {"folio": folio, "representacion": [_appointment(a) for a in history]}
+
+
+def _appointment(entry: dict[str, Any]) -> dict[str, Any]:
+    """An appointment as the API shows it: who, which kind, since when, and why replaced."""
+    keys = ("tipo", "fundamento_suplencia", "representacion_originaria", "representante_usuario",
+            "representante_nombre", "cargo", "fecha_designacion", "desde", "motivo_sustitucion")  # fmt: skip
+    return {k: entry[k] for k in keys if k in entry}
 
 
 # --------------------------------------------------------------------------- lists

@@ -21,7 +21,7 @@ from litestar.template.config import TemplateConfig
 from app import inegi, security
 from app.access_rules import CONSULATE
 from app.clock import utcnow
-from app.errors import InvalidInput, ServiceError
+from app.errors import GuaranteeViolation, InvalidInput, ServiceError
 from app.route_engine import deadline_label, library
 from app.services import audit_read, auth, cases, custody, inbox, oversight, placements, tasks
 from app.services.audit_read import AuditFilter
@@ -321,11 +321,12 @@ async def task_submit(request: Request, task_id: FromPath[str]) -> Response:
         return _task_view(request, user, detail, data, {}, rows)
     try:
         result = await tasks.complete(user.principal, task_id, data)
-    except InvalidInput as exc:
+    except (InvalidInput, GuaranteeViolation) as exc:
         # The form comes back to the user who opened it (that read was audited): not a new read.
+        # A form the law forbids (409) shows the guarantee next to the field, as a bad one does.
         detail = await tasks.detail(user.principal, task_id, audited=False)
         errors, other = forms.field_errors(schema, exc.errors, lang_of(request))
-        return _task_view(request, user, detail, data, errors, rows, 422, other)
+        return _task_view(request, user, detail, data, errors, rows, exc.status_code, other)
     folio = result["case"]["folio"]
     return Redirect(f"/cases/{folio}?ok=task_done", status_code=303)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 
+from app.cases.handlers.task_index import NO_DUE
 from app.route_engine import form_example, library
 from app.tables import Case, Task, WorkflowState
 
@@ -145,7 +146,7 @@ async def store_case(
                     lane=t.lane,
                     rol=t.rol,
                     due_at=t.due_at,
-                    sort_due=t.due_at,
+                    sort_due=t.due_at or NO_DUE,  # as the task index sorts a task with none
                     deadline_id=t.deadline_id,
                     created_at=index_tasks_at,
                 )

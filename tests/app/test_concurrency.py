@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 
 from app import audit
 from app.route_engine import form_example, route_engine
@@ -85,3 +86,41 @@ async def test_state_from_an_incompatible_route_version_is_refused_cleanly(api):
     data = {"data": form_example("registrar_deteccion.schema.json")}
     r = await api.post("inm-07.officer", f"/api/v1/tasks/{task['task_id']}/complete", json=data)
     assert r.status_code == 409 and "route version" in r.json()["detail"]
+
+
+async def test_concurrent_replacements_of_the_representative_keep_both(api):
+    """Two replacements of the child's representative at once (a read-then-write of the
+    appointment history): the case row lock serialises them, so neither is lost; the history
+    keeps the first appointment and both replacements, and the state's version moved twice."""
+    folio = await api.open_case("inm-07.officer")
+    await api.drive_until(folio, "designar_representante")
+    await api.complete(folio, "designar_representante")
+    case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
+    before = await WorkflowState.select(WorkflowState.version).where(WorkflowState.case == case_id)
+    url = f"/api/v1/cases/{folio}/representative"
+
+    def body(user: str) -> dict:
+        data = form_example("designar_representante.schema.json", datetime.now(UTC))
+        return {
+            "data": data | {"representante_usuario": user, "motivo_sustitucion": f"Asume {user}."}
+        }
+
+    results = await asyncio.gather(
+        api.post("procuraduria-07.officer", url, json=body("procuraduria-07.supervisor")),
+        api.post("procuraduria-07.supervisor", url, json=body("procuraduria-07.head")),
+    )
+    assert [r.status_code for r in results] == [200, 200], [r.text for r in results]
+    after = await WorkflowState.select(WorkflowState.version, WorkflowState.state).where(
+        WorkflowState.case == case_id
+    )
+    assert after[0]["version"] == before[0]["version"] + 2
+    history = route_engine().restore(after[0]["state"]).representation
+    assert [a["representante_usuario"] for a in history][0] == "procuraduria-07.officer"
+    assert sorted(a["representante_usuario"] for a in history[1:]) == [
+        "procuraduria-07.head",
+        "procuraduria-07.supervisor",
+    ]
+    appointed = await AuditEvent.count().where(
+        (AuditEvent.case_id == case_id) & (AuditEvent.action == "case.representative_designated")
+    )
+    assert appointed == 3

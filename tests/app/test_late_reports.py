@@ -34,8 +34,9 @@ async def _open(api, folio: str, bpmn_id: str) -> list[dict]:
     return [t for t in await api.open_tasks(folio) if t["bpmn_id"] == bpmn_id]
 
 
-async def _refused(api, folio: str, bpmn_id: str, **overrides) -> list[dict]:
-    """Submit ``bpmn_id`` with its example and ``overrides``: 422, nothing written."""
+async def _refused(api, folio: str, bpmn_id: str, guarantee: str, **overrides) -> list[dict]:
+    """Submit ``bpmn_id`` with its example and ``overrides``: 409 naming ``guarantee`` (a
+    well-formed form the law forbids), nothing written."""
     [task] = await _open(api, folio, bpmn_id)
     before = await _audit_count(folio)
     data = form_example(f"{bpmn_id}.schema.json") | overrides
@@ -44,7 +45,8 @@ async def _refused(api, folio: str, bpmn_id: str, **overrides) -> list[dict]:
         f"/api/v1/tasks/{task['task_id']}/complete",
         json={"data": data},
     )
-    assert r.status_code == 422, r.text
+    assert r.status_code == 409, r.text
+    assert r.json()["guarantee"] == guarantee
     assert await _audit_count(folio) == before
     assert [t["task_id"] for t in await _open(api, folio, bpmn_id)] == [task["task_id"]]
     return r.json()["errors"]
@@ -189,7 +191,7 @@ async def test_a_return_under_way_is_refused_after_a_late_report(api):
     await api.drive_until(folio, "informar_nna_retorno")
     r = await api.post(PROCURADURIA, f"/api/v1/cases/{folio}/fear-of-return", json=FEAR)
     assert r.status_code == 200, r.text
-    errors = await _refused(api, folio, "informar_nna_retorno")
+    errors = await _refused(api, folio, "informar_nna_retorno", "retorno_solo_en_interes_superior")
     assert [e["path"] for e in errors] == ["$.data.proceder_retorno"]
     assert "no devolución" in errors[0]["message"]
     await api.complete(
@@ -227,6 +229,7 @@ async def test_consular_information_for_accompaniment_is_refused_through_the_api
         api,
         folio,
         "determinar_acompanamiento",
+        "sin_informacion_consular_con_temor_de_retorno",
         evidencias=["declaracion_nna", "informacion_consular"],
     )
     assert [e["path"] for e in errors] == ["$.data.evidencias"]

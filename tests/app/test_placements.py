@@ -296,3 +296,41 @@ async def test_a_blank_departure_is_refused_naming_the_field(api):
     # the body is checked before the placement is looked up: nothing about it is revealed
     assert r.status_code == 422, r.text
     assert [e["path"] for e in r.json()["errors"]] == ["$.circunstancias"]
+
+
+async def test_no_shelter_admission_of_an_adult_through_the_api(api):
+    """A CAS is for children (LGDNNA art. 4 fr. V, art. 95): a presumed adolescent is admitted;
+    once the age assessment finds an adult, no command moves the person into a CAS (409 naming
+    the guarantee, nothing written)."""
+    folio = await api.open_case("inm-07.officer", name="Duda de edad")
+    await api.complete(
+        folio, "registrar_deteccion", duda_edad=True, motivo_duda_edad="Documento ilegible."
+    )
+    for _ in range(40):  # the age assessment stays pending: the person is presumed a child
+        ready = sorted(t["bpmn_id"] for t in await api.open_tasks(folio))
+        if "admitir_en_cas" in ready:
+            break
+        await api.complete(folio, next(t for t in ready if t != "determinar_edad"))
+    await api.complete(folio, "admitir_en_cas")  # presumed an adolescent: admitted
+    detail = (await api.get("procuraduria-07.officer", f"/api/v1/cases/{folio}")).json()
+    placement = detail["placements"][0]
+    adult = {
+        "edad_minima": 19,
+        "edad_maxima": 23,
+        "resultado": "mayor_de_edad",
+        "fundamentacion": "Rango de 19 a 23 años; aun con el beneficio de la duda es mayor.",
+    }
+    await api.complete(folio, "determinar_edad", **adult)
+    tux = await _shelter_id(api, "CAS-07-TUXTLA")
+    r = await api.post(
+        "procuraduria-07.officer",
+        f"/api/v1/placements/{placement['id']}/transfer",
+        json={"to_shelter_id": tux, "reason": "traslado"},
+    )
+    assert r.status_code == 409, r.text
+    assert r.json()["guarantee"] == "cas_solo_para_nna"
+    assert "art. 95" in r.json()["legal_source"]
+    detail = (await api.get("procuraduria-07.officer", f"/api/v1/cases/{folio}")).json()
+    assert [(p["shelter"], p["status"]) for p in detail["placements"]] == [
+        ("CAS-07-TAPACHULA", "admitted")
+    ]

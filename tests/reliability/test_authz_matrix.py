@@ -81,6 +81,8 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("GET", "/api/v1/cases/{folio}/identity"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
     ("PUT", "/api/v1/cases/{folio}/identity"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
     ("POST", "/api/v1/cases/{folio}/relocate"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
+    ("GET", "/api/v1/cases/{folio}/representative"):  dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
+    ("POST", "/api/v1/cases/{folio}/representative"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),  # the Procuraduría represents the child
     ("GET", "/api/v1/forms/{form}"):           dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("GET", "/api/v1/inbox"):                  dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=NO, admin=NO),
     ("GET", "/api/v1/tasks/{task}"):           dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=OK, admin=HIDDEN),
@@ -134,6 +136,8 @@ def body_for(method: str, path: str, rec: Record) -> Any:
         return {"nombres": "Matriz", "apellidos": f"Cambio {n}"}
     if path.endswith("/relocate"):
         return {"estado": "07", "municipio": "Tapachula", "reason": "same place"}
+    if path.endswith("/representative"):
+        return {"data": form_example("designar_representante.schema.json")}
     if path.endswith("/reassign"):
         return {"username": "procuraduria-07.officer"}
     if path.endswith("/complete"):

@@ -44,6 +44,24 @@ def effective_state(engine: RouteEngine, state: str) -> dict[str, Any]:
     }
 
 
+#: The coadyuvante representation of a child who is with a parent (LGDNNA art. 106).
+COADYUVANTE = {
+    "tipo": "coadyuvante",
+    "representacion_originaria": "madre",
+}
+
+
+def representative_for(variables: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The form example of designar_representante, of the kind the child's accompaniment asks
+    for, appointed at ``now``."""
+    data = form_example(route_engine(), "designar_representante.schema.json")
+    if variables.get("situacion_acompanamiento") == "acompanado":
+        data.update(COADYUVANTE)
+        data.pop("fundamento_suplencia")
+    data["fecha_designacion"] = now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    return data
+
+
 class Driver:
     """One case under test."""
 
@@ -54,12 +72,17 @@ class Driver:
         start_data: dict[str, Any] | None = None,
         now: datetime = DEFAULT_NOW,
         engine: RouteEngine | None = None,
+        representative: bool = True,
     ):
         self.engine = engine or route_engine()
         self.now = now
         if start_data is None and process_id == MAIN_PROCESS:
             start_data = form_example(self.engine, "inicio_caso.schema.json")
         case = self.engine.start_case(start_data, now, process_id=process_id, variables=variables)
+        if process_id != MAIN_PROCESS and representative:
+            # A subprocess run alone stands for one the main route reached after
+            # designar_representante: the child has a representative unless a test says not.
+            case.designate_representative(representative_for(case.variables, now), now)
         self.events: list[EngineEvent] = list(case.events)
         self._save(case)
 

@@ -37,7 +37,8 @@ def test_closure_rejected_then_approved_with_follow_up():
 
 @pytest.mark.parametrize("motivo", ["no_localizado", "mayoria_edad", "fallecimiento"])
 def test_closure_without_follow_up(motivo):
-    d = Driver(process_id=PID, variables={})
+    # closing for majority needs an adult (workflows/guarantees.py CIERRE_COMO_ADULTO)
+    d = Driver(process_id=PID, variables={"mayoria_edad_cumplida": motivo == "mayoria_edad"})
     d.complete(
         "proponer_cierre",
         motivo=motivo,

@@ -113,7 +113,13 @@ def test_child_not_seen_alone_needs_a_reason_and_interpreter_needs_a_language():
     d = start()
     with pytest.raises(FormValidationError) as err:
         d.complete("opinion_nna", nna_vista_a_solas=False, interprete_utilizado=True)
-    assert {e["path"] for e in err.value.errors} == {"$.motivo_no_a_solas", "$.idioma_interprete"}
+    # not alone: why, whether the child chose the company, and who (LGDNNA art. 83 fr. X)
+    assert {e["path"] for e in err.value.errors} == {
+        "$.motivo_no_a_solas",
+        "$.nna_eligio_compania",
+        "$.persona_acompanante",
+        "$.idioma_interprete",
+    }
     d.complete("opinion_nna", interprete_utilizado=True, idioma_interprete="mam")
     assert "opinion_nna" not in d.ready()
 

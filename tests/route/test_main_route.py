@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.route.driver import DEFAULT_NOW, Driver, form_example, route_engine
+from tests.route.driver import COADYUVANTE, DEFAULT_NOW, Driver, form_example, route_engine
 from workflows import FormValidationError, TaskNotReadyError
 
 ASILO = {
@@ -328,7 +328,11 @@ def test_unaccompanied_child_with_asylum_indicators():
 
 def test_accompanied_family_stays_together_and_is_not_traced():
     d = start(acompanamiento_declarado="acompanado")
-    done = walk(d, {"determinar_acompanamiento": ACOMPANADO}, stop="alojar_familia_junta")
+    done = walk(
+        d,
+        {"determinar_acompanamiento": ACOMPANADO, "designar_representante": COADYUVANTE},
+        stop="alojar_familia_junta",
+    )
     assert "emitir_medida_proteccion" not in d.ready()
     assert d.variables["situacion_acompanamiento"] == "acompanado"
     done += walk(d)

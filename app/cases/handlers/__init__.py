@@ -4,7 +4,8 @@ Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_sta
 deadline_escalated, deadline_stopped, timer_fired, case_variable_set, case_completed,
 message_received, deadline_recomputed, case_started) and the service's own (``CaseEvent``:
 case_changed, case_relocated, placement_admitted, placement_ended, risk_changed,
-custody_started, custody_ended). The unit of work
+custody_started, custody_ended; and representative_designated, the engine's record of an
+appointment of the child's representative). The unit of work
 (app/cases/unit_of_work.py) runs them in three steps:
 
 1. POLICIES run before the case is saved and may change it (they record more events).
@@ -27,6 +28,7 @@ from app.cases.handlers import (
     custody,
     deadline_register,
     escalations,
+    representation,
     route_policies,
     submissions,
     task_index,
@@ -41,6 +43,8 @@ POLICIES: dict[str, list[Handler]] = {
         route_policies.move_on_other_state,
         custody.record_from_channelling,
     ],
+    # the child's representative is an active user of a Procuraduría (else 422)
+    "representative_designated": [representation.check_representative],
 }
 
 PROJECTIONS: dict[str, list[Handler]] = {
@@ -65,6 +69,7 @@ PROJECTIONS: dict[str, list[Handler]] = {
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
     "case_relocated": [audit_trail.relocated],
     "placement_admitted": [audit_trail.placement_admitted],
+    "representative_designated": [representation.audit_appointment],
     # a child held in a migration station (LM art. 99); the row first: it gives the event its id
     "custody_started": [
         custody.write_started,
