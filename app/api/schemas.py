@@ -305,6 +305,17 @@ class TimelineEntryOut(msgspec.Struct):
     legal_basis: str | None
 
 
+class CaseTextOut(msgspec.Struct):
+    """Free text typed about the case (a relocation reason), kept out of the audit trail."""
+
+    at: datetime
+    #: the audit action it belongs to (its event holds the field name and a keyed digest)
+    action: str
+    field: str
+    text: str
+    author: str | None
+
+
 class CaseDetailOut(msgspec.Struct):
     case: CaseOut
     tasks: list[CaseTaskOut]
@@ -315,6 +326,8 @@ class CaseDetailOut(msgspec.Struct):
     family: list[FamilyMemberOut]
     #: audit events of the case, oldest first, reads left out (at most 500)
     timeline: list[TimelineEntryOut]
+    #: free text typed about the case, oldest first (not for a consulate)
+    texts: list[CaseTextOut] = []
 
 
 class IdentidadOut(msgspec.Struct):
