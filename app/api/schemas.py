@@ -532,6 +532,33 @@ class AuditVerifyOut(msgspec.Struct):
     head_hash: str
     first_bad_id: int | None
     reason: str | None
+    #: stored signed checkpoints the chain passed through (a forged one fails verification)
+    checkpoints: int = 0
+
+
+class CheckpointOut(msgspec.Struct):
+    """A signed statement of the chain head (app/services/checkpoints.py)."""
+
+    at: str
+    event_id: int
+    event_count: int
+    head_hash: str
+    key_id: str
+    #: Ed25519 signature (base64) of the canonical JSON of format, at, event_id, event_count
+    #: and head_hash
+    signature: str
+
+
+class CheckpointsOut(msgspec.Struct):
+    """What ``careroute audit checkpoint export`` writes: keep a copy outside the database and
+    check it with ``careroute audit verify --checkpoint FILE``."""
+
+    format: str
+    exported_at: str
+    key_id: str
+    #: the Ed25519 public key (base64); trust it only as obtained from the server's operator
+    public_key: str
+    checkpoints: list[CheckpointOut]
 
 
 # ---------------------------------------------------------------------------- admin
