@@ -192,6 +192,35 @@ def cmd_keys_public(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_db_roles(args: argparse.Namespace) -> int:
+    """Owner and runtime roles on PostgreSQL (app/db_roles.py); run as a database admin."""
+    from app import db_roles
+
+    db_roles.require_postgres()  # before a SQLite file is made
+    result = asyncio.run(
+        _with_db(
+            lambda: db_roles.create_roles(
+                args.owner,
+                args.runtime,
+                os.environ.get("CAREROUTE_OWNER_PASSWORD") or None,
+                os.environ.get("CAREROUTE_RUNTIME_PASSWORD") or None,
+            )
+        )
+    )
+    for role, kind in ((result.owner, "owner"), (result.runtime, "runtime")):
+        state = "created" if role in result.created else "updated"
+        print(f"{kind} role {role}: {state}")
+    print(
+        f"database {result.database}: the owner owns every table and migrates; the runtime role "
+        f"may only SELECT and INSERT on {', '.join(db_roles.APPEND_ONLY)}"
+    )
+    print(f"server and worker:  DATABASE_URL={result.runtime_url}")
+    print(f"migrations:         CAREROUTE_MIGRATION_URL={result.owner_url}")
+    if result.passwords:
+        print("passwords are shown once: keep them in the deployment's secret store")
+    return 0
+
+
 def cmd_users_create(args: argparse.Namespace) -> int:
     from app.errors import ServiceError
     from app.principal import SYSTEM
@@ -492,6 +521,17 @@ def build_parser() -> argparse.ArgumentParser:
     init.add_argument("--dir", help="folder (default $CAREROUTE_KEYS_DIR or next to the db)")
     _command(keys_cmd, "public", cmd_keys_public, help="print the checkpoint public key")
 
+    db_cmd = _group(sub, "db", help="database administration")
+    roles = _command(
+        db_cmd,
+        "roles",
+        cmd_db_roles,
+        help="PostgreSQL: create the owner (migrations) and runtime (server, worker) roles; "
+        "run as an admin, again after each upgrade",
+    )
+    roles.add_argument("--owner", help="owner role (default <database>_owner)")
+    roles.add_argument("--runtime", help="runtime role (default <database>_runtime)")
+
     users = _group(sub, "users", help="user accounts")
     create = _command(users, "create", cmd_users_create, help="create a user")
     create.add_argument("username")
@@ -544,10 +584,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _unusable(exc: BaseException) -> str | None:
     """The one line for a database or route the operator must fix; None for anything else."""
     from app.db import DatabaseUnavailable
+    from app.db_roles import RolesError
     from app.keys import KeysUnavailable
     from workflows.errors import SpecError
 
-    if isinstance(exc, DatabaseUnavailable | KeysUnavailable):
+    if isinstance(exc, DatabaseUnavailable | KeysUnavailable | RolesError):
         return str(exc)
     if isinstance(exc, SpecError):
         return f"cannot load the route: {exc}"
