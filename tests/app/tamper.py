@@ -78,7 +78,12 @@ async def rewrite(event_id: int, recompute: bool = True) -> None:
 async def delete_one(event_id: int) -> None:
     """Delete one event and re-chain the ones after it."""
     await AuditEvent.delete().where(AuditEvent.id == event_id)
-    after = await AuditEvent.select(AuditEvent.id).where(AuditEvent.id > event_id).first()
+    after = (
+        await AuditEvent.select(AuditEvent.id)
+        .where(AuditEvent.id > event_id)
+        .order_by(AuditEvent.id)
+        .first()
+    )
     if after:
         await _rechain(after["id"])
 
