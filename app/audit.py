@@ -7,8 +7,14 @@ of the command's transaction: on PostgreSQL a transaction-scoped advisory lock s
 of the chain head (two transactions must not chain onto the same head); on SQLite the process
 write lock plus BEGIN IMMEDIATE already does.
 
-What goes into ``changes`` is the caller's job (app/services): never names or documents, and form
-data only as field names plus one digest, because free-text fields can identify a child.
+What goes into ``changes`` is the caller's job (app/services): actions, enums, ids and field
+names; never names, documents or free text, which can identify a child (and cannot be erased
+from an append-only trail). Form data and free text appear only as field names plus a keyed
+digest (``keyed_digest``, ``text_digests``): HMAC-SHA256 with a key kept outside the database
+(app/keys.py), so whoever holds the key can confirm what was submitted, and nobody else can
+recover it by guessing, however few the possible values (an unkeyed SHA-256 of a needs-screening
+form was reversed in under a second). The text itself lives in the case record
+(app/cases/texts.py), where it can be erased.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from app import keys
 from app.db import engine, insert_rows
 from app.principal import Actor
 from app.tables import AuditEvent
@@ -37,9 +44,26 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def digest_of(value: Any) -> str:
-    """SHA-256 of a value's canonical JSON (used for form data kept out of the trail)."""
-    return hashlib.sha256(canonical_json(value).encode()).hexdigest()
+def keyed_digest(value: Any) -> str:
+    """HMAC-SHA256 of a value's canonical JSON with the audit key (app/keys.py)."""
+    return keys.hmac_key().digest(canonical_json(value).encode())
+
+
+def form_digest(form: dict[str, Any]) -> dict[str, Any]:
+    """What an event says about submitted form data: its field names and a keyed digest."""
+    return {
+        "form_fields": sorted(form),
+        "form_hmac": keyed_digest(form),
+        "hmac_key": keys.hmac_key().key_id,
+    }
+
+
+def text_digests(**texts: str) -> dict[str, Any]:
+    """What an event says about free text: the field names and a keyed digest of each."""
+    return {
+        "texts": {name: keyed_digest(text) for name, text in texts.items()},
+        "hmac_key": keys.hmac_key().key_id,
+    }
 
 
 def utc_iso(at: datetime) -> str:
@@ -146,6 +170,17 @@ async def _locked_head() -> str:
     return head["hash"] if head else GENESIS_HASH
 
 
+@dataclass(frozen=True)
+class Checkpoint:
+    """What a signed checkpoint states about the chain (app/services/checkpoints.py): it had
+    ``event_count`` events, the last one ``event_id`` with hash ``head_hash``."""
+
+    at: datetime
+    event_id: int
+    event_count: int
+    head_hash: str
+
+
 @dataclass
 class VerifyResult:
     ok: bool
@@ -153,6 +188,8 @@ class VerifyResult:
     head_hash: str
     first_bad_id: int | None = None
     reason: str | None = None
+    #: checkpoints the chain was compared with and matched
+    checkpoints: int = 0
 
 
 async def iter_events(batch: int = 2000) -> AsyncIterator[dict[str, Any]]:
@@ -172,8 +209,15 @@ async def iter_events(batch: int = 2000) -> AsyncIterator[dict[str, Any]]:
         last_id = rows[-1]["id"]
 
 
-async def verify() -> VerifyResult:
-    """Recompute the chain; report the first event whose link or content does not match."""
+async def verify(checkpoints: Iterable[Checkpoint] = ()) -> VerifyResult:
+    """Recompute the chain; report the first event whose link or content does not match.
+
+    With ``checkpoints`` (already known to be authentic: app/services/checkpoints.py), the
+    chain must also pass through each of them: the event at each checkpoint's position has its
+    id and hash, and the chain is at least that long. This detects what the chain alone cannot:
+    a history rewritten with every later hash recomputed, and a deleted tail."""
+    pending = sorted(checkpoints, key=lambda c: c.event_count)
+    matched = 0
     prev = GENESIS_HASH
     checked = 0
     async for row in iter_events():
@@ -185,11 +229,42 @@ async def verify() -> VerifyResult:
                 row["id"],
                 "prev_hash does not match the previous event's hash "
                 "(an event was deleted, inserted or reordered before this one)",
+                matched,
             )
         if event_hash(row) != row["hash"]:
             return VerifyResult(
-                False, checked, prev, row["id"], "content does not match its hash (row altered)"
+                False,
+                checked,
+                prev,
+                row["id"],
+                "content does not match its hash (row altered)",
+                matched,
             )
         prev = row["hash"]
         checked += 1
-    return VerifyResult(True, checked, prev)
+        while matched < len(pending) and pending[matched].event_count <= checked:
+            cp = pending[matched]
+            if cp.event_count != checked or cp.event_id != row["id"] or cp.head_hash != prev:
+                return VerifyResult(
+                    False,
+                    checked,
+                    prev,
+                    row["id"],
+                    f"event {checked} of the chain (id {row['id']}) is not the one the checkpoint "
+                    f"of {utc_iso(cp.at)} signed (id {cp.event_id}): the history up to it was "
+                    "rewritten (events changed, inserted or deleted, later hashes recomputed)",
+                    matched,
+                )
+            matched += 1
+    if matched < len(pending):
+        cp = pending[-1]
+        return VerifyResult(
+            False,
+            checked,
+            prev,
+            cp.event_id,
+            f"the chain has {checked} events, but the checkpoint of {utc_iso(cp.at)} signed "
+            f"{cp.event_count} (up to id {cp.event_id}): events were deleted from its end",
+            matched,
+        )
+    return VerifyResult(True, checked, prev, checkpoints=matched)

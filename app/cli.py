@@ -1,5 +1,5 @@
-"""``careroute`` command line: serve, demo, migrate, audit verify, users create, tick, worker,
-calendario (declared non-working days per authority).
+"""``careroute`` command line: serve, demo, migrate, audit verify, audit checkpoint export, keys,
+users create, tick, worker, calendario (declared non-working days per authority).
 
 ``--db PATH`` (before or after any subcommand) selects the SQLite file;
 ``DATABASE_URL=postgresql://...`` selects PostgreSQL and wins over ``--db``.
@@ -17,6 +17,7 @@ import json
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 #: Exit status when the database or the route is unusable (2 stays "audit chain broken").
@@ -60,9 +61,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from app import db
+    from app import db, keys
     from app.main import create_app
 
+    keys.require()  # before anything: a server never runs with digests nobody could check
     asyncio.run(_with_db(lambda: asyncio.sleep(0)))
     print(f"careroute on http://{args.host}:{args.port} (database: {db.database_url()})")
     uvicorn.run(
@@ -76,7 +78,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from app import demo
+    from app import demo, keys
+
+    keys.init()  # the demo's keys, in the data folder (or $CAREROUTE_KEYS_DIR)
 
     try:
         result = asyncio.run(_with_db(lambda: demo.run(args.password)))
@@ -95,18 +99,126 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from app import audit
+    """The chain, and the checkpoints: those of ``--checkpoint FILE`` (exported earlier: they
+    detect a rewritten history and a deleted tail), else those stored whose signature verifies
+    (when the signing key is here)."""
+    from app import audit, keys
+    from app.services import checkpoints
 
-    result = asyncio.run(_with_db(audit.verify, migrate=False))
+    public = None
+    if args.public_key:
+        try:
+            public = keys.load_public_key(Path(args.public_key).read_text(encoding="ascii"))
+        except (OSError, UnicodeDecodeError, keys.KeysUnavailable) as exc:
+            print(
+                f"{args.prog}: cannot use the public key {args.public_key}: {exc}", file=sys.stderr
+            )
+            return EXIT_UNUSABLE
+    checkpoint = Path(args.checkpoint) if args.checkpoint else None
+    note = ""
+    if checkpoint is None and public is None:
+        try:
+            keys.signing_key()
+        except keys.KeysUnavailable:
+            note = " (stored checkpoints not checked: no signing key here)"
+
+    async def body() -> Any:
+        if note:
+            return await audit.verify(), 0
+        return await checkpoints.verify(checkpoint, public)
+
+    try:
+        result, _ = asyncio.run(_with_db(body, migrate=False))
+    except checkpoints.CheckpointFileError as exc:
+        print(f"audit checkpoints UNUSABLE: {exc}", file=sys.stderr)
+        return 2
     if result.ok:
-        print(f"audit chain OK: {result.checked} events, head {result.head_hash}")
+        print(
+            f"audit chain OK: {result.checked} events, head {result.head_hash}; "
+            f"{result.checkpoints} signed checkpoint(s) matched"
+            + (f" from {checkpoint}" if checkpoint else "")
+            + note
+        )
         return 0
+    where = f"at event {result.first_bad_id}" if result.first_bad_id is not None else ""
     print(
-        f"audit chain BROKEN at event {result.first_bad_id}: {result.reason} "
-        f"({result.checked} events verified before it)",
+        f"audit chain BROKEN {where}: {result.reason} "
+        f"({result.checked} events verified before it)".replace("  ", " "),
         file=sys.stderr,
     )
     return 2
+
+
+def cmd_audit_checkpoint_export(args: argparse.Namespace) -> int:
+    from app import keys
+    from app.services import checkpoints
+
+    keys.require()
+    doc = asyncio.run(_with_db(lambda: checkpoints.export(Path(args.file)), migrate=False))
+    items = doc["checkpoints"]
+    last = items[-1] if items else None
+    print(
+        f"{len(items)} signed checkpoint(s) written to {args.file} (key {doc['key_id']})"
+        + (
+            f"; the latest covers {last['event_count']} events, head {last['head_hash']}"
+            if last
+            else ""
+        )
+    )
+    print("Keep it outside the database; check it with: careroute audit verify --checkpoint FILE")
+    return 0
+
+
+def cmd_keys_init(args: argparse.Namespace) -> int:
+    from app import keys
+
+    folder = Path(args.dir) if args.dir else keys.keys_dir()
+    made = keys.init(folder)
+    for path in made:
+        print(f"created {path}")
+    if not made:
+        print(f"every key is already in {folder} (none replaced)")
+    public = (folder / keys.PUBLIC_FILE).read_text(encoding="ascii").strip()
+    print(f"checkpoint public key (give it to oversight): {public}")
+    if args.dir and os.environ.get(keys.DIR_ENV) != args.dir:
+        print(f"set {keys.DIR_ENV}={folder} for the server, the worker and the CLI")
+    return 0
+
+
+def cmd_keys_public(args: argparse.Namespace) -> int:
+    from app import keys
+
+    print(keys.public_key_text())
+    return 0
+
+
+def cmd_db_roles(args: argparse.Namespace) -> int:
+    """Owner and runtime roles on PostgreSQL (app/db_roles.py); run as a database admin."""
+    from app import db_roles
+
+    db_roles.require_postgres()  # before a SQLite file is made
+    result = asyncio.run(
+        _with_db(
+            lambda: db_roles.create_roles(
+                args.owner,
+                args.runtime,
+                os.environ.get("CAREROUTE_OWNER_PASSWORD") or None,
+                os.environ.get("CAREROUTE_RUNTIME_PASSWORD") or None,
+            )
+        )
+    )
+    for role, kind in ((result.owner, "owner"), (result.runtime, "runtime")):
+        state = "created" if role in result.created else "updated"
+        print(f"{kind} role {role}: {state}")
+    print(
+        f"database {result.database}: the owner owns every table and migrates; the runtime role "
+        f"may only SELECT and INSERT on {', '.join(db_roles.APPEND_ONLY)}"
+    )
+    print(f"server and worker:  DATABASE_URL={result.runtime_url}")
+    print(f"migrations:         CAREROUTE_MIGRATION_URL={result.owner_url}")
+    if result.passwords:
+        print("passwords are shown once: keep them in the deployment's secret store")
+    return 0
 
 
 def cmd_users_create(args: argparse.Namespace) -> int:
@@ -289,6 +401,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("careroute").setLevel(logging.INFO)
 
+    from app import keys
+    from app.services import checkpoints
+
+    keys.require()
     interval = args.interval if args.interval is not None else (_worker_interval() or 30.0)
 
     async def body() -> int:
@@ -296,6 +412,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await suspensions.load_suspensions()
             await calendars.load_declared_days()
             result = await deadlines.sweep(limit=args.limit)
+            await checkpoints.maybe_write()
             if result.cases or args.once:
                 print(
                     f"fired timers of {result.cases} cases ({result.escalations} escalations, "
@@ -376,7 +493,44 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--limit", type=int, default=None, help="at most N cases per sweep")
 
     audit = _group(sub, "audit", help="audit trail tools")
-    _command(audit, "verify", cmd_audit_verify, help="verify the hash chain")
+    verify = _command(
+        audit, "verify", cmd_audit_verify, help="verify the hash chain and its signed checkpoints"
+    )
+    verify.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="checkpoints exported earlier (audit checkpoint export): detects a rewritten "
+        "history and a deleted tail",
+    )
+    verify.add_argument(
+        "--public-key",
+        metavar="FILE",
+        help="the trusted public key (careroute keys public); default: the signing key's",
+    )
+    checkpoint = _group(audit, "checkpoint", help="signed checkpoints of the chain head")
+    export = _command(
+        checkpoint,
+        "export",
+        cmd_audit_checkpoint_export,
+        help="sign the current head, then write every checkpoint to FILE (for oversight)",
+    )
+    export.add_argument("file", metavar="FILE")
+
+    keys_cmd = _group(sub, "keys", help="the keys kept outside the database (app/keys.py)")
+    init = _command(keys_cmd, "init", cmd_keys_init, help="create the missing keys")
+    init.add_argument("--dir", help="folder (default $CAREROUTE_KEYS_DIR or next to the db)")
+    _command(keys_cmd, "public", cmd_keys_public, help="print the checkpoint public key")
+
+    db_cmd = _group(sub, "db", help="database administration")
+    roles = _command(
+        db_cmd,
+        "roles",
+        cmd_db_roles,
+        help="PostgreSQL: create the owner (migrations) and runtime (server, worker) roles; "
+        "run as an admin, again after each upgrade",
+    )
+    roles.add_argument("--owner", help="owner role (default <database>_owner)")
+    roles.add_argument("--runtime", help="runtime role (default <database>_runtime)")
 
     users = _group(sub, "users", help="user accounts")
     create = _command(users, "create", cmd_users_create, help="create a user")
@@ -430,9 +584,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _unusable(exc: BaseException) -> str | None:
     """The one line for a database or route the operator must fix; None for anything else."""
     from app.db import DatabaseUnavailable
+    from app.db_roles import RolesError
+    from app.keys import KeysUnavailable
     from workflows.errors import SpecError
 
-    if isinstance(exc, DatabaseUnavailable):
+    if isinstance(exc, DatabaseUnavailable | KeysUnavailable | RolesError):
         return str(exc)
     if isinstance(exc, SpecError):
         return f"cannot load the route: {exc}"

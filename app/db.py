@@ -16,6 +16,7 @@ import contextlib
 import io
 import os
 import sqlite3
+import sys
 import warnings
 import weakref
 from collections.abc import AsyncIterator
@@ -33,6 +34,8 @@ from app.sqlite_engine import TunedSQLiteEngine
 
 #: Default embedded database file, relative to the working directory.
 DEFAULT_SQLITE_PATH = "careroute.db"
+#: The owner's URL for migrations when DATABASE_URL is the runtime role (app/db_roles.py).
+MIGRATION_URL_ENV = "CAREROUTE_MIGRATION_URL"
 #: Seconds a SQLite connection waits for a lock held by another process (e.g. the CLI).
 SQLITE_BUSY_TIMEOUT_S = 30
 #: What opening a database raises when the database (server, file, folder, URL), not our code, is
@@ -242,14 +245,57 @@ async def shutdown() -> None:
         await db.close_connection_pool()
 
 
+def migration_url() -> str | None:
+    """``CAREROUTE_MIGRATION_URL``: the database owner's URL, when DATABASE_URL is a runtime role
+    that may not change the schema (app/db_roles.py)."""
+    return os.environ.get(MIGRATION_URL_ENV, "").strip() or None
+
+
 async def migrate() -> None:
-    """Run every pending Piccolo migration (idempotent)."""
+    """Run every pending Piccolo migration (idempotent): as the owner of CAREROUTE_MIGRATION_URL
+    when it is set (in a ``careroute migrate`` process of its own), else on this connection."""
     from piccolo.apps.migrations.commands.forwards import run_forwards
 
-    with contextlib.redirect_stdout(io.StringIO()):  # Piccolo prints progress with emoji
-        result = await run_forwards("careroute")
+    owner = migration_url()
+    if owner and owner != database_url():
+        await _migrate_as(owner)
+        return
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # Piccolo prints progress with emoji
+            result = await run_forwards("careroute")
+    except asyncpg.InsufficientPrivilegeError as exc:
+        raise DatabaseUnavailable(_may_not_migrate(exc)) from exc
     if not result.success:
+        if "permission denied" in str(result.message) or "must be owner" in str(result.message):
+            raise DatabaseUnavailable(_may_not_migrate(result.message))
         raise RuntimeError(f"migration failed: {result.message}")
+
+
+def _may_not_migrate(reason: object) -> str:
+    return (
+        f"the role of {redact(database_url())} may not migrate the database "
+        f"({' '.join(str(reason).split())}): set {MIGRATION_URL_ENV} to the owner's URL, "
+        "or run careroute migrate as the owner"
+    )
+
+
+async def _migrate_as(url: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != MIGRATION_URL_ENV} | {"DATABASE_URL": url}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "app.cli",
+        "migrate",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await proc.communicate()
+    if proc.returncode != 0:
+        lines = err.decode(errors="replace").strip().splitlines() or ["no message"]
+        raise DatabaseUnavailable(
+            f"migrating as the owner ({MIGRATION_URL_ENV}={redact(url)}) failed: {lines[-1]}"
+        )
 
 
 async def drop_everything() -> None:

@@ -13,7 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from app import db
+from app import db, keys
 from app.api.admin import AuthorityController, UserController
 from app.api.audit import AuditController
 from app.api.cases import CaseController, FormController
@@ -26,7 +26,7 @@ from app.api.security import TokenAuthMiddleware
 from app.api.session import MeController, SessionController
 from app.api.tasks import InboxController, TaskController
 from app.route_engine import library
-from app.services import calendars, deadlines, suspensions
+from app.services import calendars, checkpoints, deadlines, suspensions
 from app.web.pages import template_config
 from app.web.router import web_router
 
@@ -49,6 +49,9 @@ async def _tick_forever(seconds: float) -> None:
             await suspensions.load_suspensions()  # another process may have added one
             await calendars.load_declared_days()
             result = await deadlines.sweep()
+            await (
+                checkpoints.maybe_write()
+            )  # signed chain head, every CAREROUTE_CHECKPOINT_INTERVAL
             if result.cases:
                 log.info(
                     "fired timers of %d cases (%d escalations)", result.cases, result.escalations
@@ -67,6 +70,7 @@ def create_app(
     async def on_startup() -> None:
         library()  # load and check the route before accepting requests
         if manage_db:
+            keys.require()  # a server never runs without the keys outside the database
             await db.startup()
         if migrate:
             await db.migrate()

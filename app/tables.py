@@ -14,12 +14,17 @@ Layout choices, each for a reason:
   shelter; the station is named within the INM authority that runs it (see the class).
 - ``audit_event`` is append-only and hash-chained (app/audit.py); ``changes`` is stored as the exact
   canonical JSON text that was hashed, so verification never depends on a JSON type's reordering.
+  It never holds free text: ``case_text`` keeps what a person typed about a child (a relocation
+  reason), owned by the case so it can be erased; the event keeps the field name and a keyed digest.
+- ``audit_checkpoint`` holds signed checkpoints of the chain head (app/services/checkpoints.py),
+  append-only like the trail.
 """
 
 from __future__ import annotations
 
 from piccolo.columns import (
     JSON,
+    BigInt,
     BigSerial,
     Boolean,
     Date,
@@ -283,6 +288,24 @@ class StationCustody(Table, tablename="station_custody"):
     end_recorded_at = Timestamptz(null=True, default=None)
 
 
+class CaseText(Table, tablename="case_text"):
+    """Free text a person typed about a child's case that has no other home in the case record
+    (a relocation reason). Owned by the case (deleted with it, erasable with it: issue 16); the
+    audit event of the act keeps only ``field`` and a keyed digest of ``text`` (app/audit.py)."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    #: the audit action the text belongs to, e.g. ``case.relocated``
+    action = Varchar(length=60)
+    field = Varchar(length=60)
+    text = Text()
+    created_at = Timestamptz()
+    created_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="created_by_id"
+    )
+
+
 class FolioCounter(Table, tablename="folio_counter"):
     """Last number issued per folio prefix (``CHIS-2026``)."""
 
@@ -309,6 +332,21 @@ class AuditEvent(Table, tablename="audit_event"):
     legal_basis = Varchar(length=500, null=True, default=None)
     prev_hash = Varchar(length=64)
     hash = Varchar(length=64, unique=True)
+
+
+class AuditCheckpoint(Table, tablename="audit_checkpoint"):
+    """A signed statement "the chain had ``event_count`` events, the last ``event_id`` with hash
+    ``head_hash``" (Ed25519, key outside the database: app/keys.py). Exported to oversight, it
+    lets ``careroute audit verify --checkpoint`` detect a history rewritten with its hashes
+    recomputed, or a tail deleted, by someone who can write the database."""
+
+    id = BigSerial(primary_key=True)
+    at = Timestamptz()
+    event_id = BigInt()
+    event_count = BigInt()
+    head_hash = Varchar(length=64)
+    key_id = Varchar(length=16)
+    signature = Varchar(length=128)
 
 
 class DeadlineEscalation(Table, tablename="deadline_escalation"):
@@ -444,6 +482,8 @@ class CalendarDeclaration(Table, tablename="calendar_declaration"):
     )
     created_at = Timestamptz()
     withdrawn_at = Timestamptz(null=True, default=None)
+    #: why it was withdrawn, as typed (the audit event keeps a keyed digest of it)
+    withdrawn_reason = Varchar(length=500, null=True, default=None)
     recompute_total = Integer(null=True, default=None)
     recompute_done = Integer(default=0)
     recompute_changed = Integer(default=0)
@@ -470,8 +510,10 @@ ALL_TABLES: tuple[type[Table], ...] = (
     TaskSubmission,
     Placement,
     StationCustody,
+    CaseText,
     FolioCounter,
     AuditEvent,
+    AuditCheckpoint,
     DeadlineEscalation,
     DeadlineRegister,
     Notification,

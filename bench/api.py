@@ -448,6 +448,11 @@ def main() -> int:
     import logging
 
     import app  # noqa: F401  (PICCOLO_CONF)
+    from app import keys
+
+    # the servers and workers it starts refuse to run without keys (app/keys.py): a throwaway set
+    os.environ.setdefault(keys.DIR_ENV, tempfile.mkdtemp(prefix="careroute-bench-keys-"))
+    keys.init()
 
     for noisy in ("spiff", "httpx"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

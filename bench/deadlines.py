@@ -68,6 +68,11 @@ async def main() -> None:
         os.environ["CAREROUTE_DB"] = db_path
 
     import app  # noqa: F401
+    from app import keys
+
+    # the servers and workers it starts refuse to run without keys (app/keys.py): a throwaway set
+    os.environ.setdefault(keys.DIR_ENV, tempfile.mkdtemp(prefix="careroute-bench-keys-"))
+    keys.init()
     from app import db, demo
     from app.services import deadlines
     from app.tables import DeadlineEscalation, DeadlineRegister, WorkflowState

@@ -17,11 +17,16 @@ import tempfile
 _TMP = tempfile.mkdtemp(prefix="careroute-test-")
 if not os.environ.get("DATABASE_URL"):
     os.environ["CAREROUTE_DB"] = os.path.join(_TMP, "test.db")
+# The keys (app/keys.py) of this run, outside the repository; subprocesses inherit the setting.
+os.environ["CAREROUTE_KEYS_DIR"] = os.path.join(_TMP, "keys")
 
 import pytest  # noqa: E402
 
 import app  # noqa: E402,F401  (sets PICCOLO_CONF before Piccolo looks for it)
+from app import keys  # noqa: E402
 from tests.app.helpers import PASSWORD  # noqa: E402
+
+keys.init()
 
 #: Seconds the PostgreSQL pool may take to close at the end of the session.
 POOL_CLOSE_TIMEOUT_S = 30

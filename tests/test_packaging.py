@@ -137,6 +137,8 @@ def test_installed_pages_find_templates_static_files_translations_and_diagrams(i
     """What ``careroute serve`` serves, from the installed package (the demo database as above)."""
     db = installed.work / "pages.db"
     assert installed.run("careroute", "migrate", "--db", str(db)).returncode == 0
+    # a server refuses to start without its keys (app/keys.py): made as an operator would
+    assert installed.run("careroute", "keys", "init", "--db", str(db)).returncode == 0
     script = """
 import json
 from litestar.testing import TestClient

@@ -12,8 +12,8 @@ from litestar.response import Stream
 
 from app.api.deps import AppRequest, clamp, typed
 from app.api.responses import reads
-from app.api.schemas import AuditPageOut, AuditVerifyOut
-from app.services import audit_read
+from app.api.schemas import AuditPageOut, AuditVerifyOut, CheckpointsOut
+from app.services import audit_read, checkpoints
 from app.services.audit_read import AuditFilter
 
 
@@ -85,3 +85,9 @@ class AuditController(Controller):
     async def verify(self, request: AppRequest) -> AuditVerifyOut:
         """Recompute the hash chain; names the first bad event."""
         return typed(AuditVerifyOut, await audit_read.verify(request.user))
+
+    @get("/checkpoints", responses=reads(403))
+    async def signed_checkpoints(self, request: AppRequest) -> CheckpointsOut:
+        """Every signed checkpoint of the chain head, to keep outside the database; the worker
+        signs one every ``CAREROUTE_CHECKPOINT_INTERVAL`` seconds while the chain grows."""
+        return typed(CheckpointsOut, await checkpoints.for_oversight(request.user))

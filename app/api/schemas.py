@@ -366,6 +366,17 @@ class TimelineEntryOut(msgspec.Struct):
     legal_basis: str | None
 
 
+class CaseTextOut(msgspec.Struct):
+    """Free text typed about the case (a relocation reason), kept out of the audit trail."""
+
+    at: datetime
+    #: the audit action it belongs to (its event holds the field name and a keyed digest)
+    action: str
+    field: str
+    text: str
+    author: str | None
+
+
 class CaseDetailOut(msgspec.Struct):
     case: CaseOut
     tasks: list[CaseTaskOut]
@@ -376,6 +387,8 @@ class CaseDetailOut(msgspec.Struct):
     family: list[FamilyMemberOut]
     #: audit events of the case, oldest first, reads left out (at most 500)
     timeline: list[TimelineEntryOut]
+    #: free text typed about the case, oldest first (not for a consulate)
+    texts: list[CaseTextOut] = []
 
 
 class IdentidadOut(msgspec.Struct):
@@ -631,6 +644,33 @@ class AuditVerifyOut(msgspec.Struct):
     head_hash: str
     first_bad_id: int | None
     reason: str | None
+    #: stored signed checkpoints the chain passed through (a forged one fails verification)
+    checkpoints: int = 0
+
+
+class CheckpointOut(msgspec.Struct):
+    """A signed statement of the chain head (app/services/checkpoints.py)."""
+
+    at: str
+    event_id: int
+    event_count: int
+    head_hash: str
+    key_id: str
+    #: Ed25519 signature (base64) of the canonical JSON of format, at, event_id, event_count
+    #: and head_hash
+    signature: str
+
+
+class CheckpointsOut(msgspec.Struct):
+    """What ``careroute audit checkpoint export`` writes: keep a copy outside the database and
+    check it with ``careroute audit verify --checkpoint FILE``."""
+
+    format: str
+    exported_at: str
+    key_id: str
+    #: the Ed25519 public key (base64); trust it only as obtained from the server's operator
+    public_key: str
+    checkpoints: list[CheckpointOut]
 
 
 # ---------------------------------------------------------------------------- admin

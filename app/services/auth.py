@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app import security
+from app.audit import text_digests
 from app.clock import utcnow
 from app.command import command
 from app.errors import InvalidInput
@@ -119,7 +120,7 @@ async def login(
     if not ok or user is None or not user["active"]:
         LOGIN_THROTTLE.failed(username, address)
         async with command(SYSTEM) as cmd:
-            cmd.audit("auth.login_failed", changes={"username": username[:100]})
+            cmd.audit("auth.login_failed", changes=failed_login(username, user))
         raise LoginFailed
     LOGIN_THROTTLE.succeeded(username)
     token = security.new_token()
@@ -154,6 +155,13 @@ async def logout(principal: Principal) -> None:
             AuthToken.id == principal.token_id
         )
         cmd.audit("auth.logout", changes={"kind": principal.token_kind})
+
+
+def failed_login(username: str, user: dict[str, Any] | None) -> dict[str, Any]:
+    """What a failed login records: the account tried, when the name typed is one (oversight
+    needs to see who is being guessed), and a keyed digest of whatever was typed, never the
+    text: a password typed in the wrong box would otherwise stay in the trail for ever."""
+    return {"account": username if user else None, **text_digests(username=username)}
 
 
 def actor_of(principal: Principal | None) -> Actor:

@@ -27,6 +27,7 @@ import logging
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.audit import text_digests
 from app.clock import utcnow
 from app.command import command
 from app.errors import Conflict, Forbidden, NotFound, field_error
@@ -166,6 +167,7 @@ async def withdraw(
         raise Conflict("declaration already withdrawn")
     now = now or utcnow()
     actor = _actor(who)
+    reason = (motivo or "").strip()[:500]
     async with command(actor, now) as cmd:
         total = await Case.count().where(Case.status == "open")
         await CalendarDeclaration.update(
@@ -177,6 +179,7 @@ async def withdraw(
                 CalendarDeclaration.recompute_failed: 0,
                 CalendarDeclaration.recompute_cursor: 0,
                 CalendarDeclaration.recompute_finished_at: now if total == 0 else None,
+                CalendarDeclaration.withdrawn_reason: reason,
             }
         ).where(CalendarDeclaration.id == declaration_id)
         cmd.audit(
@@ -185,8 +188,8 @@ async def withdraw(
             changes={
                 "declaration_id": declaration_id,
                 "autoridad": row["autoridad"],
-                "motivo": (motivo or "").strip()[:500],
                 "open_cases": total,
+                **text_digests(motivo=reason),  # the text: the declaration's withdrawn_reason
             },
         )
     await load_declared_days()
@@ -203,6 +206,7 @@ _COLUMNS = (
     CalendarDeclaration.created_by.username.as_alias("created_by"),
     CalendarDeclaration.created_at,
     CalendarDeclaration.withdrawn_at,
+    CalendarDeclaration.withdrawn_reason,
     CalendarDeclaration.recompute_total,
     CalendarDeclaration.recompute_done,
     CalendarDeclaration.recompute_changed,

@@ -14,7 +14,8 @@ from typing import Any
 
 from app import access, inegi
 from app.access_rules import CONSULATE
-from app.audit import digest_of
+from app.audit import form_digest
+from app.cases import texts
 from app.cases.aggregate import CaseAggregate
 from app.cases.handlers import access as access_handler
 from app.cases.unit_of_work import CaseSession, case_command
@@ -200,8 +201,7 @@ async def open_case(
                 "canal_ingreso": form.get("canal_ingreso"),
                 "acompanamiento_declarado": form.get("acompanamiento_declarado"),
                 "family_group": group,
-                "form_fields": sorted(form),
-                "form_sha256": digest_of(form),
+                **form_digest(form),
                 "identity_fields": sorted(identidad),
                 "spec_version": library().version,
             },
@@ -311,8 +311,10 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
     case.pop("id")
     case["variables"] = case.get("variables") or {}
     entries = [_timeline_entry(e) for e in timeline]
+    notes = await texts.of_case(case_id)
     if principal.authority_tipo == CONSULATE:
         case, tasks, entries = _without_asylum(case, tasks, entries)
+        notes = []  # a reason may tell where the child sought protection
     return {
         "case": case,
         "tasks": tasks,
@@ -320,6 +322,7 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
         "custody": custody_rows,
         "family": family,
         "timeline": entries,
+        "texts": notes,
     }
 
 

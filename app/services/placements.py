@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app import access, routing
+from app.audit import text_digests
 from app.cases import placement as stay
 from app.cases.unit_of_work import case_command
 from app.errors import Forbidden, InvalidInput, NotFound, field_error
@@ -145,7 +146,8 @@ async def left(principal: Principal, placement_id: int, payload: dict[str, Any])
             changes={
                 "placement_id": placement_id,
                 "route_notified": notified,
-                "circunstancias": payload["circunstancias"],
+                # the text is the placement's end reason (and the route's message)
+                **text_digests(circunstancias=payload["circunstancias"]),
             },
         )
     view = await placement_view(placement_id)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from app.audit import digest_of
+from app.audit import form_digest
 from app.cases.handlers.audit_trail import variable_changes
 from app.cases.unit_of_work import CaseSession, task_command
 from app.command import command
@@ -188,8 +188,7 @@ async def complete(
             authority_id=principal.authority_id,
             changes={
                 "task": task["bpmn_id"],
-                "form_fields": sorted(data),
-                "form_sha256": digest_of(data),
+                **form_digest(data),
                 "variables": variable_changes(s.case.events),
             },
             legal_basis=legal_basis_of(task["bpmn_id"], task["legal_source"]),

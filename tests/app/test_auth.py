@@ -6,6 +6,7 @@ import json
 
 import httpx
 
+from app.audit import keyed_digest
 from app.route_engine import form_example
 from app.tables import AuditEvent
 from tests.app.helpers import PASSWORD
@@ -69,7 +70,14 @@ async def test_bearer_tokens_and_failures(api):
         .where((AuditEvent.action == "auth.login_failed") & (AuditEvent.id > last["id"]))
         .order_by(AuditEvent.id)
     )
-    assert [json.loads(f["changes"])["username"] for f in failed] == ["inm-07.officer", "nobody"]
+    # the account tried when it is one; what was typed only as a keyed digest (issue 15)
+    changes = [json.loads(f["changes"]) for f in failed]
+    assert [c["account"] for c in changes] == ["inm-07.officer", None]
+    assert [c["texts"]["username"] for c in changes] == [
+        keyed_digest("inm-07.officer"),
+        keyed_digest("nobody"),
+    ]
+    assert "nobody" not in json.dumps(changes)
     assert (await api.client.get("/api/v1/me")).status_code == 401
     r = await api.client.get("/api/v1/me", headers={"Authorization": "Bearer not-a-token"})
     assert r.status_code == 401

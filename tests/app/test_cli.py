@@ -114,12 +114,13 @@ UNREACHABLE_PG = "postgresql://postgres@127.0.0.1:1/nothing"
 
 
 def _careroute(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
-    """Start ``careroute ARGS`` without DATABASE_URL or route overrides unless ``env`` sets them."""
+    """Start ``careroute ARGS`` without DATABASE_URL or route overrides unless ``env`` sets them;
+    with the test run's keys (a server refuses to start without them: test_audit_cli.py)."""
     clean = {
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "CAREROUTE_DB"} and not k.startswith("CAREROUTE_")
-    }
+    } | {"CAREROUTE_KEYS_DIR": os.environ["CAREROUTE_KEYS_DIR"]}
     return subprocess.Popen(
         [sys.executable, "-m", "app.cli", *args],
         stdout=subprocess.PIPE,
@@ -167,7 +168,10 @@ def test_db_after_the_subcommand_selects_the_file(tmp_path):
     assert db.is_file()
     verified = _finish({"verify": _careroute("audit", "verify", "--db", str(db))})["verify"]
     assert verified[0] == 0, verified[2]
-    assert verified[1] == f"audit chain OK: 0 events, head {'0' * 64}\n"
+    assert (
+        verified[1]
+        == f"audit chain OK: 0 events, head {'0' * 64}; 0 signed checkpoint(s) matched\n"
+    )
 
 
 def test_audit_verify_of_a_database_never_migrated_is_one_line(tmp_path):

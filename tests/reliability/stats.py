@@ -18,6 +18,8 @@ class Stats:
     st_operations: int = 0
     st_cases: int = 0
     server_errors: int = 0
+    history_tried: int = 0
+    history_detected: int = 0
     used: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -38,7 +40,8 @@ class Stats:
             f"reliability: requests sent {self.requests}, crashes survived {self.crashes}, "
             f"acknowledged writes checked {self.acked_checked}, lost writes {self.lost}, "
             f"matrix cells checked {self.matrix_cells}, schemathesis operations "
-            f"{self.st_operations} cases {self.st_cases}, 5xx {self.server_errors}"
+            f"{self.st_operations} cases {self.st_cases}, 5xx {self.server_errors}, "
+            f"rewritten-history attempts detected {self.history_detected}/{self.history_tried}"
         )
 
 

@@ -101,6 +101,7 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("GET", "/api/v1/audit"):                  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
     ("GET", "/api/v1/audit/export"):           dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
     ("GET", "/api/v1/audit/verify"):           dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("GET", "/api/v1/audit/checkpoints"):      dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
     ("GET", "/api/v1/authorities"):            dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("POST", "/api/v1/authorities"):           dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201)),
     ("GET", "/api/v1/users"):                  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=OK),

@@ -20,8 +20,9 @@ from datetime import UTC, datetime, timedelta
 
 
 async def prepare(password: str) -> dict[str, str]:
-    from app import db, demo
+    from app import db, demo, keys
 
+    keys.init()  # the server refuses to start without keys (in the data folder unless set)
     await db.startup()
     await db.migrate()
     await demo.seed_accounts(password)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.cases import texts
 from app.cases.aggregate import Event
 
 if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
@@ -71,7 +72,10 @@ async def deadline_recomputed(session: CaseSession, event: Event) -> None:
 
 
 async def relocated(session: CaseSession, event: Event) -> None:
-    session.audit("case.relocated", changes=dict(event.data))
+    """The reason, as typed, goes to the case record; the event keeps its keyed digest."""
+    changes = {k: v for k, v in event.data.items() if k != "reason"}
+    changes.update(await texts.keep(session, "case.relocated", reason=event.data["reason"]))
+    session.audit("case.relocated", changes=changes)
 
 
 async def placement_admitted(session: CaseSession, event: Event) -> None:

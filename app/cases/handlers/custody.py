@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from app.audit import text_digests
 from app.cases.aggregate import Event, instant
 from app.errors import InvalidInput
 from app.tables import StationCustody
@@ -129,7 +130,8 @@ async def audit_started(session: CaseSession, event: Event) -> None:
         changes={
             "custody_id": data["custody_id"],
             "station": data["station_code"],
-            "station_name": data["station_name"],
+            # the name as typed stays in the custody record
+            **text_digests(station_name=data["station_name"]),
             "started_at": _iso(data["started_at"]),
             "ended_at": _iso(data["ended_at"]),
             "source": data.get("source", "record"),
