@@ -18,7 +18,7 @@ from app.command import command
 from app.errors import InvalidInput
 from app.principal import SYSTEM, Actor, Principal
 from app.tables import AuthToken, User
-from app.throttle import LOGIN_THROTTLE
+from app import throttle
 
 SESSION_TTL = timedelta(hours=12)
 API_TOKEN_TTL = timedelta(days=90)
@@ -104,10 +104,12 @@ async def resolve(token: str, now: datetime | None = None) -> Resolved | None:
 async def login(
     username: str, password: str, kind: str = "session", address: str | None = None
 ) -> LoginResult:
-    """``address``: the client's IP, for the per-address failure limit (app/throttle.py)."""
+    """``address``: the client's IP, for the per-address budgets (app/throttle.py)."""
     if kind not in ("session", "api"):
         raise InvalidInput("bad mode", [{"path": "$.mode", "message": "session or api"}])
-    LOGIN_THROTTLE.check(username, address)  # 429 before any password work
+    # Counted, and committed, before any password work: 429 here costs no argon2 and no audit
+    # row, and concurrent attempts (any process) each take their own place in the budgets.
+    reservation = await throttle.reserve(username, address)
     user = (
         await User.select(User.id, User.password_hash, User.active)
         .where(User.username == username)
@@ -117,11 +119,10 @@ async def login(
         security.verify_password, user["password_hash"] if user else None, password
     )
     if not ok or user is None or not user["active"]:
-        LOGIN_THROTTLE.failed(username, address)
-        async with command(SYSTEM) as cmd:
+        async with command(SYSTEM) as cmd:  # the reservation stays: this failure counts
             cmd.audit("auth.login_failed", changes={"username": username[:100]})
         raise LoginFailed
-    LOGIN_THROTTLE.succeeded(username)
+    await throttle.LOGIN_THROTTLE.succeeded(reservation)
     token = security.new_token()
     csrf = security.new_token() if kind == "session" else None
     async with command(SYSTEM) as cmd:

@@ -18,6 +18,10 @@ class Stats:
     st_operations: int = 0
     st_cases: int = 0
     server_errors: int = 0
+    #: concurrent login bursts sent (test_login_burst.py), and logins whose password was
+    #: checked beyond the budget in one of them (must be 0)
+    login_bursts: int = 0
+    logins_past_limit: int = 0
     used: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -38,7 +42,9 @@ class Stats:
             f"reliability: requests sent {self.requests}, crashes survived {self.crashes}, "
             f"acknowledged writes checked {self.acked_checked}, lost writes {self.lost}, "
             f"matrix cells checked {self.matrix_cells}, schemathesis operations "
-            f"{self.st_operations} cases {self.st_cases}, 5xx {self.server_errors}"
+            f"{self.st_operations} cases {self.st_cases}, 5xx {self.server_errors}, "
+            f"concurrent login bursts tried {self.login_bursts}, "
+            f"logins past the limit {self.logins_past_limit}"
         )
 
 
