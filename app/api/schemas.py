@@ -539,6 +539,14 @@ class AuthorityCreatedOut(msgspec.Struct):
     code: str
 
 
+Approval = Annotated[
+    str,
+    msgspec.Meta(
+        description="approved, pending (inactive until a second admin approves) or rejected"
+    ),
+]
+
+
 class UserOut(msgspec.Struct):
     id: int
     username: str
@@ -546,6 +554,9 @@ class UserOut(msgspec.Struct):
     role: str
     active: bool
     authority: str
+    approval: Approval
+    created_via: Annotated[str, msgspec.Meta(description="api, cli or demo")]
+    created_at: datetime
 
 
 class UserCreatedOut(msgspec.Struct):
@@ -553,6 +564,30 @@ class UserCreatedOut(msgspec.Struct):
     username: str
     role: str
     authority: str
+    approval: Approval
+
+
+class UserDecidedOut(msgspec.Struct):
+    username: str
+    approval: Approval
+
+
+class NewAccountOut(msgspec.Struct):
+    """An account as oversight sees it: who asked for it, who approved it, and how many
+    children's identities it read in its first days (each such read is flagged in the audit
+    trail: ``changes.new_account``)."""
+
+    username: str
+    role: str
+    authority: str
+    active: bool
+    approval: Approval
+    created_via: str
+    created_at: datetime
+    requested_by: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    identity_reads_while_new: int
 
 
 # ---------------------------------------------------------------------------- deadlines

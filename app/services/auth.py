@@ -47,6 +47,8 @@ _PRINCIPAL_COLUMNS = (
     AuthToken.user.display_name.as_alias("display_name"),
     AuthToken.user.role.as_alias("role"),
     AuthToken.user.active.as_alias("user_active"),
+    AuthToken.user.created_at.as_alias("user_created_at"),
+    AuthToken.user.approved_at.as_alias("user_approved_at"),
     AuthToken.user.authority.id.as_alias("authority_id"),
     AuthToken.user.authority.code.as_alias("authority_code"),
     AuthToken.user.authority.name.as_alias("authority_name"),
@@ -73,6 +75,7 @@ def _principal(row: dict[str, Any]) -> Principal:
         authority_municipio=row["authority_municipio"],
         token_id=row["id"],
         token_kind=row["kind"],
+        account_since=row.get("user_approved_at") or row.get("user_created_at"),
     )
 
 
@@ -170,6 +173,8 @@ async def principal_for_user(username: str) -> Principal:
             User.display_name.as_alias("display_name"),
             User.role.as_alias("role"),
             User.active.as_alias("user_active"),
+            User.created_at.as_alias("user_created_at"),
+            User.approved_at.as_alias("user_approved_at"),
             User.authority.id.as_alias("authority_id"),
             User.authority.code.as_alias("authority_code"),
             User.authority.name.as_alias("authority_name"),

@@ -23,7 +23,7 @@ from app.directory import directory
 from app.errors import Conflict, Forbidden, NotFound, field_error, form_errors
 from app.principal import Principal
 from app.route_engine import library, route_engine
-from app.services import custody
+from app.services import custody, users
 from app.tables import (
     AuditEvent,
     Case,
@@ -350,7 +350,15 @@ async def identity(principal: Principal, folio: str) -> dict[str, Any]:
         .output(load_json=True)
     )
     async with command(principal.actor) as cmd:
-        cmd.audit("case.identity_read", case_id=case_id, case_folio=folio)
+        # An account in its first days reading a child's identity is flagged for oversight
+        # (separation of duties, app/services/users.py): the read an admin's own new account
+        # would make.
+        flag = (
+            {"new_account": True}
+            if users.account_is_new(principal.account_since, cmd.now)
+            else None
+        )
+        cmd.audit("case.identity_read", case_id=case_id, case_folio=folio, changes=flag)
     return {
         "folio": folio,
         "identidad": row["data"] if row else {},
