@@ -122,7 +122,7 @@ RETURNING tat
 #: The account's progressive delay: ``n`` failures counted since ``w`` (a fixed window); the
 #: next attempt is allowed from ``tat`` = the last attempt + (n - free) * step, capped.
 _NEW_N = "(CASE WHEN login_throttle.w <= :window_floor THEN 1 ELSE login_throttle.n + 1 END)"
-_ACCOUNT = f"""
+_ACCOUNT = """
 INSERT INTO login_throttle (key, tat, n, w, expires) VALUES (:key, :now, 1, :now, :window_end)
 ON CONFLICT (key) DO UPDATE SET
   n = {_NEW_N},
@@ -134,7 +134,7 @@ ON CONFLICT (key) DO UPDATE SET
   expires = :expires
 WHERE login_throttle.tat <= :now
 RETURNING tat
-"""
+""".replace("{_NEW_N}", _NEW_N)
 
 _GIVE_BACK_BUCKET = "UPDATE login_throttle SET tat = tat - :t, expires = tat - :t WHERE key = :key"
 _GIVE_BACK_ACCOUNT = "UPDATE login_throttle SET n = n - 1 WHERE key = :key AND n > 0"
@@ -155,9 +155,7 @@ class LoginThrottle:
     delay_step: float = field(
         default_factory=lambda: _env_number("CAREROUTE_LOGIN_DELAY_STEP_S", 2)
     )
-    delay_max: float = field(
-        default_factory=lambda: _env_number("CAREROUTE_LOGIN_DELAY_MAX_S", 60)
-    )
+    delay_max: float = field(default_factory=lambda: _env_number("CAREROUTE_LOGIN_DELAY_MAX_S", 60))
 
     def _interval(self, limit: int) -> float:
         return self.window / max(1, limit)

@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app import security
+from app import security, throttle
 from app.clock import utcnow
 from app.command import command
 from app.errors import InvalidInput
 from app.principal import SYSTEM, Actor, Principal
 from app.tables import AuthToken, User
-from app import throttle
 
 SESSION_TTL = timedelta(hours=12)
 API_TOKEN_TTL = timedelta(days=90)

@@ -212,14 +212,18 @@ async def decide(principal: Principal, username: str, approve: bool) -> dict[str
     if row["approval"] != "pending":
         raise Conflict(f"user {username} is not pending approval (it is {row['approval']})")
     async with command(principal.actor) as cmd:
-        decided = await User.update(
-            {
-                User.approval: "approved" if approve else "rejected",
-                User.active: approve,
-                User.approved_by_id: principal.user_id,
-                User.approved_at: cmd.now,
-            }
-        ).where((User.id == row["id"]) & (User.approval == "pending")).returning(User.id)
+        decided = (
+            await User.update(
+                {
+                    User.approval: "approved" if approve else "rejected",
+                    User.active: approve,
+                    User.approved_by_id: principal.user_id,
+                    User.approved_at: cmd.now,
+                }
+            )
+            .where((User.id == row["id"]) & (User.approval == "pending"))
+            .returning(User.id)
+        )
         if not decided:
             raise Conflict(f"user {username} was decided meanwhile")
         cmd.audit(
