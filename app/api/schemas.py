@@ -41,7 +41,10 @@ class Identidad(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
     nombres: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     apellidos: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    alias: list[Annotated[str, msgspec.Meta(max_length=200)]] = []
+    #: at most 20 (50,000 were accepted: a child's record is not a place to store bulk data)
+    alias: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=20)
+    ] = []
     documento_tipo: Annotated[str, msgspec.Meta(max_length=60)] | None = None
     documento_numero: Annotated[str, msgspec.Meta(max_length=60)] | None = None
     lugar_origen: Annotated[str, msgspec.Meta(max_length=200)] | None = None

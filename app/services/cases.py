@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -82,6 +83,31 @@ async def _family_group(link_folio: str | None, form: dict[str, Any], principal:
     return row["family_group"] or f"FG-{link_folio}", row
 
 
+async def _may_join_group(principal: Principal, group: Any) -> None:
+    """An explicit ``grupo_familiar_id`` joins an existing group only if the caller's authority
+    sees one of its cases: a Tabasco officer could otherwise add a case to a Chiapas family
+    (issue 15). A refusal answers 404, like a group that does not exist, and is audited (in a
+    transaction of its own: the opening's rolls back). A new id starts a new group."""
+    if not isinstance(group, str) or not group:
+        return
+    members = Case.select(Case.id).where(Case.family_group == group)
+    if not await Case.exists().where(Case.family_group == group):
+        return
+    if await CaseAccess.exists().where(
+        CaseAccess.case.is_in(members)
+        & (CaseAccess.authority == principal.authority_id)
+        & CaseAccess.active.eq(True)
+    ):
+        return
+    async with command(principal.actor) as cmd:
+        cmd.audit(
+            "case.family_group_refused",
+            authority_id=principal.authority_id,
+            changes={"field": "form.grupo_familiar_id"},
+        )
+    raise NotFound("form.grupo_familiar_id: no family group you can see has this id")
+
+
 async def open_case(
     principal: Principal,
     form: dict[str, Any],
@@ -91,6 +117,8 @@ async def open_case(
 ) -> dict[str, Any]:
     if not principal.is_worker:
         raise Forbidden(f"role {principal.role} may not open cases")
+    if family_of is None:
+        await _may_join_group(principal, form.get("grupo_familiar_id"))
     async with command(principal.actor, now) as cmd:
         try:
             engine_case = route_engine().start_case(form, cmd.now)
@@ -446,6 +474,20 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
     return values
 
 
+#: A keyset cursor's row id: ASCII digits only ("²" passes ``isdigit()`` and then broke ``int``:
+#: a 500, issue 15), and within the column's range (beyond it the driver overflows: a 500 too).
+_CURSOR_ID = re.compile(r"[0-9]{1,19}")
+INT_MAX = 2**31 - 1  # SERIAL ids (cases, tasks)
+BIGINT_MAX = 2**63 - 1  # BIGSERIAL ids (audit events)
+
+
+def cursor_id(text: str, maximum: int = INT_MAX) -> int:
+    """The row id a cursor carries, or 422 naming ``$.cursor``."""
+    if not _CURSOR_ID.fullmatch(text) or int(text) > maximum:
+        raise field_error("$.cursor", "invalid cursor")
+    return int(text)
+
+
 async def list_cases(
     principal: Principal,
     *,
@@ -473,9 +515,7 @@ async def list_cases(
         where &= Case.family_group == family_group
     if cursor:
         (last_id,) = decode_cursor(cursor, 1)
-        if not last_id.isdigit():
-            raise field_error("$.cursor", "invalid cursor")
-        where &= Case.id < int(last_id)
+        where &= Case.id < cursor_id(last_id)
     rows = (
         await Case.select(
             Case.id,
