@@ -23,7 +23,7 @@ from piccolo.query.functions.aggregate import Count
 from app import directory, inegi, security
 from app.command import command
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.principal import WORKER_ROLES, Actor, Principal
+from app.principal import SYSTEM, WORKER_ROLES, Actor, Principal
 from app.tables import (
     AUTHORITY_TYPES,
     NIVELES,
@@ -194,8 +194,9 @@ async def create_user(
     }
 
 
-async def decide(principal: Principal, username: str, approve: bool) -> dict[str, Any]:
-    """A second admin approves (the account becomes active) or rejects a pending account.
+async def decide(principal: Principal | None, username: str, approve: bool) -> dict[str, Any]:
+    """A second admin approves (the account becomes active) or rejects a pending account;
+    ``principal`` None: ``careroute users approve`` on the server.
 
     The admin who asked for it may reject (withdraw) it, never approve it: 403. One conditional
     UPDATE decides, so of two admins deciding at once one wins and the other gets 409."""
@@ -207,17 +208,17 @@ async def decide(principal: Principal, username: str, approve: bool) -> dict[str
     )
     if row is None:
         raise NotFound(f"user {username} not found")
-    if approve and row["requested_by_id"] == principal.user_id:
+    if approve and principal is not None and row["requested_by_id"] == principal.user_id:
         raise Forbidden("a second admin must approve an account you asked for")
     if row["approval"] != "pending":
         raise Conflict(f"user {username} is not pending approval (it is {row['approval']})")
-    async with command(principal.actor) as cmd:
+    async with command(principal.actor if principal else SYSTEM) as cmd:
         decided = (
             await User.update(
                 {
                     User.approval: "approved" if approve else "rejected",
                     User.active: approve,
-                    User.approved_by_id: principal.user_id,
+                    User.approved_by_id: principal.user_id if principal else None,
                     User.approved_at: cmd.now,
                 }
             )

@@ -66,7 +66,13 @@ async def test_plausible_opening_dates_are_accepted(api):
 
 
 @pytest.mark.parametrize(
-    "value", ["9999-12-31T00:00:00Z", "0001-01-01T00:00:00Z", "2090-01-01T00:00:00Z", "1985-05-05T10:00:00Z"]
+    "value",
+    [
+        "9999-12-31T00:00:00Z",
+        "0001-01-01T00:00:00Z",
+        "2090-01-01T00:00:00Z",
+        "1985-05-05T10:00:00Z",
+    ],
 )
 async def test_a_task_date_out_of_bounds_is_refused_and_nothing_is_written(api, value):
     folio = await api.open_case("inm-07.officer")

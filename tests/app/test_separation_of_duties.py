@@ -109,6 +109,23 @@ async def test_every_role_waits_for_approval_and_the_cli_creates_approved_accoun
     assert (await _login(api, created["username"], PASSWORD)).status_code == 200
 
 
+async def test_the_cli_on_the_server_may_approve_a_pending_account(api):
+    body = _new_user("supervisor", "PROCURADURIA-27")
+    assert (await api.post("sistema.admin", "/api/v1/users", json=body)).status_code == 201
+    done = await users.decide(None, body["username"], approve=True)  # careroute users approve
+    assert done == {"username": body["username"], "approval": "approved"}
+    assert (await _login(api, body["username"])).status_code == 200
+    event = (
+        await AuditEvent.select(AuditEvent.actor_username)
+        .where(
+            (AuditEvent.action == "user.approved")
+            & AuditEvent.changes.like(f'%"{body["username"]}"%')
+        )
+        .first()
+    )
+    assert event == {"actor_username": "system"}
+
+
 async def test_only_oversight_lists_accounts_and_only_admins_decide(api):
     for who in ("sistema.admin", "inm-07.officer", "procuraduria-07.head"):
         assert (await api.get(who, "/api/v1/oversight/accounts")).status_code == 403
