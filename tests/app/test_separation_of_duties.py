@@ -12,10 +12,22 @@ import asyncio
 import json
 import uuid
 
+import pytest
+
 from app.principal import SYSTEM
 from app.services import users
 from app.tables import AuditEvent, User
 from tests.app.helpers import PASSWORD
+
+
+@pytest.fixture(autouse=True)
+async def retire_new_accounts():
+    """Accounts a test approved are deactivated afterwards: an active oversight user or
+    supervisor would receive other tests' deadline notifications."""
+    yield
+    await User.update({User.active: False}).where(
+        User.username.like("sod-%") | User.username.like("cli-%")
+    )
 
 
 def _new_user(role: str = "oversight", authority: str = "CNDH") -> dict:
