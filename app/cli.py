@@ -1,5 +1,6 @@
 """``careroute`` command line: serve, demo, migrate, audit verify, audit checkpoint export, keys,
-users create, tick, worker, calendario (declared non-working days per authority).
+users create / approve / reject, tick, worker, calendario (declared non-working days per
+authority).
 
 ``--db PATH`` (before or after any subcommand) selects the SQLite file;
 ``DATABASE_URL=postgresql://...`` selects PostgreSQL and wins over ``--db``.
@@ -247,6 +248,20 @@ def cmd_users_create(args: argparse.Namespace) -> int:
             print(f"careroute users create: {e['path']} {e['message']}".strip(), file=sys.stderr)
         return 1
     print(f"created user {created['username']} ({created['role']}, {created['authority']})")
+    return 0
+
+
+def cmd_users_decide(args: argparse.Namespace) -> int:
+    """Approve or reject an account an admin asked for through the API (on the server)."""
+    from app.errors import ServiceError
+    from app.services import users
+
+    approve = args.users_command == "approve"
+    try:
+        done = asyncio.run(_with_db(lambda: users.decide(None, args.username, approve)))
+    except ServiceError as exc:
+        return _service_errors(args.prog, exc)
+    print(f"user {done['username']}: {done['approval']}")
     return 0
 
 
@@ -539,6 +554,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--authority", required=True, help="authority code, e.g. PROCURADURIA-07")
     create.add_argument("--display-name")
     create.add_argument("--password", help="default: $CAREROUTE_PASSWORD or prompt")
+    for verb in ("approve", "reject"):
+        decide = _command(
+            users, verb, cmd_users_decide, help=f"{verb} an account an admin asked for (API)"
+        )
+        decide.add_argument("username")
 
     cal = _group(sub, "calendario", help="non-working days each authority declares (LFPA art. 28)")
     declarar = _command(

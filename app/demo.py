@@ -68,11 +68,13 @@ def _route_roles() -> dict[str, set[str]]:
 
 
 def demo_users() -> list[tuple[str, str, str]]:
-    """(username, role, authority code) for every demo account."""
+    """(username, role, authority code) for every demo account. Two admins: an account an admin
+    creates waits for a second admin's approval (app/services/users.py)."""
     out = []
     for code, _name, tipo, *_ in AUTHORITIES:
         for role in _roles_for(tipo):
             out.append((f"{code.lower()}.{role.replace('_', '-')}", role, code))
+    out.append(("sistema.admin-2", "admin", "SISTEMA"))
     return out
 
 
@@ -107,6 +109,7 @@ async def seed_accounts(password: str | None = None) -> list[dict[str, str]]:
             role=role,
             authority_code=code,
             password=secret,
+            via="demo",
         )
         credentials.append(
             {"username": username, "password": secret, "role": role, "authority": code}

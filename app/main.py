@@ -10,7 +10,7 @@ from typing import Any
 from litestar import Litestar, get
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from app import db, keys
@@ -20,6 +20,7 @@ from app.api.cases import CaseController, FormController
 from app.api.custody import CustodyController
 from app.api.deadlines import NotificationController, OversightController, SuspensionController
 from app.api.errors import EXCEPTION_HANDLERS
+from app.api.headers import api_security_headers
 from app.api.input_guard import reject_nul
 from app.api.placements import PlacementController, ShelterController
 from app.api.security import TokenAuthMiddleware
@@ -112,6 +113,7 @@ def create_app(
         ],
         template_config=template_config(),
         middleware=[auth],
+        before_send=[api_security_headers],  # no-store, nosniff, CSP (app/api/headers.py)
         exception_handlers=EXCEPTION_HANDLERS,
         before_request=reject_nul,  # 400 for U+0000 anywhere in the input (app/api/input_guard.py)
         on_startup=[on_startup],
@@ -122,7 +124,10 @@ def create_app(
             version="1",
             description="Care Route for migrant children in Mexico: cases, tasks, placements, "
             "audit. See docs/api.md.",
-            render_plugins=[ScalarRenderPlugin()],
+            # The document alone, as JSON, at /schema and /schema/openapi.json: no renderer page
+            # (Scalar loaded an unpinned script from a CDN on the app's own origin, issue 15).
+            # Any OpenAPI viewer run elsewhere can read it.
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"])],
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer"),

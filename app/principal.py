@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 #: Roles that do casework; oversight reads, admin manages accounts.
 WORKER_ROLES = frozenset({"officer", "supervisor", "head", "shelter_staff"})
@@ -46,6 +47,8 @@ class Principal:
     authority_municipio: str | None
     token_id: int
     token_kind: str
+    #: when the account became usable (approved, else created): its first days are watched
+    account_since: datetime | None = None
 
     @property
     def actor(self) -> Actor:

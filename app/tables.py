@@ -28,6 +28,7 @@ from piccolo.columns import (
     BigSerial,
     Boolean,
     Date,
+    DoublePrecision,
     ForeignKey,
     Integer,
     OnDelete,
@@ -69,6 +70,12 @@ class Authority(Table, tablename="authority"):
     created_at = Timestamptz(default=TimestamptzNow())
 
 
+#: ``app_user.approval``: an account an admin created through the API waits, inactive, until a
+#: second admin approves it (separation of duties, app/services/users.py); the CLI on the server
+#: and the demo create approved accounts.
+APPROVALS = ("approved", "pending", "rejected")
+
+
 class User(Table, tablename="app_user"):
     username = Varchar(length=100, unique=True)
     display_name = Varchar(length=200)
@@ -79,6 +86,23 @@ class User(Table, tablename="app_user"):
     )
     active = Boolean(default=True)
     created_at = Timestamptz(default=TimestamptzNow())
+    #: migration 0008: who asked for the account, who approved it, and how it was created
+    approval = Varchar(length=10, default="approved")
+    requested_by_id = Integer(null=True, default=None)
+    approved_by_id = Integer(null=True, default=None)
+    approved_at = Timestamptz(null=True, default=None)
+    created_via = Varchar(length=10, default="cli")
+
+
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Login attempt budgets shared by every server process (app/throttle.py). ``key`` is a
+    digest (no typed user name is stored); times are seconds since the epoch."""
+
+    key = Varchar(length=80, unique=True)
+    tat = DoublePrecision()
+    n = Integer(default=0)
+    w = DoublePrecision(default=0.0)
+    expires = DoublePrecision(index=True)
 
 
 class AuthToken(Table, tablename="auth_token"):
@@ -521,4 +545,5 @@ ALL_TABLES: tuple[type[Table], ...] = (
     TermSuspension,
     DirectoryVersion,
     CalendarDeclaration,
+    LoginThrottle,
 )

@@ -524,3 +524,47 @@ def test_autoridad_of_a_deadline_is_checked(tmp_path: Path):
     body = VALID.replace('calendario = "horas"', 'calendario = "horas"\nautoridad = "COMAR"')
     with pytest.raises(PlazosConfigError, match=r"field 'autoridad': only a dias_habiles"):
         CatalogoPlazos.cargar(write(tmp_path, body))
+
+
+# ------------------------------------------------------------------ stored dates out of range
+
+
+@pytest.mark.parametrize(
+    "desde",
+    [
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(9999, 12, 31, 12, tzinfo=CDMX),
+        datetime(1, 1, 1, tzinfo=UTC),
+    ],
+)
+def test_no_deadline_computation_raises_on_a_stored_date(
+    catalogo: CatalogoPlazos, cal: CalendarioLaboral, desde: datetime
+):
+    """Issue 15: a detection stored as 9999-12-31 made every deadline overflow (a 500 on every
+    command of the case). Every deadline of the catalogue now computes from any stored instant:
+    at most 2999-12-31 (the route's "never"), counting from 1900 at the earliest."""
+    from workflows.calendario import INSTANTE_MAXIMO, INSTANTE_MINIMO
+
+    for plazo_id in catalogo.ids():
+        plazo = catalogo[plazo_id]
+        nivel = "alto" if plazo.por_riesgo else None
+        due = catalogo.vencimiento(plazo_id, desde, cal, "07", nivel)
+        assert INSTANTE_MINIMO < due <= INSTANTE_MAXIMO, (plazo_id, due)
+        if desde.year == 9999:
+            assert due == INSTANTE_MAXIMO, plazo_id
+        cycle = catalogo.ciclo(plazo_id, desde, cal, "07", nivel)
+        assert TimerEventDefinition.parse_iso_recurring_interval(cycle)
+    assert cal.sumar_dias_habiles(desde, 10, "07") <= INSTANTE_MAXIMO
+    assert cal.sumar_dias_naturales(desde, 10) <= INSTANTE_MAXIMO
+    assert cal.sumar_horas(desde, 24) <= INSTANTE_MAXIMO
+    assert cal.fecha_local(desde).year in (1899, 1900, 2999)
+
+
+def test_a_birth_date_no_calendar_holds_gives_no_majority_date():
+    from zoneinfo import ZoneInfo
+
+    from workflows.guarantees import majority_instant
+
+    zone = ZoneInfo("America/Mexico_City")
+    for born in ("9999-12-31", "9990-02-29"):
+        assert majority_instant({"fecha_nacimiento": born}, {}, zone, lambda: None) is None

@@ -94,6 +94,21 @@ def validar_jurisdiccion(jurisdiccion: str) -> str:
     return jurisdiccion
 
 
+INSTANTE_MAXIMO = datetime(2999, 12, 31, tzinfo=UTC)
+"""No deadline is due later: the route's "never" (like an unknown majority date). A date stored
+beyond it (9999-12-31, accepted before dates were bounded, issue 15) makes a deadline due then,
+instead of overflowing the date arithmetic and failing every command on the case."""
+INSTANTE_MINIMO = datetime(1900, 1, 1, tzinfo=UTC)
+"""No deadline counts from earlier (0001-01-01 in the child's zone is the year 0: an overflow)."""
+
+
+def acotar(instante: datetime) -> datetime:
+    """``instante`` within [INSTANTE_MINIMO, INSTANTE_MAXIMO]: the deadline code never raises
+    on a stored date, however implausible."""
+    exigir_tz(instante, "instante")
+    return min(max(instante, INSTANTE_MINIMO), INSTANTE_MAXIMO)
+
+
 def exigir_tz(valor: datetime, nombre: str) -> datetime:
     """Refuse naive datetimes: a naive instant would be read in the server's zone, not Mexico's."""
     if not isinstance(valor, datetime):
@@ -415,12 +430,15 @@ class CalendarioLaboral:
     # ----------------------------------------------------------------- arithmetic
 
     def fin_del_dia(self, d: date) -> datetime:
-        """End of local day ``d`` (23:59:59.999999 in ``zona``) as a UTC instant."""
+        """End of local day ``d`` (23:59:59.999999 in ``zona``) as a UTC instant (at most
+        INSTANTE_MAXIMO)."""
+        if d >= INSTANTE_MAXIMO.date():
+            return INSTANTE_MAXIMO
         return datetime.combine(d, _FIN_DEL_DIA, tzinfo=self._tz).astimezone(UTC)
 
     def fecha_local(self, instante: datetime) -> date:
         """Calendar date of ``instante`` in the calendar's zone (a 23:00 UTC-6 act is that day)."""
-        return exigir_tz(instante, "instante").astimezone(self._tz).date()
+        return acotar(exigir_tz(instante, "instante")).astimezone(self._tz).date()
 
     def sumar_dias_habiles(
         self, inicio: datetime, n: int, jurisdiccion: str, autoridad: str | None = None
@@ -435,6 +453,8 @@ class CalendarioLaboral:
         validar_jurisdiccion(jurisdiccion)
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive integer number of working days, got {n!r}")
+        if acotar(inicio) >= INSTANTE_MAXIMO:
+            return INSTANTE_MAXIMO
         d = self.fecha_local(inicio)
         contados = 0
         while contados < n:
@@ -459,7 +479,7 @@ class CalendarioLaboral:
         exigir_tz(inicio, "inicio")
         if isinstance(horas, bool) or not isinstance(horas, int | float) or horas < 0:
             raise ValueError(f"horas must be a non-negative number, got {horas!r}")
-        return (inicio + timedelta(hours=horas)).astimezone(UTC)
+        return min(acotar(inicio) + timedelta(hours=horas), INSTANTE_MAXIMO).astimezone(UTC)
 
     def _copia(
         self,

@@ -129,6 +129,10 @@ class RouteEngine:
             if (data is not None or process_id == MAIN_PROCESS)
             else {}
         )
+        if start:  # plausible dates (issue 15: a detection on 9999-12-31 broke every deadline)
+            self.library.forms.check_in_case(
+                START_FORM, start, ContextoCaso(now, {}, {}, "inicio_caso", self.calendario)
+            )
         case_vars = {k: start.get(k) for k in _START_VARIABLES if k in start}
         case_vars.setdefault("jurisdiccion", "00")
         if "idioma" in start:  # interviews then require an interpreter (workflows/guarantees.py)

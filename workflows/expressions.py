@@ -251,10 +251,14 @@ def _route_functions(ctx: CaseContext, data: Mapping[str, Any]) -> dict[str, Cal
         if not desde:
             return current_now()
         text = str(desde)
-        if len(text) == 10:  # a date (e.g. entry into Mexico): that day, in central Mexico
-            day = date.fromisoformat(text)
-            return datetime(day.year, day.month, day.day, 12, tzinfo=ctx.deadlines.calendario.tz)
-        start = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        try:
+            if len(text) == 10:  # a date (e.g. entry into Mexico): that day, in central Mexico
+                day = date.fromisoformat(text)
+                tz = ctx.deadlines.calendario.tz
+                return datetime(day.year, day.month, day.day, 12, tzinfo=tz)
+            start = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:  # no date at all (forms are checked; this is a stored oddity)
+            return current_now()
         return start if start.tzinfo else start.replace(tzinfo=timezone.utc)
 
     def plazo(

@@ -13,6 +13,17 @@ alone knows neither the clock nor what the case recorded before:
     ``{"no_antes_de": ["caso.fecha_ingreso_pais", "caso.fecha_deteccion"]}``; a name is a case
     variable (``caso.x``) or a form field (``task_id.campo``; the task's own fields are read from
     the submission itself). A date and a date-time are compared as days in the calendar's zone.
+Every ``date`` and ``date-time`` property, at any depth, is also held to plausible bounds
+(issue 15: a detection on 9999-12-31 was stored, and every deadline counted from it then failed):
+    not before ``FECHA_MINIMA`` (1990-01-01; ``CAREROUTE_FECHA_MINIMA``) and at most
+    ``HORIZONTE_ANIOS`` (5; ``CAREROUTE_HORIZONTE_ANIOS``) years ahead (a planned session or
+    return); a fact a deadline counts from (``x-fecha-hecho``) may not be in the future at all;
+``"x-fecha-nacimiento": {"respecto_de": "task_id.campo"}``: a birth date, not after the fact it
+    names (detection) and at most ``EDAD_MAXIMA_ANIOS`` (25; ``CAREROUTE_EDAD_MAXIMA_ANIOS``)
+    years before it (before today when that fact is unknown); the floor does not apply.
+Every date of the route's forms also carries ``"pattern": PATRON_ANIO`` (years 1900-2099), so a
+client that only reads the JSON Schema refuses the years 0001 and 9999 too
+(tests/test_route_files.py checks it).
 ``"x-una-sola-vez": [values]`` on a property: those values may be chosen only once in a row in
     the task: refused when the task's previous submission in this case (the engine keeps the
     latest one per task) already chose it. For a task the route loops back to after that choice
@@ -31,6 +42,7 @@ alone knows neither the clock nor what the case recorded before:
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -62,9 +74,37 @@ LIMITES_POR_DEFECTO = ("caso.fecha_ingreso_pais", "caso.fecha_deteccion")
 ZONA_POR_DEFECTO = ZoneInfo("America/Mexico_City")
 #: A date-time typed "now" on an officer's device may run slightly ahead of the server.
 TOLERANCIA_FUTURO = timedelta(minutes=5)
+FECHA_NACIMIENTO = "x-fecha-nacimiento"
+#: The JSON Schema half of the bounds: a year 1900-2099 (dates and date-times start with it).
+PATRON_ANIO = "^(19|20)[0-9]{2}-"
+
+
+def _fecha_env(name: str, default: date) -> date:
+    try:
+        return date.fromisoformat(os.environ.get(name, "").strip() or default.isoformat())
+    except ValueError:
+        return default
+
+
+def _int_env(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+#: No date on a form is earlier (the programme's records start later; a typo such as 0201 is
+#: caught). A birth date is exempt: it has its own rule.
+FECHA_MINIMA = _fecha_env("CAREROUTE_FECHA_MINIMA", date(1990, 1, 1))
+#: How many years ahead a date may be (a planned session, a return, a re-assessment).
+HORIZONTE_ANIOS = _int_env("CAREROUTE_HORIZONTE_ANIOS", 5)
+#: How many years a birth date may be before detection: a child, or a young person whose
+#: majority is in doubt (LGDNNA art. 5 presumes childhood), never older.
+EDAD_MAXIMA_ANIOS = _int_env("CAREROUTE_EDAD_MAXIMA_ANIOS", 25)
 _NOMBRES_LIMITE = {
     "caso.fecha_deteccion": ("la detección de la NNA", "detection of the child"),
     "caso.fecha_ingreso_pais": ("el ingreso a México", "entry into Mexico"),
+    "inicio_caso.fecha_nacimiento": ("el nacimiento", "birth"),
 }
 
 
@@ -117,7 +157,7 @@ class FormRegistry:
 
     def check_in_case(self, filename: str, data: Mapping[str, Any], ctx: ContextoCaso) -> None:
         """Raise FormValidationError if validated ``data`` breaks a case-aware keyword."""
-        errors = self.case_errors(filename, data, ctx)
+        errors = _dedupe(self.case_errors(filename, data, ctx))
         if errors:
             raise FormValidationError(filename.removesuffix(FORM_SUFFIX), errors)
 
@@ -138,6 +178,19 @@ class FormRegistry:
         case_vars = set(variables)
         for filename, schema in self.schemas.items():
             own = filename.removesuffix(FORM_SUFFIX)
+            for where, prop in date_properties(schema, "properties"):
+                if FECHA_NACIMIENTO in prop:
+                    rule = prop[FECHA_NACIMIENTO]
+                    ref = rule.get("respecto_de") if isinstance(rule, dict) else None
+                    problem = (
+                        self._ref_problem(ref, own, forms_of_task, case_vars)
+                        if ref is not None
+                        else f'{FECHA_NACIMIENTO} must be {{"respecto_de": "task_id.campo"}}'
+                    )
+                    if problem:
+                        raise SpecError(
+                            f"{FECHA_NACIMIENTO}: {problem}", file=filename, element=where
+                        )
             for name, prop in (schema.get("properties") or {}).items():
                 if not isinstance(prop, dict):
                     continue
@@ -223,11 +276,98 @@ class FormRegistry:
         return None
 
 
+def date_properties(node: Any, where: str) -> Iterable[tuple[str, dict[str, Any]]]:
+    """Every ``date``/``date-time`` property of a schema, at any depth, with where it sits."""
+    if not isinstance(node, dict):
+        return
+    if node.get("format") in ("date", "date-time"):
+        yield where, node
+    for name, sub in (node.get("properties") or {}).items():
+        yield from date_properties(sub, f"{where}.{name}")
+    if isinstance(node.get("items"), dict):
+        yield from date_properties(node["items"], f"{where}.items")
+    for key in ("allOf", "anyOf", "oneOf"):
+        for i, sub in enumerate(node.get(key) or []):
+            yield from date_properties(sub, f"{where}.{key}[{i}]")
+    for key in ("if", "then", "else"):
+        yield from date_properties(node.get(key), f"{where}.{key}")
+
+
+def _date_values(node: Any, value: Any, path: str) -> Iterable[tuple[str, dict[str, Any], Any]]:
+    """(JSON path, property schema, value) of every date in ``value`` the schema describes."""
+    if not isinstance(node, dict) or value is None:
+        return
+    if node.get("format") in ("date", "date-time") and isinstance(value, str):
+        yield path, node, value
+    if isinstance(value, dict):
+        for name, sub in (node.get("properties") or {}).items():
+            if name in value:
+                yield from _date_values(sub, value[name], _join(path, name))
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        for i, item in enumerate(value):
+            yield from _date_values(node["items"], item, f"{path}[{i}]")
+    for key in ("allOf", "anyOf", "oneOf", "then", "else"):
+        subs = node.get(key)
+        for sub in subs if isinstance(subs, list) else [subs]:
+            yield from _date_values(sub, value, path)
+
+
+def _years_before(day: date, years: int) -> date:
+    """``day`` ``years`` years earlier (later when negative), within what a date can hold."""
+    year = min(max(day.year - years, 1), 9999)
+    try:
+        return day.replace(year=year)
+    except ValueError:  # 29 February
+        return day.replace(year=year, day=28)
+
+
+def _plausible(
+    value: str, prop: Mapping[str, Any], data: Mapping[str, Any], ctx: ContextoCaso
+) -> list[str]:
+    """Why a date is implausible (module docstring), or nothing."""
+    parsed = _as_instant_or_day(value, ctx.zona)
+    if parsed is None:
+        return []  # the format check reports it
+    day = _day(parsed, ctx.zona)
+    today = ctx.now.astimezone(ctx.zona).date()
+    birth = prop.get(FECHA_NACIMIENTO)
+    if isinstance(birth, dict):
+        ref_text = _resolve(str(birth.get("respecto_de")), data, ctx)
+        ref = _as_instant_or_day(ref_text, ctx.zona) if ref_text else None
+        ref_day = _day(ref, ctx.zona) if ref is not None else today
+        if day > ref_day:
+            return [
+                f"{value} es posterior a la detección ({ref_day.isoformat()}); "
+                "a birth date after detection"
+            ]
+        if day < _years_before(ref_day, EDAD_MAXIMA_ANIOS):
+            return [
+                f"{value} es más de {EDAD_MAXIMA_ANIOS} años anterior a la detección "
+                f"({ref_day.isoformat()}); more than {EDAD_MAXIMA_ANIOS} years before detection"
+            ]
+        return []
+    if day < FECHA_MINIMA:
+        return [
+            f"{value} es anterior a {FECHA_MINIMA.isoformat()} (fecha mínima); "
+            f"is before {FECHA_MINIMA.isoformat()}"
+        ]
+    if day > _years_before(today, -HORIZONTE_ANIOS):  # x-fecha-hecho: not in the future at all
+        return [
+            f"{value} está a más de {HORIZONTE_ANIOS} años de hoy ({today.isoformat()}); "
+            f"is more than {HORIZONTE_ANIOS} years ahead"
+        ]
+    return []
+
+
 def case_errors(
     schema: Mapping[str, Any], data: Mapping[str, Any], ctx: ContextoCaso
 ) -> list[dict[str, str]]:
     """Errors of the case-aware keywords (module docstring), each with its field's JSON path."""
-    found: list[dict[str, str]] = []
+    found: list[dict[str, str]] = [
+        {"path": path, "message": m}
+        for path, prop, value in _date_values(schema, data, "$")
+        for m in _plausible(value, prop, data, ctx)
+    ]
     for name, prop in (schema.get("properties") or {}).items():
         value = data.get(name)
         if value is None or not isinstance(prop, dict):
@@ -350,7 +490,12 @@ def _before(value: datetime | date, bound: datetime | date, zona: tzinfo) -> boo
 
 
 def _day(value: datetime | date, zona: tzinfo) -> date:
-    return value.astimezone(zona).date() if isinstance(value, datetime) else value
+    if not isinstance(value, datetime):
+        return value
+    try:
+        return value.astimezone(zona).date()
+    except OverflowError:  # 0001-01-01T00:00Z is the year 0 in Mexico: before anything
+        return date.min if value.year == 1 else date.max
 
 
 def load_schema(path: Path) -> dict[str, Any]:

@@ -1073,19 +1073,22 @@ def majority_instant(
     if variables.get("presuncion_minoria_edad") is True:
         return None
     born = variables.get("fecha_nacimiento")
-    if born:
-        day, years = date.fromisoformat(str(born)[:10]), 18
-    else:
-        age = variables.get("edad_estimada")
-        if age is None:
-            age = (forms.get("inicio_caso") or {}).get("edad_estimada")
-        if not isinstance(age, int) or isinstance(age, bool):
-            return None
-        day, years = _estimate_day(variables, zone, clock), max(18 - age, 0)
     try:
-        birthday = day.replace(year=day.year + years)
-    except ValueError:  # born on 29 February
-        birthday = day.replace(year=day.year + years, day=28) + timedelta(days=1)
+        if born:
+            day, years = date.fromisoformat(str(born)[:10]), 18
+        else:
+            age = variables.get("edad_estimada")
+            if age is None:
+                age = (forms.get("inicio_caso") or {}).get("edad_estimada")
+            if not isinstance(age, int) or isinstance(age, bool):
+                return None
+            day, years = _estimate_day(variables, zone, clock), max(18 - age, 0)
+        try:
+            birthday = day.replace(year=day.year + years)
+        except ValueError:  # born on 29 February
+            birthday = day.replace(year=day.year + years, day=28) + timedelta(days=1)
+    except (ValueError, OverflowError):  # a stored date no calendar holds (year 9999 + 18)
+        return None
     # Majority begins at 00:00 of the 18th birthday in the child's local time (central Mexico),
     # not at midnight UTC (18:00 of the eve in Mexico City).
     return datetime(birthday.year, birthday.month, birthday.day, tzinfo=zone)

@@ -63,11 +63,13 @@ from types import MappingProxyType
 from typing import Any
 
 from .calendario import (
+    INSTANTE_MAXIMO,
     LFPA_28,
     REGIMENES,
     CalendarioAutoridad,
     CalendarioLaboral,
     Suspension,
+    acotar,
     exigir_tz,
     validar_jurisdiccion,
 )
@@ -430,17 +432,22 @@ class CatalogoPlazos:
         only matters for ``dias_habiles`` deadlines but is always validated. ``duracion`` replaces
         the configured length with one the case set (a plan measure's follow-up periodicity),
         checked against the deadline's calendar like a configured one (ValueError otherwise).
+        A ``desde`` outside what a date can plausibly be (a year 9999 stored before dates were
+        bounded) is taken within [INSTANTE_MINIMO, INSTANTE_MAXIMO], and no due instant is later
+        than INSTANTE_MAXIMO (the route's "never"): this never raises on a stored date.
         """
-        exigir_tz(desde, "desde")
+        desde = acotar(exigir_tz(desde, "desde"))
         validar_jurisdiccion(jurisdiccion)
         plazo = self[plazo_id]
         cantidad = plazo.cantidad(nivel) if duracion is None else plazo.cantidad_dada(duracion)
+        if desde >= INSTANTE_MAXIMO:
+            return INSTANTE_MAXIMO
         if plazo.calendario == "dias_habiles":
             assert isinstance(cantidad, int)
             return calendario.sumar_dias_habiles(desde, cantidad, jurisdiccion, plazo.autoridad)
         assert isinstance(cantidad, Duracion)
         if plazo.calendario == "horas":
-            return (desde + cantidad.como_timedelta()).astimezone(UTC)
+            return min(desde + cantidad.como_timedelta(), INSTANTE_MAXIMO).astimezone(UTC)
         local = calendario.fecha_local(desde)
         return calendario.fin_del_dia(cantidad.sumar_a_fecha(local))
 
@@ -458,7 +465,7 @@ class CatalogoPlazos:
         calendar subtraction on the local date, keeping the local time of day. Working-day
         deadlines are not counted backwards (no legal rule needs it): ValueError.
         """
-        exigir_tz(hasta, "hasta")
+        hasta = acotar(exigir_tz(hasta, "hasta"))
         plazo = self[plazo_id]
         cantidad = plazo.cantidad(nivel)
         if plazo.calendario == "dias_habiles" or not isinstance(cantidad, Duracion):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, get, post
-from litestar.params import JSONBody
+from litestar.params import FromPath, JSONBody
 
 from app.api.deps import AppRequest, typed
 from app.api.responses import reads, writes
@@ -12,6 +12,7 @@ from app.api.schemas import (
     AuthorityIn,
     AuthorityOut,
     UserCreatedOut,
+    UserDecidedOut,
     UserIn,
     UserOut,
 )
@@ -58,7 +59,10 @@ class UserController(Controller):
 
     @post("/", status_code=201, responses=writes(403, (409, "The user name is taken."), 422))
     async def create(self, request: AppRequest, data: JSONBody[UserIn]) -> UserCreatedOut:
-        """Admin only; passwords of at least 12 characters."""
+        """Admin only; passwords of at least 12 characters. The account is created
+        ``pending`` and inactive: it can log in once a second admin approves it
+        (``POST /users/{username}/approve``); ``careroute users create`` on the server creates
+        approved accounts."""
         result = await users.create_user(
             request.user.actor,
             request.user,
@@ -69,3 +73,29 @@ class UserController(Controller):
             password=data.password,
         )
         return typed(UserCreatedOut, result)
+
+    @post(
+        "/{username:str}/approve",
+        status_code=200,
+        responses=writes(
+            (403, "Admin only; the admin who asked for the account may not approve it."),
+            (404, "No such user."),
+            (409, "The account is not pending (approved, rejected, or decided meanwhile)."),
+        ),
+    )
+    async def approve(self, request: AppRequest, username: FromPath[str]) -> UserDecidedOut:
+        """A second admin approves a pending account: it becomes active (audited)."""
+        return typed(UserDecidedOut, await users.decide(request.user, username, approve=True))
+
+    @post(
+        "/{username:str}/reject",
+        status_code=200,
+        responses=writes(
+            (403, "Admin only."),
+            (404, "No such user."),
+            (409, "The account is not pending (approved, rejected, or decided meanwhile)."),
+        ),
+    )
+    async def reject(self, request: AppRequest, username: FromPath[str]) -> UserDecidedOut:
+        """Reject (or withdraw) a pending account: it stays inactive (audited)."""
+        return typed(UserDecidedOut, await users.decide(request.user, username, approve=False))

@@ -20,13 +20,14 @@ from app.api.schemas import (
     ComplianceOut,
     DeadlinePageOut,
     Estado,
+    NewAccountOut,
     NotificationOut,
     NotificationReadOut,
     ShortText,
     SuspensionOut,
 )
 from app.errors import field_error
-from app.services import oversight, suspensions
+from app.services import oversight, suspensions, users
 from app.services.register_report import RegisterFilter
 
 OVERSIGHT_ONLY = (403, "Oversight only.")
@@ -136,6 +137,19 @@ class OversightController(Controller):
         open: FromQuery[bool] = False,  # noqa: A002
     ) -> list[BreachOut]:
         return typed(list[BreachOut], await oversight.breaches(request.user, open_only=open))
+
+    @get("/accounts", responses=reads(OVERSIGHT_ONLY))
+    async def accounts(
+        self,
+        request: AppRequest,
+        since: FromQuery[datetime | None] = None,
+        limit: FromQuery[int] = 100,
+    ) -> list[NewAccountOut]:
+        """Every account, newest first (``since``: created from then on): role, authority, how
+        it was created (api / cli / demo), who asked for it and who approved it, and how many
+        children's identities it read in its first days (separation of duties, issue 15)."""
+        result = await users.new_accounts(request.user, since=since, limit=clamp(limit))
+        return typed(list[NewAccountOut], result)
 
     @get(
         "/compliance",

@@ -41,7 +41,10 @@ class Identidad(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
 
     nombres: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     apellidos: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    alias: list[Annotated[str, msgspec.Meta(max_length=200)]] = []
+    #: at most 20 (50,000 were accepted: a child's record is not a place to store bulk data)
+    alias: Annotated[
+        list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=20)
+    ] = []
     documento_tipo: Annotated[str, msgspec.Meta(max_length=60)] | None = None
     documento_numero: Annotated[str, msgspec.Meta(max_length=60)] | None = None
     lugar_origen: Annotated[str, msgspec.Meta(max_length=200)] | None = None
@@ -691,6 +694,14 @@ class AuthorityCreatedOut(msgspec.Struct):
     code: str
 
 
+Approval = Annotated[
+    str,
+    msgspec.Meta(
+        description="approved, pending (inactive until a second admin approves) or rejected"
+    ),
+]
+
+
 class UserOut(msgspec.Struct):
     id: int
     username: str
@@ -698,6 +709,9 @@ class UserOut(msgspec.Struct):
     role: str
     active: bool
     authority: str
+    approval: Approval
+    created_via: Annotated[str, msgspec.Meta(description="api, cli or demo")]
+    created_at: datetime
 
 
 class UserCreatedOut(msgspec.Struct):
@@ -705,6 +719,30 @@ class UserCreatedOut(msgspec.Struct):
     username: str
     role: str
     authority: str
+    approval: Approval
+
+
+class UserDecidedOut(msgspec.Struct):
+    username: str
+    approval: Approval
+
+
+class NewAccountOut(msgspec.Struct):
+    """An account as oversight sees it: who asked for it, who approved it, and how many
+    children's identities it read in its first days (each such read is flagged in the audit
+    trail: ``changes.new_account``)."""
+
+    username: str
+    role: str
+    authority: str
+    active: bool
+    approval: Approval
+    created_via: str
+    created_at: datetime
+    requested_by: str | None
+    approved_by: str | None
+    approved_at: datetime | None
+    identity_reads_while_new: int
 
 
 # ---------------------------------------------------------------------------- deadlines

@@ -20,7 +20,7 @@ from app.command import command
 from app.errors import Forbidden, field_error
 from app.principal import Principal
 from app.services import checkpoints
-from app.services.cases import decode_cursor, encode_cursor
+from app.services.cases import BIGINT_MAX, cursor_id, decode_cursor, encode_cursor
 from app.tables import AuditEvent
 
 EXPORT_COLUMNS = (
@@ -92,9 +92,7 @@ async def page(
     where = flt.where()
     if cursor:
         (last,) = decode_cursor(cursor, 1)
-        if not last.isdigit():
-            raise field_error("$.cursor", "invalid cursor")
-        where &= AuditEvent.id < int(last)
+        where &= AuditEvent.id < cursor_id(last, BIGINT_MAX)
     rows = (
         await AuditEvent.select()
         .where(where)

@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from app import security
+from app import security, throttle
 from app.audit import text_digests
 from app.clock import utcnow
 from app.command import command
 from app.errors import InvalidInput
 from app.principal import SYSTEM, Actor, Principal
 from app.tables import AuthToken, User
-from app.throttle import LOGIN_THROTTLE
 
 SESSION_TTL = timedelta(hours=12)
 API_TOKEN_TTL = timedelta(days=90)
@@ -48,6 +47,8 @@ _PRINCIPAL_COLUMNS = (
     AuthToken.user.display_name.as_alias("display_name"),
     AuthToken.user.role.as_alias("role"),
     AuthToken.user.active.as_alias("user_active"),
+    AuthToken.user.created_at.as_alias("user_created_at"),
+    AuthToken.user.approved_at.as_alias("user_approved_at"),
     AuthToken.user.authority.id.as_alias("authority_id"),
     AuthToken.user.authority.code.as_alias("authority_code"),
     AuthToken.user.authority.name.as_alias("authority_name"),
@@ -74,6 +75,7 @@ def _principal(row: dict[str, Any]) -> Principal:
         authority_municipio=row["authority_municipio"],
         token_id=row["id"],
         token_kind=row["kind"],
+        account_since=row.get("user_approved_at") or row.get("user_created_at"),
     )
 
 
@@ -105,10 +107,12 @@ async def resolve(token: str, now: datetime | None = None) -> Resolved | None:
 async def login(
     username: str, password: str, kind: str = "session", address: str | None = None
 ) -> LoginResult:
-    """``address``: the client's IP, for the per-address failure limit (app/throttle.py)."""
+    """``address``: the client's IP, for the per-address budgets (app/throttle.py)."""
     if kind not in ("session", "api"):
         raise InvalidInput("bad mode", [{"path": "$.mode", "message": "session or api"}])
-    LOGIN_THROTTLE.check(username, address)  # 429 before any password work
+    # Counted, and committed, before any password work: 429 here costs no argon2 and no audit
+    # row, and concurrent attempts (any process) each take their own place in the budgets.
+    reservation = await throttle.reserve(username, address)
     user = (
         await User.select(User.id, User.password_hash, User.active)
         .where(User.username == username)
@@ -118,11 +122,10 @@ async def login(
         security.verify_password, user["password_hash"] if user else None, password
     )
     if not ok or user is None or not user["active"]:
-        LOGIN_THROTTLE.failed(username, address)
-        async with command(SYSTEM) as cmd:
+        async with command(SYSTEM) as cmd:  # the reservation stays: this failure counts
             cmd.audit("auth.login_failed", changes=failed_login(username, user))
         raise LoginFailed
-    LOGIN_THROTTLE.succeeded(username)
+    await throttle.LOGIN_THROTTLE.succeeded(reservation)
     token = security.new_token()
     csrf = security.new_token() if kind == "session" else None
     async with command(SYSTEM) as cmd:
@@ -177,6 +180,8 @@ async def principal_for_user(username: str) -> Principal:
             User.display_name.as_alias("display_name"),
             User.role.as_alias("role"),
             User.active.as_alias("user_active"),
+            User.created_at.as_alias("user_created_at"),
+            User.approved_at.as_alias("user_approved_at"),
             User.authority.id.as_alias("authority_id"),
             User.authority.code.as_alias("authority_code"),
             User.authority.name.as_alias("authority_name"),

@@ -12,7 +12,7 @@ from typing import Any
 
 from app.errors import Forbidden, field_error
 from app.principal import TASK_ROLE_ALLOWS, Principal
-from app.services.cases import decode_cursor, encode_cursor
+from app.services.cases import cursor_id, decode_cursor, encode_cursor
 from app.tables import Task
 
 SCOPES = ("all", "mine", "unclaimed", "authority")
@@ -97,10 +97,13 @@ async def inbox(
             args.append(now)
     if cursor:
         due_s, id_s = decode_cursor(cursor, 2)
+        after_id = cursor_id(id_s)
         try:
-            after_due, after_id = datetime.fromisoformat(due_s), int(id_s)
+            after_due = datetime.fromisoformat(due_s)
         except ValueError as exc:
             raise field_error("$.cursor", "invalid cursor") from exc
+        if after_due.tzinfo is None:
+            raise field_error("$.cursor", "invalid cursor")
         sql.append(" AND (t.sort_due > {} OR (t.sort_due = {} AND t.id > {}))")
         args += [after_due, after_due, after_id]
     sql.append(" ORDER BY t.sort_due, t.id LIMIT {}")

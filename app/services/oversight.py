@@ -20,7 +20,7 @@ from app.command import command
 from app.errors import Forbidden, NotFound
 from app.principal import Principal
 from app.services import calendars, custody, register_report
-from app.tables import Case, DeadlineEscalation, Notification, Task
+from app.tables import Case, CaseAccess, DeadlineEscalation, Notification, Task
 
 #: The task whose completion is the notification of the Procuraduría (D1, LM art. 112 fr. I).
 NOTIFY_PROCURADURIA_TASK = "notificar_procuraduria"
@@ -50,6 +50,13 @@ async def my_notifications(
     if unread:
         query = query.where(Notification.read_at.is_null())
     rows = await query
+    # An authority that lost access to a case (the child moved on) no longer learns its folio or
+    # its task from old notifications (issue 15): the notification stays, without them.
+    if not principal.is_oversight:
+        hidden = await _folios_out_of_reach(principal, {r["case_folio"] for r in rows})
+        for row in rows:
+            if row["case_folio"] in hidden:
+                row.update(case_folio=None, task_id=None, task_bpmn_id=None)
     # The task's name and state, so a reader knows what is late without opening the case.
     task_ids = sorted({r["task_id"] for r in rows if r["task_id"]})
     tasks: dict[str, dict[str, Any]] = {}
@@ -64,6 +71,26 @@ async def my_notifications(
         row["task_name_en"] = task.get("name_en")
         row["task_status"] = task.get("status")
     return rows
+
+
+async def _folios_out_of_reach(principal: Principal, folios: set[str | None]) -> set[str]:
+    """Of ``folios``, those whose case the principal's authority may not see (now)."""
+    wanted = sorted(f for f in folios if f)
+    if not wanted:
+        return set()
+    rows = await Case.select(Case.id, Case.folio).where(Case.folio.is_in(wanted))
+    if not rows:
+        return set(wanted)
+    visible = {
+        r["case_id"]
+        for r in await CaseAccess.select(CaseAccess.case.as_alias("case_id")).where(
+            CaseAccess.case.is_in([r["id"] for r in rows])
+            & (CaseAccess.authority == principal.authority_id)
+            & CaseAccess.active.eq(True)
+        )
+    }
+    seen = {r["folio"] for r in rows if r["id"] in visible}
+    return set(wanted) - seen
 
 
 async def unread_count(principal: Principal) -> int:

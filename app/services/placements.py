@@ -19,9 +19,11 @@ from app import access, routing
 from app.audit import text_digests
 from app.cases import placement as stay
 from app.cases.unit_of_work import case_command
+from app.clock import utcnow
 from app.errors import Forbidden, InvalidInput, NotFound, field_error
 from app.principal import Principal
 from app.tables import Authority, Case, Placement
+from workflows.forms import FECHA_MINIMA, TOLERANCIA_FUTURO
 
 LEFT_MESSAGE = "nna_salio_colocacion"
 #: Longest description of how the child left (the route's form keeps the rest).
@@ -98,9 +100,13 @@ async def discharge(principal: Principal, placement_id: int, reason: str) -> dic
     return await placement_view(placement_id)
 
 
-def left_payload(fecha_hora_salida: Any, circunstancias: Any, indicios_riesgo: Any) -> dict:
+def left_payload(
+    fecha_hora_salida: Any, circunstancias: Any, indicios_riesgo: Any, now: datetime | None = None
+) -> dict:
     """Validate what is recorded when a child leaves a placement (API and pages alike): an
-    instant with its zone and a short description; every bad field is reported at once."""
+    instant with its zone, not in the future nor before ``FECHA_MINIMA`` (the missing-child
+    protocol's deadlines count from it), and a short description; every bad field at once."""
+    now = now or utcnow()
     errors = []
     when = fecha_hora_salida
     if isinstance(when, str) and when.strip():
@@ -112,6 +118,12 @@ def left_payload(fecha_hora_salida: Any, circunstancias: Any, indicios_riesgo: A
         errors.append({"path": "$.fecha_hora_salida", "message": "is required"})
     elif not isinstance(when, datetime) or when.tzinfo is None:
         errors.append({"path": "$.fecha_hora_salida", "message": "is not a 'date-time'"})
+    elif when > now + TOLERANCIA_FUTURO:
+        errors.append({"path": "$.fecha_hora_salida", "message": "is in the future"})
+    elif when.date() < FECHA_MINIMA:
+        errors.append(
+            {"path": "$.fecha_hora_salida", "message": f"is before {FECHA_MINIMA.isoformat()}"}
+        )
     text = str(circunstancias or "").strip()
     if not text:
         errors.append({"path": "$.circunstancias", "message": "is required"})

@@ -38,6 +38,7 @@ from app.principal import SYSTEM, Principal
 from app.route_engine import calendario, set_suspensions
 from app.tables import Case, TermSuspension
 from workflows.calendario import Suspension
+from workflows.forms import FECHA_MINIMA, HORIZONTE_ANIOS
 
 log = logging.getLogger("careroute.suspensions")
 
@@ -105,6 +106,11 @@ async def add_suspension(
         # checked before anything is stored: the engine's calendar refuses an unknown state,
         # and a stored one would break every later load of the suspensions
         raise field_error("$.jurisdiccion", "must be an INEGI code, 00 (federal) to 32")
+    if desde < FECHA_MINIMA:
+        raise field_error("$.desde", f"must not be before {FECHA_MINIMA.isoformat()}")
+    today = (now or utcnow()).date()
+    if hasta > today.replace(year=today.year + HORIZONTE_ANIOS, day=min(today.day, 28)):
+        raise field_error("$.hasta", f"must be within {HORIZONTE_ANIOS} years from today")
     if hasta < desde:
         raise field_error("$.hasta", "must not be before desde")
     if not motivo.strip():

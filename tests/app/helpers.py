@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from datetime import datetime
 from typing import Any
@@ -38,15 +39,20 @@ class Api:
     def __init__(self, client: httpx.AsyncClient):
         self.client = client
         self._tokens: dict[str, str] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
 
     async def token(self, username: str) -> str:
-        if username not in self._tokens:
-            r = await self.client.post(
-                "/api/v1/auth/login",
-                json={"username": username, "password": PASSWORD, "mode": "api"},
-            )
-            assert r.status_code == 200, r.text
-            self._tokens[username] = r.json()["token"]
+        # One login per user even when a test sends many requests at once: the login throttle
+        # counts every attempt until its password is checked (app/throttle.py), so 30 logins of
+        # one user in flight from one address would meet its budget.
+        async with self._locks.setdefault(username, asyncio.Lock()):
+            if username not in self._tokens:
+                r = await self.client.post(
+                    "/api/v1/auth/login",
+                    json={"username": username, "password": PASSWORD, "mode": "api"},
+                )
+                assert r.status_code == 200, r.text
+                self._tokens[username] = r.json()["token"]
         return self._tokens[username]
 
     async def headers(self, username: str) -> dict[str, str]:

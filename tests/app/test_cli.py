@@ -109,6 +109,7 @@ SUBCOMMANDS: dict[str, list[str]] = {
         "users", "create", "x.user", "--role", "officer", "--authority", "INM-07",
         "--password", "a-long-enough-password",
     ],
+    "users approve": ["users", "approve", "x.user"],
 }  # fmt: skip
 UNREACHABLE_PG = "postgresql://postgres@127.0.0.1:1/nothing"
 

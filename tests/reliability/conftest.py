@@ -6,7 +6,8 @@ ASGI transport) and the real ``careroute serve`` processes the crash and multi-n
 every check reads exactly what the servers wrote.
 
 Counts (requests sent, crashes survived, acknowledged writes checked, lost writes, matrix cells,
-schemathesis operations and cases, 5xx) accumulate in ``STATS`` and are printed as the last line
+schemathesis operations and cases, 5xx, concurrent login bursts and logins past the limit)
+accumulate in ``STATS`` and are printed as the last line
 of the run by ``pytest_terminal_summary``.
 """
 
@@ -86,9 +87,22 @@ def db_kind(database) -> str:
     return "sqlite" if database.startswith("sqlite") else "postgres"
 
 
+@pytest.fixture(autouse=True)
+async def fresh_login_budgets(database):
+    """Every test starts with empty login budgets. They live in the database (app/throttle.py),
+    shared by every server process: without this, one test's guesses from 127.0.0.1 (or
+    schemathesis' random logins) would slow the next test's logins from the same address."""
+    from app.throttle import LOGIN_THROTTLE
+
+    await LOGIN_THROTTLE.reset()
+    yield
+    await LOGIN_THROTTLE.reset()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def zero_lost_writes_and_no_5xx():
-    """The suite's two promises, checked over everything any of its clients saw."""
+    """The suite's promises, checked over everything any of its clients saw."""
     yield
     assert STATS.lost == 0, STATS.line()
     assert STATS.server_errors == 0, STATS.line()
+    assert STATS.logins_past_limit == 0, STATS.line()

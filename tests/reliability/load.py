@@ -49,17 +49,17 @@ class Tokens:
         self._lock = threading.Lock()
 
     def get(self, client: httpx.Client, username: str) -> str | None:
+        # One login per user, under the lock: clients starting together would otherwise log the
+        # same user in at once from one address, and the login throttle counts every attempt
+        # until its password is checked (app/throttle.py).
         with self._lock:
-            if username in self._tokens:
-                return self._tokens[username]
-        r = client.post(
-            "/api/v1/auth/login",
-            json={"username": username, "password": PASSWORD, "mode": "api"},
-        )
-        token = r.json()["token"] if r.status_code == 200 else None
-        with self._lock:
-            self._tokens[username] = token
-        return token
+            if username not in self._tokens:
+                r = client.post(
+                    "/api/v1/auth/login",
+                    json={"username": username, "password": PASSWORD, "mode": "api"},
+                )
+                self._tokens[username] = r.json()["token"] if r.status_code == 200 else None
+            return self._tokens[username]
 
     def headers(self, client: httpx.Client, username: str) -> dict[str, str] | None:
         token = self.get(client, username)

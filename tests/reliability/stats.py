@@ -20,6 +20,10 @@ class Stats:
     server_errors: int = 0
     history_tried: int = 0
     history_detected: int = 0
+    #: concurrent login bursts sent (test_login_burst.py), and logins whose password was
+    #: checked beyond the budget in one of them (must be 0)
+    login_bursts: int = 0
+    logins_past_limit: int = 0
     used: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -41,7 +45,9 @@ class Stats:
             f"acknowledged writes checked {self.acked_checked}, lost writes {self.lost}, "
             f"matrix cells checked {self.matrix_cells}, schemathesis operations "
             f"{self.st_operations} cases {self.st_cases}, 5xx {self.server_errors}, "
-            f"rewritten-history attempts detected {self.history_detected}/{self.history_tried}"
+            f"rewritten-history attempts detected {self.history_detected}/{self.history_tried}, "
+            f"concurrent login bursts tried {self.login_bursts}, "
+            f"logins past the limit {self.logins_past_limit}"
         )
 
 

@@ -106,6 +106,9 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("POST", "/api/v1/authorities"):           dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201)),
     ("GET", "/api/v1/users"):                  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=OK),
     ("POST", "/api/v1/users"):                 dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201)),
+    ("POST", "/api/v1/users/nadie.matriz/approve"): dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/users/nadie.matriz/reject"):  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=HIDDEN),
+    ("GET", "/api/v1/oversight/accounts"):     dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO),
 }
 # fmt: on
 #: Endpoints that act on the record (a fresh one for each cell that should succeed).
