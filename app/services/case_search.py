@@ -189,7 +189,7 @@ async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str,
     if q.cursor:
         value_s, id_s = cases.decode_cursor(q.cursor, 2)
         try:
-            after_id = int(id_s)
+            after_id = cases.cursor_id(id_s)
             after: Any = value_s if q.sort == "folio" else datetime.fromisoformat(value_s)
         except ValueError as exc:
             raise field_error("$.cursor", "invalid cursor") from exc

@@ -29,6 +29,7 @@ from app.services import case_search, custody, users
 from app.tables import (
     AuditEvent,
     Case,
+    CaseAccess,
     CaseIdentity,
     FolioCounter,
     Placement,
@@ -576,4 +577,12 @@ async def list_cases(
     limit: int = 50,
     **filters: Any,
 ) -> dict[str, Any]:
-from app.services import case_search, custody, users
+    """Visible cases, newest first unless sorted otherwise, without identity data (a name
+    search is the exception, and it is audited): app/services/case_search.py."""
+    from app.clock import utcnow
+
+    query = case_search.CaseQuery(
+        estado=estado, status=status, family_group=family_group, cursor=cursor, limit=limit,
+        **filters,
+    )  # fmt: skip
+    return await case_search.search(principal, query, utcnow())
