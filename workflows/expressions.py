@@ -70,6 +70,10 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "proteccion_concluida",
         "motivo_cierre",
         "requiere_interprete",
+        "canal_ingreso",
+        "autoridad_receptora",
+        "aviso_inm_recepcion",
+        "temor_retorno_al_ingreso",
     }
 )
 
