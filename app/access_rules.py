@@ -36,7 +36,9 @@ Decision = Literal["grant", "revoke", "keep"]
 class ConsularFacts:
     """What the route recorded that bears on consular contact."""
 
-    fear_of_return: bool = False  # INM observed it, or the needs screening found protection needs
+    #: INM observed it, the child expressed it at the reception (any channel), or the needs
+    #: screening found protection needs
+    fear_of_return: bool = False
     claim_filed: bool = False  # a refugee claim was filed (even if later closed)
     claim_pending: bool = False
     recognised: bool = False  # refugee status or complementary protection
@@ -68,6 +70,7 @@ def consular_facts(
     filed = bool(claim.get("presenta_solicitud")) or pending or status is not None
     return ConsularFacts(
         fear_of_return="temor_retorno" in (detection.get("indicadores_observados") or [])
+        or bool(variables.get("temor_retorno_al_ingreso"))
         or bool(variables.get("indicadores_proteccion_internacional")),
         claim_filed=filed,
         claim_pending=pending,

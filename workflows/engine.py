@@ -10,6 +10,7 @@ Case-level variables (``caso``) live in the envelope's meta, shared by every bra
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -209,6 +210,7 @@ class RouteEngine:
                 "canal_ingreso": REAPERTURA,
                 "inicio": now.isoformat(),
                 "categoria": form["categoria"],
+                "motivo": form["motivo"],
             }
         )
         meta["caso"]["canal_ingreso"] = REAPERTURA
@@ -223,9 +225,9 @@ class RouteEngine:
         case.events.insert(
             0,
             EngineEvent(
-                "case_reopened",
+                "case_started",
                 now,
-                {"run": runs[-1]["numero"], "categoria": form["categoria"]},
+                {"process_id": MAIN_PROCESS, "run": runs[-1]["numero"], "canal": REAPERTURA},
             ),
         )
         return case
@@ -237,6 +239,32 @@ class RouteEngine:
         meta.setdefault("timers", {})
         meta.setdefault("forms", {})
         return Case(self, workflow, process_id, meta)
+
+
+def runs_of(meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The runs recorded in a case envelope's ``meta`` (``Case.runs``, without restoring the
+    workflow): a case never reopened has one."""
+    runs = copy.deepcopy(meta.get("ejecuciones") or [])
+    if not runs:
+        caso = meta.get("caso") or {}
+        runs = [
+            {
+                "numero": 1,
+                "canal_ingreso": caso.get("canal_ingreso"),
+                "inicio": caso.get("fecha_deteccion"),
+            }
+        ]
+    return runs
+
+
+def runs_in_state(state_json: str | bytes) -> list[dict[str, Any]]:
+    """``runs_of`` the meta of a dumped case (``Case.dump()``); [] if it is not one."""
+    try:
+        envelope = json.loads(state_json)
+    except (TypeError, ValueError):
+        return []
+    meta = envelope.get("meta") if isinstance(envelope, dict) else None
+    return runs_of(meta) if isinstance(meta, dict) else []
 
 
 def _is_timer(task: Any) -> bool:
@@ -290,18 +318,10 @@ class Case:
     @property
     def runs(self) -> list[dict[str, Any]]:
         """Each run of the route for this case, first to last (a reopening starts a new one):
-        number, channel, start, and for a finished run its end and end state; a reopening's
-        category (its reason is the form ``reabrir_caso``)."""
-        runs = copy.deepcopy(self.meta.get("ejecuciones") or [])
-        if not runs:
-            runs = [
-                {
-                    "numero": 1,
-                    "canal_ingreso": self.meta["caso"].get("canal_ingreso"),
-                    "inicio": self.meta["caso"].get("fecha_deteccion"),
-                }
-            ]
-        if self.is_completed and "fin" not in runs[-1]:
+        number, channel, start, and for a finished run its end state; a reopening's category
+        and reason (``motivo``, the case record's copy of the form ``reabrir_caso``)."""
+        runs = runs_of(self.meta)
+        if self.is_completed:
             runs[-1]["end_state"] = self.end_state
         return runs
 

@@ -17,12 +17,14 @@ from app.api.schemas import (
     CaseDetailOut,
     CaseOpenedOut,
     CasePageOut,
+    CaseReopenedOut,
     Identidad,
     IdentityOut,
     IdentityUpdatedOut,
     OpenCaseIn,
     RelocatedOut,
     RelocateIn,
+    ReopenIn,
 )
 from app.route_engine import library
 from app.services import cases
@@ -126,6 +128,31 @@ class CaseController(Controller):
         (BID): the plan de restitución under way stops and the BID panel meets again."""
         result = await cases.reconsider_bid(request.user, folio, data.motivo)
         return typed(BidReopenedOut, result)
+
+    @post(
+        "/{folio:str}/reopen",
+        status_code=200,
+        responses=writes(
+            (403, "Only a supervisor or head of the Procuraduría covering the child's location."),
+            404,
+            (409, "The case is open: only a closed case can be reopened."),
+            (
+                422,
+                "A field of the reopening is invalid (`$.motivo` blank, `$.descripcion_riesgo` "
+                "missing with `riesgo_inminente`).",
+            ),
+        ),
+    )
+    async def reopen(
+        self, request: AppRequest, folio: FromPath[str], data: JSONBody[ReopenIn]
+    ) -> CaseReopenedOut:
+        """Reopen a closed case for a reason: a new run of the route starts at the protection
+        stage, with the case's facts (claim, consular block, age, recorded forms). The reason's
+        free text stays in the case record; the audit event ``case.reopened`` records the
+        category, the new run and who."""
+        form = {k: v for k, v in msgspec.to_builtins(data).items() if v is not None}
+        result = await cases.reopen(request.user, folio, form)
+        return typed(CaseReopenedOut, result)
 
 
 class FormController(Controller):

@@ -16,6 +16,7 @@ from app.web.case_pages import (
     new_case_page,
     new_case_submit,
     relocate_submit,
+    reopen_submit,
 )
 from app.web.notification_pages import notification_read, notifications_page
 from app.web.pages import (
@@ -60,7 +61,7 @@ def web_router() -> Router:
             shelter_admit, placement_command, audit_page, audit_export, audit_verify,
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
             notification_read, task_reassign, identity_submit, relocate_submit,
-            custody_start_submit, custody_end_submit, static,
+            custody_start_submit, custody_end_submit, reopen_submit, static,
         ],
         middleware=[security_headers],
         exception_handlers={

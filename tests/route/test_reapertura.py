@@ -61,7 +61,7 @@ def test_a_closed_case_reopens_at_protection_with_its_facts():
     assert [r["numero"] for r in runs] == [1, 2]
     assert runs[0]["end_state"] == "fin_caso_cerrado"
     assert runs[1]["categoria"] == "reunificacion_fallida"
-    assert "motivo" not in runs[1]  # the free text lives in the form, not in the run list
+    assert runs[1]["motivo"] == REAPERTURA["motivo"]  # the reason stays in the case record
     done = walk(d)
     assert not INM_FIRST & set(done)
     assert d.end_state == "fin_caso_cerrado"

@@ -3,7 +3,7 @@
 Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_started,
 deadline_escalated, deadline_stopped, timer_fired, case_variable_set, case_completed,
 message_received, deadline_recomputed, case_started) and the service's own (``CaseEvent``:
-case_changed, case_relocated, placement_admitted, placement_ended, risk_changed,
+case_changed, case_relocated, case_reopened, placement_admitted, placement_ended, risk_changed,
 custody_started, custody_ended). The unit of work
 (app/cases/unit_of_work.py) runs them in three steps:
 
@@ -60,6 +60,7 @@ PROJECTIONS: dict[str, list[Handler]] = {
     "risk_changed": [task_index.risk],
     "timer_fired": [audit_trail.timer_fired],
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
+    "case_reopened": [audit_trail.case_reopened],
     "case_relocated": [audit_trail.relocated],
     "placement_admitted": [audit_trail.placement_admitted],
     # a child held in a migration station (LM art. 99); the row first: it gives the event its id
