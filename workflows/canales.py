@@ -28,9 +28,9 @@ ENV_CANALES = "CAREROUTE_CANALES"
 REAPERTURA = "reapertura"
 #: Who receives a reopened case: the Procuraduría that reopens it.
 RECEPTORA_REAPERTURA = "PROCURADURIA"
-_TIPOS = frozenset(
-    {"INM", "PROCURADURIA", "DIF_CAS", "COMAR", "FISCALIA", "JUZGADO", "SRE_CONSULADO", "IFDP"}
-)
+#: The authority types the route's entry branches on (``ruta_gw_canal``): a channel may name only
+#: these as receivers, or the route would send the child down INM's path.
+_TIPOS = frozenset({"INM", "PROCURADURIA", "DIF_CAS", "COMAR"})
 
 
 @dataclass(frozen=True)

@@ -506,6 +506,7 @@ AVISO_AL_INM = Guarantee(
         _INGRESO + "test_self_presentation_at_dif_reaches_protection_without_inm",
         _INGRESO + "test_a_mexican_child_at_dif_is_not_reported_to_inm",
         _INGRESO + "test_the_notice_to_inm_is_configuration",
+        _INGRESO + "test_the_case_closes_only_once_inm_was_informed_and_ends_on_its_outcome",
     ),
 )
 

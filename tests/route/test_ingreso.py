@@ -16,7 +16,7 @@ import pytest
 
 from tests.route.driver import Driver, form_example, route_engine
 from tests.route.test_main_route import ASILO, walk
-from workflows import FormValidationError, RouteEngine, load_library
+from workflows import FormValidationError, RouteEngine, SpecError, load_library
 from workflows.canales import CatalogoCanales
 from workflows.route_files import shipped
 
@@ -115,6 +115,40 @@ def test_civil_society_referral_is_received_by_the_procuraduria_and_closes():
     assert not INM_FIRST & set(done)
     assert {"informar_inm_recepcion", "admitir_en_cas", "proponer_cierre"} <= set(done)
     assert d.end_state == "fin_caso_cerrado"
+
+
+def test_the_case_closes_only_once_inm_was_informed_and_ends_on_its_outcome():
+    """The notice to INM runs beside protection: protection and closure do not wait for it, but
+    the case is complete only when it is done, and it ends on its outcome, not on the notice."""
+    d = start("canalizacion_albergue_osc")
+    d.complete("registrar_recepcion")
+    done: list[str] = []
+    while True:  # everything else, follow-up waits included: move the clock past each
+        done += walk(d, keep={"informar_inm_recepcion"})
+        due = d.case().next_due_at()
+        if due is None:
+            break
+        d.advance(due - d.now + timedelta(seconds=1))
+    assert "aprobar_cierre" in done
+    assert not d.completed
+    assert d.ready() == ["informar_inm_recepcion"]
+    # the late notice is a breach on record, every level of it
+    levels = [
+        e.data["level"]
+        for e in d.events_of("deadline_escalated")
+        if e.data["plazo_id"] == "aviso_inm_recepcion"
+    ]
+    assert levels == [1, 2, 3]
+    d.complete("informar_inm_recepcion")  # the last thing done: the outcome is still the case's
+    assert d.completed
+    assert d.end_state == "fin_caso_cerrado"
+
+
+def test_a_channel_may_name_only_the_authorities_the_route_branches_on():
+    with pytest.raises(SpecError, match="recibe"):
+        CatalogoCanales.desde_dict({"otro": {"recibe": ["FISCALIA"], "fuente": "LGDNNA art. 87"}})
+    with pytest.raises(SpecError, match="fuente"):
+        CatalogoCanales.desde_dict({"otro": {"recibe": ["PROCURADURIA"]}})
 
 
 def test_the_receiving_authority_s_risk_and_fear_count_too():
