@@ -239,7 +239,16 @@ async def save_case_row(case: CaseAggregate, now: datetime) -> None:
     elif case.reopened and not case.engine.is_completed:
         # a new run of the route: open again; when and how it closed stays in the audit trail
         # and in the engine's list of runs
-        values.update({Case.status: "open", Case.closed_at: None, Case.end_state: None})
+        from app.route_engine import library
+
+        values.update(
+            {
+                Case.status: "open",
+                Case.closed_at: None,
+                Case.end_state: None,
+                Case.spec_version: library().version,  # the new run's route definition
+            }
+        )
     if values:
         values[Case.updated_at] = now
         await Case.update(values).where(Case.id == case.id)
