@@ -36,8 +36,9 @@ Decision = Literal["grant", "revoke", "keep"]
 class ConsularFacts:
     """What the route recorded that bears on consular contact."""
 
-    #: INM observed it, the child expressed it at the reception (any channel), or the needs
-    #: screening found protection needs
+    #: INM observed it, the child expressed it at the reception by another channel (DIF,
+    #: COMAR, Procuraduría), the needs screening found protection needs, or an authority
+    #: recorded it later (POST /api/v1/cases/{folio}/fear-of-return)
     fear_of_return: bool = False
     claim_filed: bool = False  # a refugee claim was filed (even if later closed)
     claim_pending: bool = False
@@ -70,8 +71,8 @@ def consular_facts(
     filed = bool(claim.get("presenta_solicitud")) or pending or status is not None
     return ConsularFacts(
         fear_of_return="temor_retorno" in (detection.get("indicadores_observados") or [])
-        or bool(variables.get("temor_retorno_al_ingreso"))
-        or bool(variables.get("indicadores_proteccion_internacional")),
+        or bool(variables.get("indicadores_proteccion_internacional"))
+        or bool(variables.get("temor_retorno")),  # recorded at any moment, never lowered
         claim_filed=filed,
         claim_pending=pending,
         recognised=status in RECOGNISED,

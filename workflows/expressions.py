@@ -70,10 +70,12 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "proteccion_concluida",
         "motivo_cierre",
         "requiere_interprete",
+        "temor_retorno",
+        "referencia_comar_en_curso",
         "canal_ingreso",
         "autoridad_receptora",
         "aviso_inm_recepcion",
-        "temor_retorno_al_ingreso",
+        "solicitud_por_retomar",
     }
 )
 

@@ -18,6 +18,7 @@ from litestar.response import Redirect, Stream, Template
 from litestar.template.config import TemplateConfig
 
 from app import inegi, security
+from app.access_rules import CONSULATE
 from app.clock import utcnow
 from app.errors import InvalidInput, ServiceError
 from app.route_engine import REOPEN_FORM, deadline_label, form_schema, library
@@ -47,7 +48,7 @@ OK_KEYS = frozenset(
     {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
      "discharged_ok", "left_ok", "logged_out", "case_opened", "identity_saved",
      "case_relocated", "case_relocated_away", "custody_recorded", "custody_ended_ok",
-     "case_reopened"}
+     "case_reopened", "fear_recorded", "fear_recorded_referral", "risk_reported"}
 )  # fmt: skip
 
 
@@ -367,6 +368,8 @@ async def case_view(
     custody_form: dict[str, str] | None = None,
     reopen_form: dict[str, Any] | None = None,
     reopen_errors: list[dict[str, str]] | None = None,
+    report_error: str | None = None,
+    report_form: dict[str, Any] | None = None,
 ) -> Template:
     """The case page (an audited read); also re-shown with the relocation, custody or
     reopening form's error."""
@@ -392,11 +395,17 @@ async def case_view(
     states = [(c, f"{c} · {inegi.state_name(c)}") for c in inegi.STATES if c != inegi.FEDERAL]
     can_move = p.is_worker and detail["case"]["status"] == "open"
     can_custody = p.is_worker and p.authority_tipo in custody.RECORDERS
+    # Late reports (app/services/late_reports.py): any caseworker who sees an open case; fear of
+    # return, not the consulate (it is the contact the record blocks).
+    can_report = p.is_worker and detail["case"]["status"] == "open"
+    can_report_fear = can_report and p.authority_tipo != CONSULATE
     return _page(
         request, "case.html", user, status_code=status_code, d=detail, svgs=svgs,
         states=states, can_move=can_move, move_error=move_error, move=move or {},
         can_custody=can_custody, stations=await custody.stations() if can_custody else [],
         custody_error=custody_error, custody_form=custody_form or {},
+        can_report=can_report, can_report_fear=can_report_fear, report_error=report_error,
+        report_form=report_form or {}, today_local=datetime.now(forms.LOCAL_TZ).date().isoformat(),
         now_local=datetime.now(forms.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
         can_reopen=can_reopen, reopen_fields=reopen_fields, reopen_unplaced=reopen_unplaced,
         reopen_has_errors=bool(reopen_errors),

@@ -11,8 +11,10 @@ from app.errors import ServiceError
 from app.web.case_pages import (
     custody_end_submit,
     custody_start_submit,
+    fear_of_return_submit,
     identity_page,
     identity_submit,
+    imminent_risk_submit,
     new_case_page,
     new_case_submit,
     relocate_submit,
@@ -61,7 +63,8 @@ def web_router() -> Router:
             shelter_admit, placement_command, audit_page, audit_export, audit_verify,
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
             notification_read, task_reassign, identity_submit, relocate_submit,
-            custody_start_submit, custody_end_submit, reopen_submit, static,
+            custody_start_submit, custody_end_submit, fear_of_return_submit,
+            imminent_risk_submit, reopen_submit, static,
         ],
         middleware=[security_headers],
         exception_handlers={

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from tests.route.driver import Driver, form_example, route_engine
-from tests.route.test_main_route import ASILO, walk
+from tests.route.test_main_route import walk
 from workflows import FormValidationError, RouteEngine, SpecError, load_library
 from workflows.canales import CatalogoCanales
 from workflows.route_files import shipped
@@ -76,23 +76,19 @@ def test_self_presentation_at_dif_reaches_protection_without_inm():
 
 def test_self_presentation_at_comar_keeps_the_consular_block_and_refers_to_comar():
     """A child who presents at COMAR to ask for refugee status: COMAR notifies the Procuraduría;
-    from the reception there is no consular contact, and the needs screening cannot drop the
-    COMAR referral (LM art. 112 fr. V; LRPCAP art. 21)."""
+    from the reception there is no consular contact, and the COMAR referral starts even if the
+    needs screening finds no indicators (LM art. 112 fr. V; LRPCAP art. 21)."""
     d = start("autopresentacion_comar")
     assert d.ready() == ["notificar_recepcion_comar"]
     assert d.task("notificar_recepcion_comar").lane == "COMAR"
     assert d.task("notificar_recepcion_comar").due_at == RECEPTION + timedelta(hours=24)
     d.complete("notificar_recepcion_comar", solicitud_refugio="manifesto_intencion")
     d.complete("registrar_recepcion")
-    assert d.variables["temor_retorno_al_ingreso"] is True
+    assert d.variables["temor_retorno"] is True
     assert d.variables["contacto_consular_bloqueado"] is True
     walk(d, stop="detectar_necesidades")
-    before = d.state
-    with pytest.raises(FormValidationError) as refused:
-        d.complete("detectar_necesidades")  # the example: no international protection needs
-    assert "$.indicadores_proteccion_internacional" in [e["path"] for e in refused.value.errors]
-    assert d.state == before
-    d.complete("detectar_necesidades", **ASILO)
+    d.complete("detectar_necesidades")  # the example: no international protection needs found
+    assert d.variables["contacto_consular_bloqueado"] is True
     assert "apoyar_solicitud_asilo" in d.ready()
     assert d.variables["contacto_consular_bloqueado"] is True
     done = walk(d)
@@ -158,7 +154,7 @@ def test_the_receiving_authority_s_risk_and_fear_count_too():
     d.complete("notificar_recepcion_dif", temor_retorno=True, **RIESGO)
     d.complete("registrar_recepcion")
     assert d.variables["riesgo_inminente"] is True
-    assert d.variables["temor_retorno_al_ingreso"] is True
+    assert d.variables["temor_retorno"] is True
     assert d.variables["contacto_consular_bloqueado"] is True
     assert "ordenar_medida_urgente" in d.ready()
 
@@ -183,16 +179,15 @@ def test_the_notice_to_inm_is_configuration(tmp_path):
     assert d.ready() == ["determinar_acompanamiento"]
 
 
-def test_fear_of_return_at_inm_detection_binds_the_screening():
-    """The same rule on INM's path: fear of return observed at detection keeps the consular
-    block and the COMAR referral, whatever the screening says."""
-    d = Driver()
-    d.complete("registrar_deteccion", indicadores_observados=["temor_retorno"])
-    assert d.variables["contacto_consular_bloqueado"] is True
-    walk(d, stop="detectar_necesidades")
-    with pytest.raises(FormValidationError) as refused:
-        d.complete("detectar_necesidades")
-    assert "$.indicadores_proteccion_internacional" in [e["path"] for e in refused.value.errors]
+def test_a_mexican_child_s_fear_at_reception_blocks_nothing_and_refers_nowhere():
+    """Refugee status is for foreigners (LRPCAP art. 13): a Mexican child's fear recorded at the
+    reception neither starts a COMAR referral nor records a fear of return."""
+    d = start("autopresentacion_dif", nacionalidad="MEX")
+    d.complete("notificar_recepcion_dif", temor_retorno=True)
+    d.complete("registrar_recepcion", temor_retorno=True)
+    assert not d.variables.get("temor_retorno")
+    done = walk(d)
+    assert "apoyar_solicitud_asilo" not in done
 
 
 @pytest.mark.parametrize(

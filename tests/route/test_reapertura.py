@@ -11,7 +11,6 @@ import pytest
 from tests.route.driver import Driver, route_engine
 from tests.route.test_ingreso import INM_FIRST
 from tests.route.test_main_route import (
-    ASILO,
     NO_LOCALIZADA,
     RIESGO,
     judge_and_comar_pending,
@@ -69,7 +68,8 @@ def test_a_closed_case_reopens_at_protection_with_its_facts():
 
 def test_a_reopened_case_keeps_the_pending_claim_and_the_consular_block():
     """Closed as not located with a claim pending, found again: the new run keeps the claim and
-    the block; the screening cannot drop the claim, so COMAR's work is tracked again."""
+    the block, and protection takes the claim up again with COMAR (its tasks ended with the first
+    run), whatever the screening finds."""
     d, _ = judge_and_comar_pending()
     d.send("nna_salio_colocacion")
     search(d, NO_LOCALIZADA)
@@ -78,13 +78,13 @@ def test_a_reopened_case_keeps_the_pending_claim_and_the_consular_block():
     reopen(d, categoria="nna_localizada", motivo="La Fiscalía la localizó en Tuxtla.")
     assert d.variables["asilo_pendiente"] is True
     assert d.variables["contacto_consular_bloqueado"] is True
+    assert d.variables["solicitud_por_retomar"] is True
+    assert d.variables["referencia_comar_en_curso"] is False  # the first run's ended with it
     walk(d, stop="detectar_necesidades")
-    with pytest.raises(FormValidationError) as refused:
-        d.complete("detectar_necesidades")
-    assert "$.indicadores_proteccion_internacional" in [e["path"] for e in refused.value.errors]
-    d.complete("detectar_necesidades", **ASILO)
+    d.complete("detectar_necesidades")  # the example: no international protection needs found
     assert d.variables["contacto_consular_bloqueado"] is True
     assert "apoyar_solicitud_asilo" in d.ready()
+    assert d.variables["solicitud_por_retomar"] is False
     done = walk(d)
     assert "localizar_via_consular" not in done
 
