@@ -36,8 +36,9 @@ Decision = Literal["grant", "revoke", "keep"]
 class ConsularFacts:
     """What the route recorded that bears on consular contact."""
 
-    #: INM observed it, the needs screening found protection needs, or an authority recorded it
-    #: later (POST /api/v1/cases/{folio}/fear-of-return)
+    #: INM observed it, the child expressed it at the reception by another channel (DIF,
+    #: COMAR, Procuraduría), the needs screening found protection needs, or an authority
+    #: recorded it later (POST /api/v1/cases/{folio}/fear-of-return)
     fear_of_return: bool = False
     claim_filed: bool = False  # a refugee claim was filed (even if later closed)
     claim_pending: bool = False

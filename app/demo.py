@@ -149,12 +149,16 @@ class Driver:
     async def open(
         self, username: str, now: datetime, estado: str, municipio: str, name: str, **kw: Any
     ) -> str:
+        """Open a case as ``username`` (``canal``: the entry channel; the example's, INM's
+        migration check, by default)."""
         form = form_example("inicio_caso.schema.json")
         form.update(
             jurisdiccion=estado,
             municipio=municipio,
             fecha_deteccion=now.strftime("%Y-%m-%dT%H:%M:%SZ"),
         )
+        if kw.get("canal"):
+            form["canal_ingreso"] = kw["canal"]
         result = await cases.open_case(
             await self.principal(username),
             form,
@@ -235,4 +239,36 @@ async def run(password: str | None = None) -> DemoResult:
         await driver.principal("procuraduria-07.officer"), moved, "27", "Centro", "demo relocation"
     )
     await case("closed after reunification and follow-up", 150, None, "Dulce")
+    # Entry channels other than INM (issue 12): no INM task before protection.
+    await case(
+        "presented at a DIF shelter: the shelter notifies the Procuraduría",
+        0.1,
+        "notificar_recepcion_dif",
+        "Irene",
+        by="cas-07-tapachula.shelter-staff",
+        canal="autopresentacion_dif",
+    )
+    await case(
+        "presented at COMAR to ask for refugee status: the Procuraduría records the reception",
+        0.2,
+        "registrar_recepcion",
+        "Omar",
+        by="comar-07.officer",
+        canal="autopresentacion_comar",
+    )
+    await case(
+        "referred by a civil-society shelter: in protection, INM being informed",
+        1,
+        "determinar_acompanamiento",
+        "Sofía",
+        by="procuraduria-07.officer",
+        canal="canalizacion_albergue_osc",
+    )
+    reopened = await case("reopened after the family reunification broke down", 150, None, "Tere")
+    await cases.reopen(
+        await driver.principal("procuraduria-07.supervisor"),
+        reopened,
+        {"categoria": "reunificacion_fallida", "motivo": "La familia ya no puede cuidarla."},
+        now=real_now,
+    )
     return DemoResult(credentials, made)

@@ -18,6 +18,7 @@ from workflows import ReadyTask, RouteEngine, RouteLibrary, load_library
 from workflows.calendario import CalendarioLaboral, Suspension
 from workflows.forms import validation_errors
 from workflows.route_files import bpmn_dir as _bpmn_dir
+from workflows.specs import REOPEN_FORM as REOPEN_FORM  # the reopening's form, for the pages
 
 _SOURCE = re.compile(r"Fuente(?: legal)?:\s*(.+?)\s*$", re.IGNORECASE | re.DOTALL)
 

@@ -4,7 +4,10 @@ A task's lane is an authority type. Among active authorities of that type, the m
 whose jurisdiction covers the child's current location wins: municipal (same state and
 municipality), then state, then federal as the fallback. Shelter (DIF_CAS) tasks go to the shelter
 where the child is placed, if any; otherwise to a covering shelter with free places first. Ties
-break on the lowest id so routing is deterministic. The caller audits every decision.
+break on the lowest id so routing is deterministic. A task the route gives to the authority that
+received the child (BPMN ``asignacion="apertura"``: the DIF shelter or COMAR office where the
+child presented notifies the Procuraduría) goes to the case's opener while it is active and of
+the task's lane. The caller audits every decision.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from app.tables import Placement
 class RoutingDecision:
     authority_id: int | None
     authority_code: str | None
-    rule: str  # placement | municipal | estatal | federal_fallback | unroutable
+    rule: str  # opener | placement | municipal | estatal | federal_fallback | unroutable
 
     def audit_changes(self) -> dict[str, Any]:
         return {"authority": self.authority_code, "rule": self.rule}
@@ -62,9 +65,14 @@ async def route(
     estado: str,
     municipio: str | None,
     placed_shelter_id: int | None = None,
+    opener_id: int | None = None,
 ) -> RoutingDecision:
     """Pick the authority for a task of ``lane``; only shelter tasks with no placement query
-    the database (for occupancy)."""
+    the database (for occupancy). ``opener_id``: the task goes to the authority that opened the
+    case, if it is still active and of this lane."""
+    opener = directory.get(opener_id)
+    if opener is not None and opener.active and opener.tipo == lane:
+        return RoutingDecision(opener.id, opener.code, "opener")
     if lane == "DIF_CAS" and placed_shelter_id is not None:
         placed = directory.get(placed_shelter_id)
         if placed is not None:

@@ -12,7 +12,7 @@ from lxml import etree
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
 from workflows import load_library
-from workflows.specs import NS, REPO_ROOT
+from workflows.specs import CASE_FORMS, NS, REPO_ROOT
 
 BPMN_FILES = sorted((REPO_ROOT / "bpmn").glob("*.bpmn"))
 FORM_FILES = sorted((REPO_ROOT / "forms").glob("*.schema.json"))
@@ -67,6 +67,6 @@ def test_form_is_valid_bilingual_and_has_a_valid_example(path: Path):
 def test_whole_route_loads_and_every_user_task_has_its_form():
     lib = load_library()
     assert "ruta_proteccion_nna" in lib.specs
-    used = {t.form for t in lib.tasks.values()} | {"inicio_caso.schema.json"}
+    used = {t.form for t in lib.tasks.values()} | set(CASE_FORMS.values())
     unused = sorted(p.name for p in FORM_FILES if p.name not in used)
     assert unused == [], "forms no task uses"

@@ -6,7 +6,7 @@ take ``now``.
 """
 
 from . import clock as _clock  # noqa: F401  (installs the injected clock before any timer runs)
-from .engine import Case, EngineEvent, ReadyTask, RouteEngine
+from .engine import Case, EngineEvent, ReadyTask, RouteEngine, runs_in_state
 from .errors import (
     ClockNotSetError,
     EngineError,
@@ -36,4 +36,5 @@ __all__ = [
     "StateFormatError",
     "TaskNotReadyError",
     "load_library",
+    "runs_in_state",
 ]

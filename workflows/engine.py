@@ -10,6 +10,7 @@ Case-level variables (``caso``) live in the envelope's meta, shared by every bra
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -24,6 +25,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundExcepti
 from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
+from .canales import REAPERTURA, RECEPTORA_REAPERTURA, CatalogoCanales
 from .clock import current_now, engine_clock, require_aware
 from .errors import (
     EngineError,
@@ -47,7 +49,7 @@ from .guarantees import (
 from .panel_bid import AjustesPanelBid
 from .panel_bid import errores as errores_panel_bid
 from .serialization import CaseSerializer
-from .specs import MAIN_PROCESS, START_FORM, RouteLibrary, TaskInfo
+from .specs import MAIN_PROCESS, REOPEN_FORM, START_FORM, RouteLibrary, TaskInfo
 
 if TYPE_CHECKING:
     from .calendario import CalendarioLaboral
@@ -66,6 +68,12 @@ _CONTEXT = ("medida", "miembro", "votos")
 _CONTEXT_KEYS = {"valorar_reporte_riesgo_inminente": ("reporte_riesgo",)}
 #: Upper bound on engine passes per call: each pass fires at most one cycle of each timer.
 _MAX_PASSES = 64
+#: End events of the main process whose id starts with this are the case's outcomes (closed,
+#: closed as not located, ...); other end events end a side branch (an escalation, the notice
+#: to INM) and are the end state only when no outcome was reached.
+OUTCOME_PREFIX = "fin_"
+#: Case facts of one run of the route, which a reopened case starts again without.
+_RUN_META = ("timers", "spent", "completed")
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class ReadyTask:
     deadline_id: str | None
     legal_source: str | None
     context: dict[str, Any] = field(default_factory=dict)
+    #: routed to the authority that opened the case (BPMN property ``asignacion``)
+    to_opener: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,10 +115,16 @@ class RouteEngine:
         library: RouteLibrary,
         calendario: CalendarioLaboral | None = None,
         panel_bid: AjustesPanelBid | None = None,
+        canales: CatalogoCanales | None = None,
     ):
         self.library = library
         # The BID panel's size and quorum (config/panel_bid.toml), read at start-up.
         self.panel_bid = panel_bid or AjustesPanelBid.cargar()
+        # Who receives a child by each entry channel (config/canales_ingreso.toml).
+        self.canales = canales or CatalogoCanales.cargar()
+        canal = (library.start_form.get("properties") or {}).get("canal_ingreso")
+        if canal is not None:
+            self.canales.check_form(canal.get("enum", []), START_FORM)
         self.calendario = calendario or library.plazos.calendario_desde_config()
         self.deadlines = DeadlineCalculator(library.plazos, self.calendario)
         self.serializer = CaseSerializer(library.specs, library.version)
@@ -139,7 +155,10 @@ class RouteEngine:
             case_vars["requiere_interprete"] = requires_interpreter(
                 start["idioma"], start.get("otros_idiomas")
             )
-        case_vars.update(copy.deepcopy(variables or {}))
+        variables = dict(variables or {})
+        if start.get("canal_ingreso") in self.canales:
+            case_vars.update(self._channel(start["canal_ingreso"], variables))
+        case_vars.update(copy.deepcopy(variables))
         spec, subprocess_specs = self.library.specs[process_id]
         case = Case(
             self,
@@ -152,6 +171,90 @@ class RouteEngine:
                 case.meta["forms"]["inicio_caso"] = start
             case._settle(now)
         case.events.insert(0, EngineEvent("case_started", now, {"process_id": process_id}))
+        return case
+
+    def _channel(self, canal: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """The channel's case variables: who received the child (``variables`` may name the
+        opener's authority type as ``autoridad_receptora``; it must receive by this channel)
+        and whether the Procuraduría informs INM afterwards."""
+        entrada = self.canales[canal]
+        opener = variables.pop("autoridad_receptora", None)
+        receptora = entrada.receptora(opener)
+        if receptora is None:
+            raise FormValidationError(
+                START_FORM.removesuffix(FORM_SUFFIX),
+                [
+                    {
+                        "path": "$.canal_ingreso",
+                        "message": f"una autoridad {opener} no recibe NNA por el canal "
+                        f"'{canal}' (lo reciben: {', '.join(entrada.recibe)}); an authority of "
+                        f"type {opener} does not receive children by this channel",
+                    }
+                ],
+            )
+        return {
+            "canal_ingreso": canal,
+            "autoridad_receptora": receptora,
+            "aviso_inm_recepcion": entrada.aviso_inm and receptora != "INM",
+        }
+
+    def reopen(self, previous: Case, data: dict[str, Any] | None, now: datetime) -> Case:
+        """A new run of the main route for a case whose route has finished, from the channel
+        ``reapertura`` (its entry goes straight to the protection stage).
+
+        The case's facts are carried: its variables (claim status, consular block, age facts,
+        risk) and every form recorded (``valor`` still reads them); ``data`` (the reopening form:
+        category, reason) is recorded as the form ``reabrir_caso``. What belonged to the finished
+        run (its timers and spent deadlines) is not; each run is listed in ``Case.runs``.
+        Raises TaskNotReadyError if the route has not finished, FormValidationError (nothing
+        changed) if ``data`` is not a valid reopening."""
+        now = require_aware(now)
+        if not previous.is_completed:
+            raise TaskNotReadyError("the case's route has not finished: it cannot be reopened")
+        if REOPEN_FORM not in self.library.forms:
+            raise EngineError(f"this route has no {REOPEN_FORM}: its cases cannot be reopened")
+        form = self.library.forms.validate(REOPEN_FORM, data)
+        meta = copy.deepcopy(previous.meta)
+        context = ContextoCaso(now, meta["caso"], meta["forms"], "reabrir_caso", self.calendario)
+        self.library.forms.check_in_case(REOPEN_FORM, form, context)
+        for key in _RUN_META:
+            meta.pop(key, None)
+        runs = meta.setdefault("ejecuciones", [])
+        if not runs:  # the first run, recorded when it is reopened for the first time
+            runs.append(
+                {
+                    "numero": 1,
+                    "canal_ingreso": meta["caso"].get("canal_ingreso"),
+                    "inicio": meta["caso"].get("fecha_deteccion"),
+                }
+            )
+        runs[-1].update(fin=now.isoformat(), end_state=previous.end_state)
+        runs.append(
+            {
+                "numero": len(runs) + 1,
+                "canal_ingreso": REAPERTURA,
+                "inicio": now.isoformat(),
+                "categoria": form["categoria"],
+                "motivo": form["motivo"],
+            }
+        )
+        meta["caso"]["canal_ingreso"] = REAPERTURA
+        meta["caso"]["autoridad_receptora"] = RECEPTORA_REAPERTURA
+        meta["caso"]["aviso_inm_recepcion"] = False
+        meta["forms"]["reabrir_caso"] = form
+        meta.update(timers={})
+        spec, subprocess_specs = self.library.specs[MAIN_PROCESS]
+        case = Case(self, BpmnWorkflow(spec, subprocess_specs), MAIN_PROCESS, meta)
+        with engine_clock(now):
+            case._settle(now)
+        case.events.insert(
+            0,
+            EngineEvent(
+                "case_started",
+                now,
+                {"process_id": MAIN_PROCESS, "run": runs[-1]["numero"], "canal": REAPERTURA},
+            ),
+        )
         return case
 
     def restore(self, state_json: str | bytes) -> Case:
@@ -191,6 +294,32 @@ def _refusal(form: str, errors: list[dict[str, str]]) -> FormValidationError:
     return FormValidationError(form, errors)
 
 
+def runs_of(meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The runs recorded in a case envelope's ``meta`` (``Case.runs``, without restoring the
+    workflow): a case never reopened has one."""
+    runs = copy.deepcopy(meta.get("ejecuciones") or [])
+    if not runs:
+        caso = meta.get("caso") or {}
+        runs = [
+            {
+                "numero": 1,
+                "canal_ingreso": caso.get("canal_ingreso"),
+                "inicio": caso.get("fecha_deteccion"),
+            }
+        ]
+    return runs
+
+
+def runs_in_state(state_json: str | bytes) -> list[dict[str, Any]]:
+    """``runs_of`` the meta of a dumped case (``Case.dump()``); [] if it is not one."""
+    try:
+        envelope = json.loads(state_json)
+    except (TypeError, ValueError):
+        return []
+    meta = envelope.get("meta") if isinstance(envelope, dict) else None
+    return runs_of(meta) if isinstance(meta, dict) else []
+
+
 def _is_timer(task: Any) -> bool:
     return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
 
@@ -225,7 +354,8 @@ class Case:
 
     @property
     def end_state(self) -> str | None:
-        """Id of the end event the main process finished on, if it has finished."""
+        """Id of the end event the main process finished on, if it has finished: the last
+        outcome (``fin_*``) reached, else the last end event."""
         if not self.workflow.is_completed():
             return None
         ends = [
@@ -234,7 +364,19 @@ class Case:
             if t.state == TaskState.COMPLETED and type(t.task_spec).__name__ == "EndEvent"
         ]
         ends.sort(key=lambda t: t.last_state_change)
+        outcomes = [t for t in ends if t.task_spec.bpmn_id.startswith(OUTCOME_PREFIX)]
+        ends = outcomes or ends
         return ends[-1].task_spec.bpmn_id if ends else None
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """Each run of the route for this case, first to last (a reopening starts a new one):
+        number, channel, start, and for a finished run its end state; a reopening's category
+        and reason (``motivo``, the case record's copy of the form ``reabrir_caso``)."""
+        runs = runs_of(self.meta)
+        if self.is_completed:
+            runs[-1]["end_state"] = self.end_state
+        return runs
 
     def ready_tasks(self) -> list[ReadyTask]:
         """User tasks waiting for a person, with lane, form and legal due date."""
@@ -275,6 +417,7 @@ class Case:
             context={
                 k: v for k, v in task.data.items() if k in _CONTEXT_KEYS.get(info.bpmn_id, _CONTEXT)
             },
+            to_opener=info.to_opener,
         )
 
     def next_due_at(self) -> datetime | None:

@@ -72,6 +72,10 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "requiere_interprete",
         "temor_retorno",
         "referencia_comar_en_curso",
+        "canal_ingreso",
+        "autoridad_receptora",
+        "aviso_inm_recepcion",
+        "solicitud_por_retomar",
     }
 )
 

@@ -881,6 +881,147 @@ def breaches(
     return found
 
 
+# ------------------------------------------------------------------ entry and reopening (item 5)
+_INGRESO = "tests/route/test_ingreso.py::"
+_REAPERTURA = "tests/route/test_reapertura.py::"
+_REOPEN_API = "tests/app/test_reopen.py::"
+
+#: A child who presents at DIF, COMAR or the Procuraduría, or whom a civil-society organisation
+#: or another authority refers, reaches protection without INM's detection and channelling.
+INGRESO_SIN_INM = Guarantee(
+    "ingreso_por_cualquier_canal_sin_pasar_por_el_inm",
+    "LGDNNA art. 12 («hacerlo del conocimiento inmediato de las autoridades competentes»), "
+    "art. 89, tercer párrafo (el Sistema DIF brinda la protección), art. 111 fr. II (los centros "
+    "de asistencia social «informarán de inmediato a la Procuraduría de Protección de la entidad "
+    "federativa») y art. 123 fr. I "
+    "(la Procuraduría detecta o recibe casos); COMAR: LRPCAP art. 20, segundo párrafo",
+    "Por los canales que no son del INM, la autoridad que recibe a la NNA (el DIF, la COMAR) avisa "
+    "de inmediato a la Procuraduría, con plazo desde la recepción; la Procuraduría registra la "
+    "recepción y la protección empieza con las mismas garantías (presunción de minoría de edad, "
+    "medidas urgentes), sin pasar antes por el INM. Solo abre un caso la autoridad que recibe "
+    "por ese canal (config/canales_ingreso.toml).",
+    (
+        "ruta_proteccion_nna.bpmn: ruta_gw_canal → notificar_recepcion_dif / "
+        "notificar_recepcion_comar (aviso_recepcion_procuraduria, from caso.fecha_deteccion) → "
+        "registrar_recepcion → ruta_clasificar_recepcion → ruta_gw_duda_edad → ruta_gw_via_inm "
+        "→ ruta_gw_proteccion_unir → proteccion",
+        "workflows/canales.py and workflows/engine.py RouteEngine._channel (422 $.canal_ingreso "
+        "for an authority that does not receive by the channel); app/services/cases.py open_case "
+        "passes the opener's authority type; app/routing.py routes the notice to the opener",
+    ),
+    (
+        _INGRESO + "test_self_presentation_at_dif_reaches_protection_without_inm",
+        _INGRESO + "test_civil_society_referral_is_received_by_the_procuraduria_and_closes",
+        _INGRESO + "test_a_channel_is_received_only_by_its_authorities",
+        "tests/app/test_entry_channels.py::"
+        "test_an_authority_opens_a_case_only_by_a_channel_it_receives",
+        "tests/app/test_entry_channels.py::"
+        "test_a_child_at_a_dif_shelter_reaches_the_procuraduria_without_inm",
+    ),
+)
+
+#: Fear of return or the wish to apply, recorded on entry by any authority, binds the rest.
+TEMOR_AL_INGRESO = Guarantee(
+    "temor_de_retorno_al_ingreso",
+    "LM art. 112 fr. V (con indicios de necesidad de protección internacional «no se entablará "
+    "contacto con la representación consular»); LRPCAP art. 21, tercer párrafo (aviso inmediato a "
+    "la COMAR) y cuarto párrafo (sin información a las autoridades consulares)",
+    "Si una NNA extranjera expresa temor de retorno o deseo de pedir refugio al ingresar por "
+    "cualquier canal (lo registre el INM, el DIF, la COMAR o la Procuraduría), queda registrado "
+    "(temor_retorno, nunca se baja): no hay contacto consular desde ese momento y la protección la "
+    "refiere a la COMAR aunque la detección de necesidades no encuentre indicios. Un caso reabierto "
+    "con una solicitud en trámite retoma su seguimiento con la COMAR.",
+    (
+        "ruta_proteccion_nna.bpmn: ruta_clasificar_deteccion, ruta_clasificar_recepcion "
+        "(caso.temor_retorno, caso.contacto_consular_bloqueado); prot_gw_asilo "
+        "(f_prot_gw_asilo_prot_abrir_referencia_comar: temor_retorno, solicitud_por_retomar); "
+        "ruta_preparar_reapertura (solicitud_por_retomar, referencia_comar_en_curso)",
+        "app/access_rules.py consular_facts (the consulate loses access)",
+    ),
+    (
+        _INGRESO + "test_self_presentation_at_comar_keeps_the_consular_block_and_refers_to_comar",
+        _INGRESO + "test_the_receiving_authority_s_risk_and_fear_count_too",
+        _INGRESO + "test_a_mexican_child_s_fear_at_reception_blocks_nothing_and_refers_nowhere",
+        _REAPERTURA + "test_a_reopened_case_keeps_the_pending_claim_and_the_consular_block",
+        "tests/app/test_access_rules.py",
+    ),
+)
+
+#: INM still documents a foreign child it never saw: the Procuraduría tells it, in parallel.
+AVISO_AL_INM = Guarantee(
+    "aviso_al_inm_de_la_nna_recibida",
+    "LM art. 74, primer párrafo (toda NNA «será documentada como Visitante por Razones "
+    "Humanitarias») y art. 52 fr. V inciso b) («deberá ser inmediata»); quién informa al INM: "
+    "[sin confirmar], configuración (config/canales_ingreso.toml aviso_inm)",
+    "Cuando la Procuraduría recibió a una NNA extranjera sin el INM, le informa al INM en paralelo "
+    "con la protección (que no espera), con plazo desde la recepción; nunca por una NNA mexicana.",
+    (
+        "ruta_proteccion_nna.bpmn: ruta_gw_fork_recepcion, ruta_gw_aviso_inm, "
+        "informar_inm_recepcion (notifica INM; aviso_inm_recepcion)",
+    ),
+    (
+        _INGRESO + "test_self_presentation_at_dif_reaches_protection_without_inm",
+        _INGRESO + "test_a_mexican_child_at_dif_is_not_reported_to_inm",
+        _INGRESO + "test_the_notice_to_inm_is_configuration",
+        _INGRESO + "test_the_case_closes_only_once_inm_was_informed_and_ends_on_its_outcome",
+    ),
+)
+
+#: Only the Procuraduría reopens a closed case, for a recorded reason kept out of the audit.
+REAPERTURA_CON_MOTIVO = Guarantee(
+    "reapertura_por_la_procuraduria_con_motivo",
+    "LGDNNA art. 123 fr. I (la Procuraduría recibe casos) y fr. VI (seguimiento «hasta "
+    "cerciorarse de que todos los derechos [...] se encuentren garantizados»)",
+    "Solo la supervisión o la persona titular de la Procuraduría que cubre la ubicación de la NNA "
+    "reabre un caso cerrado, con categoría y motivo; la bitácora registra el acto, la categoría y "
+    "quién, nunca el motivo (queda en el expediente del caso). Un caso abierto no se reabre (409).",
+    (
+        "app/services/cases.py reopen (404/403); app/cases/aggregate.py CaseAggregate.reopen "
+        "(409); app/cases/handlers/audit_trail.py case_reopened (case.reopened)",
+        "forms/reabrir_caso.schema.json (categoria, motivo); POST /api/v1/cases/{folio}/reopen",
+    ),
+    (
+        _REAPERTURA + "test_reopening_needs_a_category_and_a_reason_and_writes_nothing_without",
+        _REAPERTURA + "test_an_open_case_cannot_be_reopened",
+        _REOPEN_API + "test_a_supervisor_of_the_procuraduria_reopens_a_closed_case",
+        _REOPEN_API + "test_who_may_not_reopen",
+        _REOPEN_API + "test_a_reopening_needs_a_valid_reason_and_writes_nothing_without",
+        _REOPEN_API + "test_an_open_case_cannot_be_reopened",
+        _REOPEN_API + "test_two_concurrent_reopenings_one_wins",
+    ),
+)
+
+#: A reopened case is protected again with what the case already established.
+REAPERTURA_CONSERVA_HECHOS = Guarantee(
+    "reapertura_conserva_los_hechos_del_caso",
+    "LRPCAP art. 5 fr. I, art. 6 y art. 10 (la solicitud en trámite y su confidencialidad); "
+    "LGDNNA art. 5 (presunción de minoría de edad) y art. 122 (medidas urgentes)",
+    "La nueva ejecución entra directo a la protección con los hechos del caso (solicitud en "
+    "trámite, bloqueo consular, edad y presunción, formularios registrados); el riesgo inminente "
+    "registrado al reabrir activa las medidas urgentes; los registros de plazos de la ejecución "
+    "anterior, incumplimientos incluidos, no cambian.",
+    (
+        "workflows/engine.py RouteEngine.reopen; ruta_proteccion_nna.bpmn: ruta_gw_canal "
+        "(f_ruta_gw_canal_ruta_preparar_reapertura), ruta_preparar_reapertura, "
+        "ruta_gw_proteccion_unir",
+    ),
+    (
+        _REAPERTURA + "test_a_closed_case_reopens_at_protection_with_its_facts",
+        _REAPERTURA + "test_a_reopened_case_keeps_the_pending_claim_and_the_consular_block",
+        _REAPERTURA + "test_imminent_risk_at_reopening_starts_urgent_measures",
+        _REOPEN_API + "test_a_supervisor_of_the_procuraduria_reopens_a_closed_case",
+        _REOPEN_API + "test_imminent_risk_at_reopening_starts_urgent_measures",
+    ),
+)
+
+ENTRY_GUARANTEES: tuple[Guarantee, ...] = (
+    INGRESO_SIN_INM,
+    TEMOR_AL_INGRESO,
+    AVISO_AL_INM,
+    REAPERTURA_CON_MOTIVO,
+    REAPERTURA_CONSERVA_HECHOS,
+)
+
 # ------------------------------------------------------------------ late paths (issue 12, item 5)
 _LATE = "tests/route/test_late_paths.py::"
 _LATE_API = "tests/app/test_late_reports.py::"
@@ -1014,6 +1155,7 @@ GUARANTEES: tuple[Guarantee, ...] = (
     REVISION_BID,
     HECHOS_BID_EN_UN_LUGAR,
     *AGE_GUARANTEES,
+    *ENTRY_GUARANTEES,
 )
 #: A guarantee by its name (the engine's refusals and the app's 409 name it).
 GUARANTEE_BY_NAME: dict[str, Guarantee] = {g.name: g for g in GUARANTEES}

@@ -33,12 +33,21 @@ if TYPE_CHECKING:
 
 MAIN_PROCESS = "ruta_proteccion_nna"
 START_FORM = "inicio_caso" + FORM_SUFFIX
+#: The form of a reopening (category and reason): no user task has it; ``RouteEngine.reopen``
+#: records it as the case's form ``reabrir_caso`` and the reopening's entry reads it.
+REOPEN_FORM = "reabrir_caso" + FORM_SUFFIX
+#: Forms that are the case's own records, not a task's: which ``valor`` may read besides tasks.
+CASE_FORMS = {"inicio_caso": START_FORM, "reabrir_caso": REOPEN_FORM}
 
 #: Lane names are authority types: the app routes tasks by them (docs/architecture.md).
 AUTHORITY_TYPES: frozenset[str] = frozenset(
     {"INM", "PROCURADURIA", "DIF_CAS", "COMAR", "FISCALIA", "JUZGADO", "SRE_CONSULADO", "IFDP"}
 )
 ROLES: frozenset[str] = frozenset({"officer", "supervisor", "head"})
+#: BPMN property ``asignacion`` = "apertura": the task goes to the authority that opened the case
+#: (the DIF shelter or COMAR office that received the child), not to whichever authority of its
+#: lane covers the child's location.
+ASSIGN_TO_OPENER = "apertura"
 
 NS = {
     "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
@@ -65,6 +74,8 @@ class TaskInfo:
     #: user tasks whose forms this task approves or decides on (BPMN property ``aprueba``,
     #: comma-separated task ids, checked): the approver reads them beside the decision form
     approves: tuple[str, ...] = ()
+    #: BPMN property ``asignacion="apertura"``: routed to the authority that opened the case
+    to_opener: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,8 +145,9 @@ def load_library(
     for process_id, (spec, subs) in specs.items():
         for s in [spec, *subs.values()]:
             _check_expressions(s, catalogo, tasks, _file_of(parser, s.name) or process_id)
+    case_forms = {name: f for name, f in CASE_FORMS.items() if f in forms}
     forms.check_keywords(
-        {**{t.bpmn_id: t.form for t in tasks.values()}, "inicio_caso": START_FORM}, CASE_VARIABLES
+        {**{t.bpmn_id: t.form for t in tasks.values()}, **case_forms}, CASE_VARIABLES
     )
     return RouteLibrary(
         specs=specs,
@@ -331,6 +343,11 @@ def _task_info(
             element=tid,
         )
     approves = tuple(a.strip() for a in (props.get("aprueba") or "").split(",") if a.strip())
+    assignment = props.get("asignacion") or None
+    if assignment is not None and assignment != ASSIGN_TO_OPENER:
+        raise SpecError(
+            f"asignacion {assignment!r} is not {ASSIGN_TO_OPENER!r}", file=str(path), element=tid
+        )
     return TaskInfo(
         bpmn_id=tid,
         process_id=pid,
@@ -343,6 +360,7 @@ def _task_info(
         file=path.name,
         notifies=notifies,
         approves=approves,
+        to_opener=assignment == ASSIGN_TO_OPENER,
     )
 
 
@@ -371,7 +389,7 @@ def _check_expressions(
     spec: Any, catalogo: CatalogoPlazos, tasks: dict[str, TaskInfo], file: str
 ) -> None:
     """Compile every condition, script and timer expression of one process spec."""
-    known_forms = set(tasks) | {"inicio_caso"}
+    known_forms = set(tasks) | set(CASE_FORMS)
     for ts in spec.task_specs.values():
         element = getattr(ts, "bpmn_id", None) or ts.name
         for source, mode in _expressions_of(ts):

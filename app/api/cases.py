@@ -19,6 +19,7 @@ from app.api.schemas import (
     CaseFormsOut,
     CaseOpenedOut,
     CasePageOut,
+    CaseReopenedOut,
     FearOfReturnIn,
     FearOfReturnOut,
     Identidad,
@@ -29,6 +30,7 @@ from app.api.schemas import (
     OpenCaseIn,
     RelocatedOut,
     RelocateIn,
+    ReopenIn,
     RepresentationOut,
     RepresentativeIn,
 )
@@ -205,6 +207,31 @@ class CaseController(Controller):
         need the representative refuse to complete without one (409)."""
         result = await cases.designate_representative(request.user, folio, data.data)
         return typed(RepresentationOut, result)
+
+    @post(
+        "/{folio:str}/reopen",
+        status_code=200,
+        responses=writes(
+            (403, "Only a supervisor or head of the Procuraduría covering the child's location."),
+            404,
+            (409, "The case is open: only a closed case can be reopened."),
+            (
+                422,
+                "A field of the reopening is invalid (`$.motivo` blank, `$.descripcion_riesgo` "
+                "missing with `riesgo_inminente`).",
+            ),
+        ),
+    )
+    async def reopen(
+        self, request: AppRequest, folio: FromPath[str], data: JSONBody[ReopenIn]
+    ) -> CaseReopenedOut:
+        """Reopen a closed case for a reason: a new run of the route starts at the protection
+        stage, with the case's facts (claim, consular block, age, recorded forms). The reason's
+        free text stays in the case record; the audit event ``case.reopened`` records the
+        category, the new run and who."""
+        form = {k: v for k, v in msgspec.to_builtins(data).items() if v is not None}
+        result = await cases.reopen(request.user, folio, form)
+        return typed(CaseReopenedOut, result)
 
     @post(
         "/{folio:str}/imminent-risk",

@@ -85,6 +85,31 @@ class RepresentativeIn(msgspec.Struct, forbid_unknown_fields=True):
     data: dict[str, Any]
 
 
+#: Why a closed case is reopened (forms/reabrir_caso.schema.json ``categoria``; a test keeps the
+#: two in step).
+ReopenCategory = Literal[
+    "reunificacion_fallida",
+    "nueva_vulneracion",
+    "nna_localizada",
+    "retorno_no_concretado",
+    "solicitud_nna",
+    "orden_autoridad",
+    "cierre_improcedente",
+    "otro",
+]
+
+
+class ReopenIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Reopen a closed case (the form ``reabrir_caso``, GET /api/v1/forms/reabrir_caso)."""
+
+    categoria: ReopenCategory
+    #: what happened and why: kept in the case record, never in the audit trail
+    motivo: Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+    #: imminent risk to life, integrity or liberty: urgent measures start (LGDNNA art. 122)
+    riesgo_inminente: bool | None = None
+    descripcion_riesgo: Annotated[str, msgspec.Meta(max_length=2000)] | None = None
+
+
 class ImminentRiskIn(msgspec.Struct, forbid_unknown_fields=True):
     """An imminent risk to the child's life, integrity or liberty (LGDNNA art. 12, art. 122)."""
 
@@ -209,7 +234,10 @@ class RoutedTaskOut(msgspec.Struct):
     #: None: no authority covers the child's location (``routing_rule`` unroutable)
     authority: str | None
     routing_rule: Annotated[
-        str, msgspec.Meta(description="placement, municipal, estatal, federal_fallback, unroutable")
+        str,
+        msgspec.Meta(
+            description="opener, placement, municipal, estatal, federal_fallback, unroutable"
+        ),
     ]
     due_at: datetime | None
 
@@ -380,6 +408,23 @@ class CaseTextOut(msgspec.Struct):
     author: str | None
 
 
+class CaseRunOut(msgspec.Struct):
+    """One run of the route for the case: the first from its entry channel, each reopening
+    another (``canal_ingreso`` = ``reapertura``)."""
+
+    numero: int
+    canal_ingreso: str | None
+    #: when the run started (detection or reception for the first; the reopening's instant)
+    inicio: str | None
+    #: when a reopened run's predecessor was closed, and the end event it reached
+    fin: str | None = None
+    end_state: str | None = None
+    #: a reopening's category (forms/reabrir_caso.schema.json)
+    categoria: str | None = None
+    #: a reopening's reason, as recorded in the case (never in the audit trail)
+    motivo: str | None = None
+
+
 class CaseDetailOut(msgspec.Struct):
     case: CaseOut
     tasks: list[CaseTaskOut]
@@ -392,6 +437,8 @@ class CaseDetailOut(msgspec.Struct):
     timeline: list[TimelineEntryOut]
     #: free text typed about the case, oldest first (not for a consulate)
     texts: list[CaseTextOut] = []
+    #: the route's runs, first to last (a reopened case has more than one)
+    runs: list[CaseRunOut]
 
 
 class IdentidadOut(msgspec.Struct):
@@ -423,6 +470,15 @@ class RelocatedOut(msgspec.Struct):
     folio: str
     estado: str
     municipio: str | None
+
+
+class CaseReopenedOut(msgspec.Struct):
+    folio: str
+    status: str
+    #: the number of the route's new run (the first run is 1)
+    run: int
+    #: the protection stage's first tasks, where they were routed
+    next_tasks: list[RoutedTaskOut]
 
 
 class BidReopenedOut(msgspec.Struct):

@@ -98,6 +98,8 @@ class CaseAggregate:
     moved: bool = False
     #: the child's placement changed: open tasks re-route (shelter tasks follow the child)
     reroute: bool = False
+    #: a closed case was reopened in this command: the case row opens again
+    reopened: bool = False
     _ready: list[ReadyTask] | None = None
     _engine: EngineCase | None = None
 
@@ -139,6 +141,11 @@ class CaseAggregate:
     @property
     def is_open(self) -> bool:
         return self.row["status"] == "open"
+
+    @property
+    def opened_by(self) -> int | None:
+        """The authority that opened the case (the one that received the child)."""
+        return self.row.get("opened_by_authority_id")
 
     def ready_tasks(self) -> list[ReadyTask]:
         """The engine's ready user tasks (computed once per change)."""
@@ -191,6 +198,34 @@ class CaseAggregate:
             return False
         self._engine_did(events)
         return True
+
+    def reopen(self, data: dict[str, Any], now: datetime, authority_id: int | None) -> int:
+        """Reopen a closed case: a new run of the route that starts at the protection stage
+        with the case's facts (``RouteEngine.reopen``); returns the run's number. 409 if the
+        case is open (or its route has not finished), 422 naming each bad field of ``data``
+        (the form ``reabrir_caso``); nothing changes on either."""
+        from app.route_engine import route_engine
+
+        if self.is_open:
+            raise Conflict("the case is open: only a closed case can be reopened")
+        try:
+            case = route_engine().reopen(self.engine, data, now)
+        except FormValidationError as exc:
+            raise form_errors(exc, "$") from exc
+        except TaskNotReadyError as exc:
+            raise Conflict(str(exc)) from exc
+        run = case.runs[-1]
+        self._engine = case
+        self._engine_did(list(case.events))
+        self.row["status"] = "open"
+        self.reopened = True
+        self.record(
+            "case_reopened",
+            run=run["numero"],
+            categoria=run["categoria"],
+            authority_id=authority_id,
+        )
+        return run["numero"]
 
     def fire_timers(self, now: datetime) -> None:
         self._engine_did(self.engine.fire_timers(now))

@@ -29,7 +29,8 @@ from app.errors import NotFound
 from app.tables import Case, WorkflowState
 
 _CASE_COLUMNS = (
-    "c.id, c.folio, c.estado, c.municipio, c.family_group, c.status, c.risk, c.variables"
+    "c.id, c.folio, c.estado, c.municipio, c.family_group, c.status, c.risk, c.variables,"
+    " c.opened_by_authority_id"
 )
 
 
@@ -155,7 +156,10 @@ async def aggregate_from(row: dict[str, Any]) -> CaseAggregate:
 
 
 async def _aggregate(row: dict[str, Any]) -> CaseAggregate:
-    case_row = {k: row[k] for k in ("id", "folio", "estado", "municipio", "family_group")}
+    case_row = {
+        k: row[k]
+        for k in ("id", "folio", "estado", "municipio", "family_group", "opened_by_authority_id")
+    }
     case_row.update(status=row["status"], risk=row["risk"], variables=_json(row["variables"]))
     return CaseAggregate(
         row=case_row,
@@ -223,7 +227,7 @@ async def save_case_row(case: CaseAggregate, now: datetime) -> None:
     if case.moved:
         values[Case.estado] = case.estado
         values[Case.municipio] = case.municipio
-    if case.engine.is_completed and case.is_open:
+    if case.engine.is_completed and case.is_open and not case.reopened:
         values.update(
             {
                 Case.status: "closed",
@@ -232,6 +236,19 @@ async def save_case_row(case: CaseAggregate, now: datetime) -> None:
             }
         )
         case.row["status"] = "closed"
+    elif case.reopened and not case.engine.is_completed:
+        # a new run of the route: open again; when and how it closed stays in the audit trail
+        # and in the engine's list of runs
+        from app.route_engine import library
+
+        values.update(
+            {
+                Case.status: "open",
+                Case.closed_at: None,
+                Case.end_state: None,
+                Case.spec_version: library().version,  # the new run's route definition
+            }
+        )
     if values:
         values[Case.updated_at] = now
         await Case.update(values).where(Case.id == case.id)

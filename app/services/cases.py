@@ -37,7 +37,7 @@ from app.tables import (
     TaskSubmission,
     WorkflowState,
 )
-from workflows import FormValidationError
+from workflows import FormValidationError, runs_in_state
 
 SUMMARY_FIELDS = (
     "canal_ingreso",
@@ -132,7 +132,10 @@ async def open_case(
         await _may_join_group(principal, form.get("grupo_familiar_id"))
     async with command(principal.actor, now) as cmd:
         try:
-            engine_case = route_engine().start_case(form, cmd.now)
+            # the opener's authority type receives the child: it must receive by this channel
+            engine_case = route_engine().start_case(
+                form, cmd.now, variables={"autoridad_receptora": principal.authority_tipo}
+            )
         except FormValidationError as exc:
             raise form_errors(exc, "$.form") from exc
         estado = form["jurisdiccion"]
@@ -206,6 +209,7 @@ async def open_case(
                 "status": "open",
                 "risk": variables.get("nivel_riesgo"),
                 "variables": variables,
+                "opened_by_authority_id": principal.authority_id,
             },
             version=1,
             state=None,
@@ -228,13 +232,14 @@ async def open_case(
             changes={
                 "estado": estado,
                 "canal_ingreso": form.get("canal_ingreso"),
+                "autoridad_receptora": variables.get("autoridad_receptora"),
                 "acompanamiento_declarado": form.get("acompanamiento_declarado"),
                 "family_group": group,
                 **form_digest(form),
                 "identity_fields": sorted(identidad),
                 "spec_version": library().version,
             },
-            legal_basis="LM art. 112; LGDNNA arts. 89-101",
+            legal_basis=_channel_source(form.get("canal_ingreso")),
         )
         await access_handler.grant(session, principal.authority_id, "opened")
         await session.commit()
@@ -244,6 +249,14 @@ async def open_case(
         "family_group": group,
         "next_tasks": session.results.get("routed", []),
     }
+
+
+def _channel_source(canal: str | None) -> str:
+    """The legal source of the entry channel (config/canales_ingreso.toml)."""
+    canales = route_engine().canales
+    if canal in canales:
+        return f"LGDNNA arts. 89-101; {canales[canal].fuente}"[:500]
+    return "LM art. 112; LGDNNA arts. 89-101"
 
 
 async def case_id_for(principal: Principal, folio: str) -> int:
@@ -312,6 +325,7 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
         .order_by(Placement.id)
     )
     custody_rows = await custody.of_case(case_id)
+    runs = await _runs(case_id, case)
     family = []
     if case["family_group"]:
         for row in await Case.select(Case.id, Case.folio, Case.status).where(
@@ -344,6 +358,7 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
     if principal.authority_tipo == CONSULATE:
         case, tasks, entries = _without_asylum(case, tasks, entries)
         notes = []  # a reason may tell where the child sought protection
+        runs = [{k: v for k, v in r.items() if k != "motivo"} for r in runs]
     return {
         "case": case,
         "tasks": tasks,
@@ -352,7 +367,19 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
         "family": family,
         "timeline": entries,
         "texts": notes,
+        "runs": runs,
     }
+
+
+async def _runs(case_id: int, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The route's runs for this case (a reopening starts a new one), from its engine state."""
+    row = (
+        await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id).first()
+    )
+    runs = runs_in_state(row["state"]) if row else []
+    if runs and case.get("status") == "closed":
+        runs[-1].setdefault("end_state", case.get("end_state"))
+    return runs
 
 
 #: What a consulate never reads, even when it may see the case (after a final refusal of the
@@ -534,6 +561,36 @@ def _appointment(entry: dict[str, Any]) -> dict[str, Any]:
     keys = ("tipo", "fundamento_suplencia", "representacion_originaria", "representante_usuario",
             "representante_nombre", "cargo", "fecha_designacion", "desde", "motivo_sustitucion")  # fmt: skip
     return {k: entry[k] for k in keys if k in entry}
+
+
+#: Who reopens a closed case: a supervisor or head of the Procuraduría (LGDNNA art. 123).
+REOPENING_AUTHORITY = "PROCURADURIA"
+
+
+async def reopen(
+    principal: Principal, folio: str, form: dict[str, Any], now: datetime | None = None
+) -> dict[str, Any]:
+    """Reopen a closed case for a reason (the form ``reabrir_caso``: a category and free text):
+    a new run of the route that starts at the protection stage with the case's facts. Only a
+    supervisor or head of a Procuraduría whose jurisdiction covers the child, and which may see
+    the case (else 404); 409 if the case is open; 422 naming the field. The free text stays in
+    the case record; the audit event ``case.reopened`` has the category, the run and who."""
+    case_id = await case_id_for(principal, folio)
+    if not principal.is_worker or principal.authority_tipo != REOPENING_AUTHORITY:
+        raise Forbidden("only the Procuraduría reopens a closed case")
+    if not principal.supervises:
+        raise Forbidden("a supervisor or head of the Procuraduría reopens a closed case")
+    async with case_command(principal.actor, case_id, now) as s:
+        me = s.case.directory.get(principal.authority_id)
+        if me is None or not me.covers(s.case.estado, s.case.municipio):
+            raise Forbidden("the child is outside your Procuraduría's jurisdiction")
+        run = s.case.reopen(form, s.now, principal.authority_id)
+    return {
+        "folio": folio,
+        "status": "open",
+        "run": run,
+        "next_tasks": s.results.get("routed", []),
+    }
 
 
 # --------------------------------------------------------------------------- lists

@@ -1,6 +1,7 @@
 """Pages to open a case (identification form + identity, apart) and to read a child's identity.
 
-Opening a case is the first step of the route for INM and Procuraduría officers: the
+Opening a case is the first step of the route for the authority that received the child (INM,
+a DIF shelter, COMAR or the Procuraduría, each by its own entry channels): the
 ``inicio_caso`` form (the engine's, rendered from its JSON Schema) starts the workflow; the
 identity (names, documents) is a second block stored in its own table, never sent to the engine,
 never in lists or the audit trail. Both are validated before anything is written; on error the
@@ -23,7 +24,7 @@ from app import inegi
 from app.api.schemas import Identidad
 from app.clock import utcnow
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.route_engine import schema_errors, start_form
+from app.route_engine import REOPEN_FORM, form_schema, route_engine, schema_errors, start_form
 from app.services import cases, custody, late_reports
 from app.web import forms
 from app.web.i18n import translate
@@ -78,10 +79,17 @@ def identity_schema() -> dict[str, Any]:
 
 
 @cache
-def opening_schema() -> dict[str, Any]:
-    """``inicio_caso`` for display: the state as a select of INEGI states (the engine still
-    validates against the form itself)."""
+def opening_schema(authority_tipo: str | None = None) -> dict[str, Any]:
+    """``inicio_caso`` for display: the state as a select of INEGI states, and only the entry
+    channels an authority of ``authority_tipo`` receives (config/canales_ingreso.toml; the
+    engine still validates against the form itself and refuses any other)."""
     schema = copy.deepcopy(start_form())
+    canal = schema["properties"].get("canal_ingreso")
+    if canal is not None and authority_tipo is not None:
+        canales = route_engine().canales
+        canal["enum"] = [
+            c for c in canal.get("enum", []) if c in canales and authority_tipo in canales[c].recibe
+        ]
     jurisdiccion = schema["properties"]["jurisdiccion"]
     codes = [c for c in inegi.STATES if c != inegi.FEDERAL]
     jurisdiccion["enum"] = codes
@@ -101,7 +109,7 @@ def _view(
     errors: list[dict[str, str]] | None = None,
 ) -> Template:
     lang = lang_of(request)
-    schema = opening_schema()
+    schema = opening_schema(user.principal.authority_tipo)
     by_name, other = forms.field_errors(schema, errors or [], lang, prefix="$.form")
     fields = forms.build_fields(schema, lang, form_data, by_name, {})
     identity_fields = forms.build_fields(
@@ -122,7 +130,8 @@ def _view(
 async def new_case_page(request: Request) -> Template:
     user = await current_user(request)
     p = user.principal
-    if not p.is_worker:
+    channels = opening_schema(p.authority_tipo)["properties"].get("canal_ingreso", {})
+    if not p.is_worker or channels.get("enum") == []:  # no channel by which it receives children
         return _page(request, "error.html", user, status_code=403, status=403,
                      message_key="error_403", detail=None)  # fmt: skip
     defaults: dict[str, Any] = {"fecha_deteccion": utcnow().strftime("%Y-%m-%dT%H:%M:%SZ")}
@@ -137,7 +146,7 @@ async def new_case_page(request: Request) -> Template:
 async def new_case_submit(request: Request) -> Response:
     user = await current_user(request)
     posted = await request.form()
-    form_data, _ = forms.parse(opening_schema(), posted)
+    form_data, _ = forms.parse(opening_schema(user.principal.authority_tipo), posted)
     identidad, _ = forms.parse(identity_schema(), posted, "identidad.")
     family_of = str(posted.get("family_of", "")).strip().upper()[:32]
     errors = schema_errors(identity_schema(), identidad, "$.identidad")
@@ -204,6 +213,27 @@ async def identity_submit(request: Request, folio: FromPath[str]) -> Response:
         return _identity_view(request, user, folio, identidad, None, errors, show=False)
     await cases.update_identity(user.principal, folio, identidad)
     return Redirect(f"/cases/{folio}?ok=identity_saved", status_code=303)
+
+
+@post("/cases/{folio:str}/reopen", include_in_schema=False, status_code=303)
+async def reopen_submit(request: Request, folio: FromPath[str]) -> Response:
+    """Reopen a closed case (the form ``reabrir_caso``): the same service as the API, so the
+    same people may, and the same errors come back beside their fields."""
+    user = await current_user(request)
+    posted = await request.form()
+    data, _ = forms.parse(form_schema(REOPEN_FORM), posted)
+    try:
+        await cases.reopen(user.principal, folio, data)
+    except InvalidInput as exc:
+        return await case_view(
+            request, user, folio, 422, reopen_form=data, reopen_errors=exc.errors
+        )
+    except Conflict as exc:
+        return await case_view(
+            request, user, folio, 409, reopen_form=data,
+            reopen_errors=[{"path": "$", "message": exc.detail}],
+        )  # fmt: skip
+    return Redirect(f"/cases/{folio}?ok=case_reopened", status_code=303)
 
 
 @post("/cases/{folio:str}/relocate", include_in_schema=False, status_code=303)

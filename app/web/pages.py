@@ -22,7 +22,7 @@ from app import inegi, security
 from app.access_rules import CONSULATE
 from app.clock import utcnow
 from app.errors import GuaranteeViolation, InvalidInput, ServiceError
-from app.route_engine import deadline_label, library
+from app.route_engine import REOPEN_FORM, deadline_label, form_schema, library
 from app.services import audit_read, auth, cases, custody, inbox, oversight, placements, tasks
 from app.services.audit_read import AuditFilter
 from app.session_cookies import CSRF_FIELD, clear_session, secure_cookies, session_cookies
@@ -49,7 +49,7 @@ OK_KEYS = frozenset(
     {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
      "discharged_ok", "left_ok", "logged_out", "case_opened", "identity_saved",
      "case_relocated", "case_relocated_away", "custody_recorded", "custody_ended_ok",
-     "fear_recorded", "fear_recorded_referral", "risk_reported"}
+     "case_reopened", "fear_recorded", "fear_recorded_referral", "risk_reported"}
 )  # fmt: skip
 
 
@@ -380,16 +380,33 @@ async def case_view(
     move: dict[str, str] | None = None,
     custody_error: str | None = None,
     custody_form: dict[str, str] | None = None,
+    reopen_form: dict[str, Any] | None = None,
+    reopen_errors: list[dict[str, str]] | None = None,
     report_error: str | None = None,
     report_form: dict[str, Any] | None = None,
 ) -> Template:
-    """The case page (an audited read); also re-shown with the relocation or custody form's
-    error."""
+    """The case page (an audited read); also re-shown with the relocation, custody or
+    reopening form's error."""
     detail = await cases.detail(user.principal, folio)
     lang = lang_of(request)
+    p = user.principal
+    # a closed case: its Procuraduría's supervisors and heads may reopen it (the service
+    # decides; the page only offers the form to whom it would not refuse on role alone)
+    can_reopen = (
+        p.is_worker
+        and p.authority_tipo == cases.REOPENING_AUTHORITY
+        and p.supervises
+        and detail["case"]["status"] == "closed"
+    )
+    reopen_fields: list[Any] = []
+    reopen_unplaced: list[str] = []
+    if can_reopen:
+        schema = form_schema(REOPEN_FORM)
+        by_name, other = forms.field_errors(schema, reopen_errors or [], lang, prefix="$")
+        reopen_fields = forms.build_fields(schema, lang, reopen_form or {}, by_name, {}, "")
+        reopen_unplaced = forms.attach_unplaced(reopen_fields, by_name) + other
     svgs = route_svg.route_svgs(detail["tasks"], translate(lang, "route_svg_title"))
     states = [(c, f"{c} · {inegi.state_name(c)}") for c in inegi.STATES if c != inegi.FEDERAL]
-    p = user.principal
     can_move = p.is_worker and detail["case"]["status"] == "open"
     can_custody = p.is_worker and p.authority_tipo in custody.RECORDERS
     # Late reports (app/services/late_reports.py): any caseworker who sees an open case; fear of
@@ -404,6 +421,8 @@ async def case_view(
         can_report=can_report, can_report_fear=can_report_fear, report_error=report_error,
         report_form=report_form or {}, today_local=datetime.now(forms.LOCAL_TZ).date().isoformat(),
         now_local=datetime.now(forms.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
+        can_reopen=can_reopen, reopen_fields=reopen_fields, reopen_unplaced=reopen_unplaced,
+        reopen_has_errors=bool(reopen_errors),
     )  # fmt: skip
 
 

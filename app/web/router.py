@@ -18,6 +18,7 @@ from app.web.case_pages import (
     new_case_page,
     new_case_submit,
     relocate_submit,
+    reopen_submit,
 )
 from app.web.notification_pages import notification_read, notifications_page
 from app.web.pages import (
@@ -64,7 +65,7 @@ def web_router() -> Router:
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
             notification_read, task_reassign, identity_submit, relocate_submit,
             custody_start_submit, custody_end_submit, fear_of_return_submit,
-            imminent_risk_submit, cases_page, form_page, record_page, static,
+            imminent_risk_submit, reopen_submit, cases_page, form_page, record_page, static,
         ],
         middleware=[security_headers],
         exception_handlers={

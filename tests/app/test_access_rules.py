@@ -22,9 +22,10 @@ CLAIM = {"apoyar_solicitud_asilo": {"presenta_solicitud": True}}
         # fear of return recorded by INM, or protection needs found at screening
         ({}, FEAR, True),
         ({"indicadores_proteccion_internacional": True}, {}, True),
-        # recorded later by any authority (POST .../fear-of-return), even if a later screening
-        # found no indicators
+        # recorded later by any authority (POST .../fear-of-return), or on entry by another
+        # channel (DIF, COMAR, Procuraduría), even if a later screening found no indicators
         ({"temor_retorno": True, "indicadores_proteccion_internacional": False}, {}, True),
+        ({"temor_retorno": True}, {"elaborar_plan_restitucion": PLAN_WITH_SRE}, True),
         # a claim filed, pending
         ({"asilo_pendiente": True}, CLAIM, True),
         # a pending claim blocks even if a plan calls for the consulate

@@ -191,6 +191,49 @@ async def test_variables_are_audited_once(api):
         assert _actions(s) == []
 
 
+async def test_a_reopening_is_audited_with_its_category_and_never_its_reason(api):
+    folio = await api.open_case("inm-07.officer")
+    event = CaseEvent(
+        "case_reopened",
+        {
+            "run": 2,
+            "categoria": "nna_localizada",
+            "authority_id": await _authority("PROCURADURIA-07"),
+        },
+    )
+    async with session_for(folio, await _actor("procuraduria-07.supervisor")) as s:
+        await audit_trail.case_reopened(s, event)
+        assert _actions(s) == ["case.reopened"]
+        [audited] = s.cmd.events
+        assert audited.changes == {"categoria": "nna_localizada", "run": 2}
+        assert audited.legal_basis == audit_trail.REOPENING_BASIS
+
+
+async def test_the_receiving_authority_s_notice_goes_to_the_opener(api):
+    """A shelter other than the one routing would pick received the child: its notice goes to
+    it (rule ``opener``), not to the first covering shelter with places."""
+    from tests.app.helpers import opening_form
+
+    body = {
+        "form": opening_form(canal_ingreso="autopresentacion_dif"),
+        "identidad": {"nombres": "Abre"},
+    }
+    r = await api.post("cas-07-tuxtla.shelter-staff", "/api/v1/cases", json=body)
+    assert r.status_code == 201, r.text
+    folio = r.json()["folio"]
+    row = await Task.select(Task.task_id, Task.authority, Task.routing_rule).where(
+        Task.case == await _case_id(folio)
+    )
+    assert [(t["authority_id"], t["routing_rule"]) for t in row] == [
+        (await _authority("CAS-07-TUXTLA"), "opener")
+    ]
+    async with session_for(folio) as s:
+        assert s.case.opened_by == await _authority("CAS-07-TUXTLA")
+        s.case.moved = True  # a re-route keeps the notice with the opener
+        await task_index.sync(s, CaseEvent("case_changed", {}))
+        assert "task.rerouted" not in _actions(s)
+
+
 def test_the_wiring_table():
     """Which handler runs for which event: the index first (escalations need its authorities),
     access once, from the final state."""
@@ -198,5 +241,6 @@ def test_the_wiring_table():
     escalated = handlers.PROJECTIONS["deadline_escalated"]
     assert escalations.record in escalated and task_index.escalation_level in escalated
     assert closure.discharge_on_close in handlers.PROJECTIONS["case_completed"]
+    assert handlers.PROJECTIONS["case_reopened"] == [audit_trail.case_reopened]
     assert handlers.FINALIZERS[0] is access.reconcile
     assert route_policies.admit_on_admission_task in handlers.POLICIES["task_completed"]

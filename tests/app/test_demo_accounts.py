@@ -29,3 +29,17 @@ def test_every_authority_that_works_cases_has_someone_escalations_reach():
     for code, _name, tipo, *_ in AUTHORITIES:
         if tipo not in ("SISTEMA", "SUPERVISION"):
             assert "head" in roles[code], code
+
+
+def test_every_entry_channel_and_the_reopening_have_demo_accounts():
+    """Each entry channel is received by an authority type the demo has, with a caseworker to
+    open the case; a Procuraduría supervisor and head reopen a closed case."""
+    from app.route_engine import route_engine
+    from app.services.cases import REOPENING_AUTHORITY
+
+    accounts = {(tipo, role) for _user, role, code in demo_users() for c, _n, tipo, *_ in
+                AUTHORITIES if c == code}  # fmt: skip
+    for canal in route_engine().canales.canales.values():
+        openers = {t for t in canal.recibe if {(t, "officer"), (t, "shelter_staff")} & accounts}
+        assert openers, canal.nombre
+    assert {(REOPENING_AUTHORITY, "supervisor"), (REOPENING_AUTHORITY, "head")} <= accounts

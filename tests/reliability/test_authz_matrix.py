@@ -75,7 +75,9 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("GET", "/api/v1/auth/me"):                dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("GET", "/api/v1/me"):                     dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("POST", "/api/v1/auth/logout"):           dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
-    ("POST", "/api/v1/cases"):                 dict(anon=A, officer=(201, 201, 422), supervisor=(201, 201, 422), head=(201, 201, 422), shelter_staff=(201, 201, 422), oversight=NO, admin=NO),
+    # opened by the channel "otro", which the Procuraduría, INM, DIF and COMAR receive: the Fiscalía
+    # receives children by no channel (422 canal_ingreso), another state is out of jurisdiction
+    ("POST", "/api/v1/cases"):                 dict(anon=A, officer=(201, 422, 422), supervisor=(201, 422, 422), head=(201, 422, 422), shelter_staff=(201, 201, 422), oversight=NO, admin=NO),
     ("GET", "/api/v1/cases"):                  dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=NO),
     ("GET", "/api/v1/cases/{folio}"):          dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
     ("GET", "/api/v1/cases/{folio}/identity"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
@@ -83,6 +85,8 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("POST", "/api/v1/cases/{folio}/relocate"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=NO, admin=HIDDEN),
     ("GET", "/api/v1/cases/{folio}/representative"):  dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
     ("POST", "/api/v1/cases/{folio}/representative"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),  # the Procuraduría represents the child
+    # the record is open: its Procuraduría's supervisors and heads get 409, nobody else may
+    ("POST", "/api/v1/cases/{folio}/reopen"):  dict(anon=A, officer=(403, 404, 404), supervisor=(409, 404, 404), head=(409, 404, 404), shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
     ("GET", "/api/v1/forms/{form}"):           dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=OK, admin=OK),
     ("GET", "/api/v1/inbox"):                  dict(anon=A, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=NO, admin=NO),
     ("GET", "/api/v1/tasks/{task}"):           dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=OK, admin=HIDDEN),
@@ -135,7 +139,12 @@ def body_for(method: str, path: str, rec: Record) -> Any:
     if method == "GET":
         return None
     if path == "/api/v1/cases":
-        return {"form": opening_form("07"), "identidad": {"nombres": "Matriz", "apellidos": "P"}}
+        return {
+            "form": opening_form("07", canal_ingreso="otro"),
+            "identidad": {"nombres": "Matriz", "apellidos": "P"},
+        }
+    if path.endswith("/reopen"):
+        return {"categoria": "otro", "motivo": "matriz"}
     if path.endswith("/identity"):
         return {"nombres": "Matriz", "apellidos": f"Cambio {n}"}
     if path.endswith("/relocate"):

@@ -44,12 +44,15 @@ HIDDEN = (404, 404, 404)
 # fmt: off
 PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("GET", "/inbox"):                      dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=NO, admin=NO),
-    ("GET", "/cases/new"):                  dict(anon=LOGIN, officer=OK, supervisor=OK, head=OK, shelter_staff=OK, oversight=NO, admin=NO),
-    ("POST", "/cases/new"):                 dict(anon=LOGIN, officer=(303, 303, 422), supervisor=(303, 303, 422), head=(303, 303, 422), shelter_staff=(303, 303, 422), oversight=NO, admin=NO),
+    # the Fiscalía receives children by no entry channel (config/canales_ingreso.toml)
+    ("GET", "/cases/new"):                  dict(anon=LOGIN, officer=(200, 403, 200), supervisor=(200, 403, 200), head=(200, 403, 200), shelter_staff=OK, oversight=NO, admin=NO),
+    ("POST", "/cases/new"):                 dict(anon=LOGIN, officer=(303, 422, 422), supervisor=(303, 422, 422), head=(303, 422, 422), shelter_staff=(303, 303, 422), oversight=NO, admin=NO),
     ("GET", "/cases/{folio}"):              dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
     ("GET", "/cases/{folio}/identidad"):    dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
     ("POST", "/cases/{folio}/identidad"):   dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
     ("POST", "/cases/{folio}/relocate"):    dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    # the record is open: the page comes back with the conflict for its Procuraduría's supervisors
+    ("POST", "/cases/{folio}/reopen"):      dict(anon=LOGIN, officer=(403, 404, 404), supervisor=(409, 404, 404), head=(409, 404, 404), shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
     ("GET", "/tasks/{task}"):               dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=HIDDEN, oversight=OK, admin=HIDDEN),
     ("POST", "/tasks/{task}/claim"):        dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
     ("POST", "/tasks/{task}/unclaim"):      dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=HIDDEN, oversight=NO, admin=HIDDEN),
@@ -104,13 +107,18 @@ def body_for(method: str, path: str, rec: Record) -> list[tuple[str, str]]:
     if method == "GET":
         return []
     if path == "/cases/new":
-        form = form_example("inicio_caso.schema.json") | {"jurisdiccion": "07"}
+        form = form_example("inicio_caso.schema.json") | {
+            "jurisdiccion": "07",
+            "canal_ingreso": "otro",
+        }
         fields = posted_fields(form, form_schema("inicio_caso.schema.json"))
         return fields + [("identidad.nombres", "Matriz"), ("identidad.apellidos", "Página")]
     if path.endswith("/identidad"):
         return [("identidad.nombres", "Matriz"), ("identidad.apellidos", f"Cambio {rec.task[:8]}")]
     if path.endswith("/relocate"):
         return [("estado", "07"), ("municipio", "Tapachula"), ("reason", "mismo lugar")]
+    if path.endswith("/reopen"):
+        return [("categoria", "otro"), ("motivo", "matriz")]
     if path.endswith("/reassign"):
         return [("username", "procuraduria-07.officer")]
     if path == "/tasks/{task}":

@@ -266,3 +266,43 @@ async def test_record_a_custody_in_a_migration_station_from_the_case_page(browse
     dashboard = await oversight.get("/compliance")
     assert dashboard.status_code == 200
     assert "NNA en estación migratoria ahora" in dashboard.text
+
+
+async def test_the_opening_page_offers_only_the_channels_of_my_authority(browser):
+    shelter = await browser("cas-07-tapachula.shelter-staff")
+    page = await shelter.get("/cases/new")
+    assert page.status_code == 200
+    assert 'value="autopresentacion_dif"' in page.text
+    assert 'value="revision_migratoria_inm"' not in page.text
+    inm = await browser(OFFICER)
+    page = await inm.get("/cases/new")
+    assert 'value="revision_migratoria_inm"' in page.text
+    assert 'value="autopresentacion_dif"' not in page.text
+    prosecutor = await browser("fiscalia-07.officer")  # receives children by no channel
+    assert (await prosecutor.get("/cases/new")).status_code == 403
+
+
+async def test_reopen_a_closed_case_from_its_page(browser):
+    """The Procuraduría's supervisor reopens from the case page: the form is Spanish, errors come
+    back beside their field, the reason shows in the case's runs."""
+    from tests.app.test_reopen import closed_case
+
+    folio = await closed_case("Reabrir en página")
+    officer = await browser("procuraduria-07.officer")
+    assert f'action="/cases/{folio}/reopen"' not in (await officer.get(f"/cases/{folio}")).text
+    b = await browser("procuraduria-07.supervisor")
+    page = await b.get(f"/cases/{folio}")
+    assert f'action="/cases/{folio}/reopen"' in page.text and "Reabrir el caso" in page.text
+    assert "La reunificación o el cuidado familiar no funcionó" in page.text
+    blank = await b.post(f"/cases/{folio}/reopen", {"categoria": "otro", "motivo": " "})
+    assert blank.status_code == 422
+    assert _field_error(blank.text, "f-motivo")
+    r = await b.post(
+        f"/cases/{folio}/reopen",
+        {"categoria": "solicitud_nna", "motivo": "Pide volver a la casa hogar."},
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{folio}?ok=case_reopened"
+    page = await b.get(f"/cases/{folio}?ok=case_reopened")
+    assert "Ejecuciones de la ruta" in page.text and "Pide volver a la casa hogar." in page.text
+    assert 'title="case.reopened"' in page.text
+    assert f'action="/cases/{folio}/reopen"' not in page.text  # open again: nothing to reopen

@@ -3,7 +3,7 @@
 Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_started,
 deadline_escalated, deadline_stopped, timer_fired, case_variable_set, case_completed,
 message_received, deadline_recomputed, case_started) and the service's own (``CaseEvent``:
-case_changed, case_relocated, placement_admitted, placement_ended, risk_changed,
+case_changed, case_relocated, case_reopened, placement_admitted, placement_ended, risk_changed,
 custody_started, custody_ended; and representative_designated, the engine's record of an
 appointment of the child's representative). The unit of work
 (app/cases/unit_of_work.py) runs them in three steps:
@@ -67,6 +67,7 @@ PROJECTIONS: dict[str, list[Handler]] = {
     "risk_changed": [task_index.risk],
     "timer_fired": [audit_trail.timer_fired],
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
+    "case_reopened": [audit_trail.case_reopened],
     "case_relocated": [audit_trail.relocated],
     "placement_admitted": [audit_trail.placement_admitted],
     "representative_designated": [representation.audit_appointment],

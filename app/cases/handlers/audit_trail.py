@@ -56,6 +56,22 @@ async def case_closed(session: CaseSession, event: Event) -> None:
     session.audit("case.closed", changes={"end_state": event.data.get("end_state")})
 
 
+#: Legal basis of a reopening: the Procuraduría receives the case again and follows it up until
+#: every right is guaranteed.
+REOPENING_BASIS = "LGDNNA art. 123 fr. I y fr. VI"
+
+
+async def case_reopened(session: CaseSession, event: Event) -> None:
+    """The act, its category, the new run and who: never the reason's free text, which may
+    describe the child (it stays in the case record, the form ``reabrir_caso``)."""
+    session.audit(
+        "case.reopened",
+        authority_id=event.data.get("authority_id"),
+        changes={"categoria": event.data.get("categoria"), "run": event.data.get("run")},
+        legal_basis=REOPENING_BASIS,
+    )
+
+
 async def deadline_recomputed(session: CaseSession, event: Event) -> None:
     changes = {
         "deadline": event.data.get("plazo_id"),

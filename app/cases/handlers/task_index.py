@@ -81,7 +81,12 @@ async def _cancel(session: CaseSession, task_ids: list[str]) -> None:
 
 async def _route(case: CaseAggregate, task: ReadyTask) -> routing.RoutingDecision:
     return await routing.route(
-        case.directory, task.lane, case.estado, case.municipio, case.shelter_id
+        case.directory,
+        task.lane,
+        case.estado,
+        case.municipio,
+        case.shelter_id,
+        opener_id=case.opened_by if task.to_opener else None,
     )
 
 
