@@ -17,6 +17,8 @@ import tempfile
 _TMP = tempfile.mkdtemp(prefix="careroute-test-")
 if not os.environ.get("DATABASE_URL"):
     os.environ["CAREROUTE_DB"] = os.path.join(_TMP, "test.db")
+# case attachments are files outside the database (app/services/case_files.py): a temp folder
+os.environ.setdefault("CAREROUTE_ATTACHMENTS_DIR", os.path.join(_TMP, "attachments"))
 
 import pytest  # noqa: E402
 

@@ -45,7 +45,13 @@ SUMMARY_FIELDS = (
     "edad_estimada",
 )
 #: Audit actions that are reads; they are left out of the case timeline.
-READ_ACTIONS = ("case.read", "case.identity_read", "task.read", "audit.exported")
+READ_ACTIONS = (
+    "case.read",
+    "case.identity_read",
+    "task.read",
+    "audit.exported",
+    "case.attachment_read",
+)
 
 
 def _age(form: dict[str, Any], today: date) -> int | None:

@@ -252,6 +252,12 @@ SERVICE_MESSAGES = {
     "is before the child's detection": "err_before_detection",
     "is before the start of the custody": "err_before_custody_start",
     "falls within another custody record of the case": "err_within_custody",
+    # notes and attachments (app/services/case_files.py)
+    "is not a PDF, JPEG or PNG file": "err_file_type",
+    "its name says another type than its content": "err_file_name_type",
+    "is larger than 10 MB": "err_file_too_large",
+    "is empty": "err_file_empty",
+    "is longer than 10000": "err_note_too_long",
 }
 _INDEX = re.compile(r"\[(\d+)\]")
 

@@ -21,7 +21,17 @@ from app import inegi, security
 from app.clock import utcnow
 from app.errors import InvalidInput, ServiceError
 from app.route_engine import deadline_label, library
-from app.services import audit_read, auth, cases, custody, inbox, oversight, placements, tasks
+from app.services import (
+    audit_read,
+    auth,
+    case_files,
+    cases,
+    custody,
+    inbox,
+    oversight,
+    placements,
+    tasks,
+)
 from app.services.audit_read import AuditFilter
 from app.session_cookies import CSRF_FIELD, clear_session, secure_cookies, session_cookies
 from app.throttle import TooManyAttempts
@@ -46,7 +56,8 @@ DUE_SOON = timedelta(hours=24)
 OK_KEYS = frozenset(
     {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
      "discharged_ok", "left_ok", "logged_out", "case_opened", "identity_saved",
-     "case_relocated", "case_relocated_away", "custody_recorded", "custody_ended_ok"}
+     "case_relocated", "case_relocated_away", "custody_recorded", "custody_ended_ok",
+     "note_added", "attachment_added"}
 )  # fmt: skip
 
 
@@ -364,9 +375,11 @@ async def case_view(
     move: dict[str, str] | None = None,
     custody_error: str | None = None,
     custody_form: dict[str, str] | None = None,
+    **files: Any,
 ) -> Template:
     """The case page (an audited read); also re-shown with the relocation or custody form's
-    error."""
+    error, or the notes and attachments form's (``files``: note_error, note_body,
+    file_error)."""
     detail = await cases.detail(user.principal, folio)
     lang = lang_of(request)
     svgs = route_svg.route_svgs(detail["tasks"], translate(lang, "route_svg_title"))
@@ -380,6 +393,7 @@ async def case_view(
         can_custody=can_custody, stations=await custody.stations() if can_custody else [],
         custody_error=custody_error, custody_form=custody_form or {},
         now_local=datetime.now(forms.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
+        files=await case_files.for_folio(p, folio), can_write_files=p.is_worker, **files,
     )  # fmt: skip
 
 

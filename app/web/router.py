@@ -8,6 +8,7 @@ from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
 
 from app.errors import ServiceError
+from app.web.case_files_pages import attachment_download, attachment_submit, note_submit
 from app.web.case_pages import (
     custody_end_submit,
     custody_start_submit,
@@ -60,7 +61,8 @@ def web_router() -> Router:
             shelter_admit, placement_command, audit_page, audit_export, audit_verify,
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
             notification_read, task_reassign, identity_submit, relocate_submit,
-            custody_start_submit, custody_end_submit, static,
+            custody_start_submit, custody_end_submit, note_submit, attachment_submit,
+            attachment_download, static,
         ],
         middleware=[security_headers],
         exception_handlers={

@@ -4,7 +4,7 @@ Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_sta
 deadline_escalated, deadline_stopped, timer_fired, case_variable_set, case_completed,
 message_received, deadline_recomputed, case_started) and the service's own (``CaseEvent``:
 case_changed, case_relocated, placement_admitted, placement_ended, risk_changed,
-custody_started, custody_ended). The unit of work
+custody_started, custody_ended, note_added, attachment_added). The unit of work
 (app/cases/unit_of_work.py) runs them in three steps:
 
 1. POLICIES run before the case is saved and may change it (they record more events).
@@ -27,6 +27,8 @@ from app.cases.handlers import (
     custody,
     deadline_register,
     escalations,
+    milestones,
+    notes,
     route_policies,
     task_index,
 )
@@ -61,7 +63,11 @@ PROJECTIONS: dict[str, list[Handler]] = {
     "timer_fired": [audit_trail.timer_fired],
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
     "case_relocated": [audit_trail.relocated],
-    "placement_admitted": [audit_trail.placement_admitted],
+    "placement_admitted": [audit_trail.placement_admitted, milestones.placement_admitted],
+    "task_completed": [milestones.task_completed],
+    # notes and attachments: the row first (it gives the event its id), then the audit event
+    "note_added": [notes.write_note, notes.audit_note],
+    "attachment_added": [notes.write_attachment, notes.audit_attachment],
     # a child held in a migration station (LM art. 99); the row first: it gives the event its id
     "custody_started": [
         custody.write_started,
