@@ -599,7 +599,21 @@ async def compliance_page(request: Request) -> Template:
             t("cases_by_risk"), "",
         ),
     }  # fmt: skip
+    from urllib.parse import urlencode
+
+    from app.services import dashboard
+    from app.web.oversight_pages import case_filter, value_labels
+
+    cases_report = await dashboard.report(user.principal, case_filter(q))
+    figures["funnel"] = charts.bar_chart(
+        [(t(f"stage_{r['stage']}"), r["n"]) for r in cases_report["funnel"]],
+        t("funnel_title"),
+        "",
+    )
     return _page(
         request, "compliance.html", user, data=data, charts=figures, f=filters,
-        labels=labels, estados=sorted(inegi.STATES.items()),
+        labels=labels, estados=sorted(inegi.STATES.items()), cases=cases_report,
+        values=value_labels(lang, t),
+        base=urlencode({k: v for k, v in filters.items() if v}),
+        period=urlencode({k: filters[k] for k in ("since", "until", "estado") if filters[k]}),
     )  # fmt: skip

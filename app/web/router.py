@@ -19,6 +19,7 @@ from app.web.case_pages import (
     relocate_submit,
 )
 from app.web.notification_pages import notification_read, notifications_page
+from app.web.oversight_pages import compliance_cases, compliance_export, compliance_rows
 from app.web.pages import (
     HERE,
     _csrf_failed,
@@ -62,7 +63,7 @@ def web_router() -> Router:
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
             notification_read, task_reassign, identity_submit, relocate_submit,
             custody_start_submit, custody_end_submit, note_submit, attachment_submit,
-            attachment_download, static,
+            attachment_download, compliance_rows, compliance_cases, compliance_export, static,
         ],
         middleware=[security_headers],
         exception_handlers={
