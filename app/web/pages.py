@@ -52,6 +52,8 @@ from app.web.session import (
 
 HERE = Path(__file__).parent
 DUE_SOON = timedelta(hours=24)
+#: the oversight dashboard's period when none is asked for
+DEFAULT_PERIOD = timedelta(days=30)
 #: Confirmation messages a redirect may ask for (``?ok=key``): only these keys are shown.
 OK_KEYS = frozenset(
     {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
@@ -564,6 +566,11 @@ async def compliance_page(request: Request) -> Template:
     lang = lang_of(request)
     t = partial(translate, lang)
     q = request.query_params
+    if "since" not in q and "until" not in q:
+        # the last 30 days unless a period is asked for (an empty "Desde" means since ever):
+        # the figures of a month are what oversight reads first, and they stay fast at scale
+        since = (datetime.now(forms.LOCAL_TZ).date() - DEFAULT_PERIOD).isoformat()
+        q = {**{k: q.get(k) for k in q}, "since": since}
 
     def val(k: str) -> str | None:
         return (q.get(k) or "").strip() or None
