@@ -41,10 +41,19 @@ class Field:
     row_errors: list[str | None] = field(default_factory=list)
 
 
+#: modelling notes in the forms' texts that are for the docs, not for officers: the
+#: "[sin confirmar]" mark of an unconfirmed rule (docs/care-route.md lists them) and internal
+#: ids in parentheses ("(seguimiento_medida)")
+_NOTES = re.compile(r"\s*\[(?:sin confirmar|unconfirmed)\]|\s*\((?:[a-z0-9]+_)+[a-z0-9]+\)")
+
+
 def _text(schema: dict[str, Any], key: str, lang: str) -> str | None:
+    """A form's title or help text in the page's language, without modelling notes."""
     if lang == "en":
-        return (schema.get("x-en") or {}).get(key) or schema.get(key)
-    return schema.get(key)
+        text = (schema.get("x-en") or {}).get(key) or schema.get(key)
+    else:
+        text = schema.get(key)
+    return _NOTES.sub("", text) if isinstance(text, str) else text
 
 
 def _enum_label(schema: dict[str, Any], value: Any, lang: str) -> str:

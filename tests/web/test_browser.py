@@ -219,7 +219,8 @@ def test_oversight_searches_the_audit_and_downloads_csv(server, chromium):
         p.get_by_role("link", name="Descargar CSV").click()
     target = ARTIFACTS / "audit-export.csv"
     info.value.save_as(str(target))
-    text = target.read_text(encoding="utf-8")
+    assert target.read_bytes().startswith(b"\xef\xbb\xbf")  # a byte-order mark, for Excel
+    text = target.read_text(encoding="utf-8-sig")
     assert text.startswith("id,at,actor_user_id")
     assert server["detect"] in text and "case.opened" in text
     p.goto("/audit/verify")
