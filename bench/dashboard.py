@@ -18,6 +18,7 @@ app in the same process (httpx ASGI transport, a logged-in oversight session):
 
 Usage (PostgreSQL only: the seeding is PostgreSQL SQL):
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/bench_web2 python bench/dashboard.py --reset
+    (--no-seed times again the cases a previous run seeded)
 Goal (2 cores): p95 < 100 ms for the dashboard.
 """
 
@@ -148,12 +149,19 @@ async def main_async(args: argparse.Namespace) -> None:
     from app import db
     from app.main import create_app
 
-    await prepare(args.reset)
+    if not args.no_seed:
+        await prepare(args.reset)
+    else:
+        await db.startup(pool_size=4)
     if db.is_sqlite():
         raise SystemExit("bench/dashboard.py seeds with PostgreSQL SQL: set DATABASE_URL")
-    print(f"database: {db.database_url().split('@')[-1]}   cores: {os.cpu_count()}")
-    seconds = await seed(args.cases)
-    print(f"seeded {args.cases} cases (milestones, 3 register rows each, tasks) in {seconds:.1f} s")
+    load = os.getloadavg()[0]
+    print(
+        f"database: {db.database_url().split('@')[-1]}   cores: {os.cpu_count()}   load: {load:.1f}"
+    )
+    if not args.no_seed:
+        seconds = await seed(args.cases)
+        print(f"seeded {args.cases} cases (milestones, 3 register rows, tasks) in {seconds:.1f} s")
     app = create_app(manage_db=False)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench"
@@ -188,6 +196,7 @@ async def main_async(args: argparse.Namespace) -> None:
         if label.startswith("dashboard") and "all time" not in label:
             goal = f"   (goal p95 < 100 ms: {'OK' if pct(times, 95) < 0.1 else 'MISSED'})"
         print(f"{label:34s}: {fmt(times)}   x{ratio:5.1f} baseline{goal}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} (2 cores)")
     await db.shutdown()
 
 
@@ -197,6 +206,12 @@ def main() -> int:
     )
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=50, help="requests per variant")
+    parser.add_argument(
+        "--slow-requests", type=int, default=5, help="requests for all time and the export"
+    )
+    parser.add_argument(
+        "--no-seed", action="store_true", help="reuse the cases a previous run seeded"
+    )
     parser.add_argument("--reset", action="store_true", help="drop careroute tables first")
     args = parser.parse_args()
     import app  # noqa: F401  (PICCOLO_CONF)
