@@ -461,10 +461,10 @@ async def case_view(
     move: dict[str, str] | None = None,
     custody_error: str | None = None,
     custody_form: dict[str, str] | None = None,
-    **files: Any,
+    **extra: Any,
 ) -> Template:
     """The case page (an audited read); also re-shown with the relocation or custody form's
-    error, or the notes and attachments form's (``files``: note_error, note_body,
+    error, or the notes and attachments form's (``extra``: note_error, note_body,
     file_error)."""
     detail = await cases.detail(user.principal, folio)
     lang = lang_of(request)
@@ -479,7 +479,7 @@ async def case_view(
         can_custody=can_custody, stations=await custody.stations() if can_custody else [],
         custody_error=custody_error, custody_form=custody_form or {},
         now_local=datetime.now(forms.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
-        files=await case_files.for_folio(p, folio), can_write_files=p.is_worker, **files,
+        files=await case_files.for_folio(p, folio), can_write_files=p.is_worker, **extra,
     )  # fmt: skip
 
 
