@@ -425,8 +425,8 @@ def test_every_page_fits_a_phone_at_390px(server, chromium):
 
 
 def test_accessibility_axe_core(server, chromium):
-    """axe-core (injected; the test context bypasses CSP only to inject it): no serious or
-    critical violation on the main pages."""
+    """axe-core (injected; the test context bypasses CSP only to inject it): no violation of
+    any impact on the main pages."""
     if not AXE.exists():
         pytest.fail(f"axe-core not found at {AXE}: {SETUP}")
     results, bad = {}, []
@@ -474,7 +474,7 @@ def test_accessibility_axe_core(server, chromium):
             " targets: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))"
         )
         results[name] = {"url": p.url, "violations": found}
-        bad += [(name, v) for v in found if v["impact"] in ("serious", "critical")]
+        bad += [(name, v) for v in found]  # 0 violations of any impact
     for s in sessions.values():
         s.context.close()
     (ARTIFACTS / "axe-results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
