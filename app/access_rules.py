@@ -36,7 +36,9 @@ Decision = Literal["grant", "revoke", "keep"]
 class ConsularFacts:
     """What the route recorded that bears on consular contact."""
 
-    fear_of_return: bool = False  # INM observed it, or the needs screening found protection needs
+    #: INM observed it, the needs screening found protection needs, or an authority recorded it
+    #: later (POST /api/v1/cases/{folio}/fear-of-return)
+    fear_of_return: bool = False
     claim_filed: bool = False  # a refugee claim was filed (even if later closed)
     claim_pending: bool = False
     recognised: bool = False  # refugee status or complementary protection
@@ -68,7 +70,8 @@ def consular_facts(
     filed = bool(claim.get("presenta_solicitud")) or pending or status is not None
     return ConsularFacts(
         fear_of_return="temor_retorno" in (detection.get("indicadores_observados") or [])
-        or bool(variables.get("indicadores_proteccion_internacional")),
+        or bool(variables.get("indicadores_proteccion_internacional"))
+        or bool(variables.get("temor_retorno")),  # recorded at any moment, never lowered
         claim_filed=filed,
         claim_pending=pending,
         recognised=status in RECOGNISED,

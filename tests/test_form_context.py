@@ -142,3 +142,35 @@ def test_a_solo_si_naming_a_value_or_variable_that_does_not_exist_fails_at_load(
     }
     with pytest.raises(SpecError, match="not a declared case variable"):
         FormRegistry({"t.schema.json": bad_ref}).check_keywords({"t": "t.schema.json"}, ["x"])
+
+
+ARRAY_SOLO_SI = {
+    "type": "object",
+    "properties": {
+        "evidencias": {
+            "type": "array",
+            "items": {"type": "string", "enum": ["declaracion", "consular"]},
+            "x-solo-si": {"consular": {"caso.bloqueado": [False, None]}},
+            "x-solo-si-fuente": "LRPCAP art. 21",
+        }
+    },
+}
+
+
+def test_a_solo_si_on_an_array_checks_each_item_chosen():
+    """On an array of enum values the rule applies to each item (consular information among the
+    evidence only while consular contact is not blocked)."""
+    chosen = {"evidencias": ["declaracion", "consular"]}
+    [error] = case_errors(ARRAY_SOLO_SI, chosen, ctx({"bloqueado": True}))
+    assert error["path"] == "$.evidencias" and "LRPCAP art. 21" in error["message"]
+    assert case_errors(ARRAY_SOLO_SI, chosen, ctx({"bloqueado": False})) == []
+    assert (
+        case_errors(ARRAY_SOLO_SI, {"evidencias": ["declaracion"]}, ctx({"bloqueado": True})) == []
+    )
+    registry = FormRegistry({"t.schema.json": ARRAY_SOLO_SI})
+    registry.check_keywords({"t": "t.schema.json"}, ["bloqueado"])  # the items' enum is known
+    bad = {
+        "properties": {"e": ARRAY_SOLO_SI["properties"]["evidencias"] | {"x-solo-si": {"otra": {}}}}
+    }
+    with pytest.raises(SpecError, match="not a value"):
+        FormRegistry({"t.schema.json": bad}).check_keywords({"t": "t.schema.json"}, ["bloqueado"])

@@ -40,7 +40,12 @@ def test_care_route_doc_says_what_each_interrupting_event_stops():
         "`prot_proteccion_concluida`",
         "`ruta_edad_adulta_determinada`",
         "`prot_edad_proteccion_concluida`",
+        "`vr_proteccion_concluida`",
+        "`vt_proteccion_concluida`",
     }
+    # the late watches' own stops end only the wait: never urgent measures or a COMAR referral
+    for watch in ("`vr_proteccion_concluida`", "`vt_proteccion_concluida`"):
+        assert "none (a wait, no user task)" in rows[watch]
     # the age watch's own stop (protection concluded) stops only the age tasks, never a claim
     assert "`determinar_edad`" in rows["`prot_edad_proteccion_concluida`"]
     assert "`entrevista_elegibilidad`" not in rows["`prot_edad_proteccion_concluida`"]
@@ -50,6 +55,18 @@ def test_care_route_doc_says_what_each_interrupting_event_stops():
     # the child leaving a placement stops nothing
     [departure] = [line for line in section.splitlines() if "`nna_salio_colocacion` |" in line]
     assert departure.endswith("| no | nothing |")
+    # nor does a late report of imminent risk or of fear of return
+    for message in ("riesgo_inminente_reportado", "temor_retorno_reportado"):
+        [row] = [line for line in section.splitlines() if f"`{message}` |" in line]
+        assert row.endswith("| no | nothing |")
+    # the consular block stops only the consular channel of family tracing
+    [block] = [
+        line
+        for line in section.splitlines()
+        if line.startswith("| `localizacion_reunificacion` | `lf_bloqueo_consular`")
+    ]
+    assert "thrown by `vt_avisar_bloqueo_consular`" in block
+    assert "`localizar_otras_vias`" not in block
 
 
 def test_worked_deadline_table_is_current():

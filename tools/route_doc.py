@@ -149,8 +149,13 @@ stops nothing**: the message `nna_salio_colocacion` is caught by a wait inside `
 starts the missing-child protocol next to the judge's, the prosecutor's, COMAR's and everyone
 else's open tasks, and waits again once the located child has been placed again, so a second
 departure starts the protocol again. Protection does not conclude while a search or the
-re-placement that follows it is running. Deadline timers never interrupt either: an escalation
-never takes a task away from its authority.
+re-placement that follows it is running. Nor do **late reports**: `riesgo_inminente_reportado`
+(imminent risk, POST /api/v1/cases/{folio}/imminent-risk) and `temor_retorno_reportado` (fear of
+return or the wish to apply for asylum, POST /api/v1/cases/{folio}/fear-of-return) are caught by
+waits inside `proteccion` that wait again at once, so each report starts its own urgent measures
+or COMAR referral next to everything else. The one thing a fear-of-return record stops is
+consular tracing under way (`lf_bloqueo_consular`). Deadline timers never interrupt either: an
+escalation never takes a task away from its authority.
 """
 
 
@@ -199,6 +204,9 @@ class _Route:
                         out.setdefault(k, []).extend(v)
         return out
 
+    def _name(self, ref: str | None) -> str | None:
+        return self.roots[ref].get("name") if ref in self.roots else ref
+
     def trigger(self, proc: etree._Element, event: etree._Element) -> str:
         if event.find("bpmn:terminateEventDefinition", NS) is not None:
             return "the flow reaches this terminate end event"
@@ -219,10 +227,15 @@ class _Route:
             name = self.roots[ref].get("name") if ref in self.roots else ref
             if kind == "message":
                 return f"message `{name}` (sent by the app)"
+            # Who throws it: throw and end events only (not the other catchers). A signal is
+            # broadcast to the whole case by name, so its throwers may sit in any process.
+            scope = self.processes.values() if kind == "signal" else [proc]
             throwers = [
                 f"`{t.getparent().get('id')}`"
-                for t in proc.iterfind(f".//bpmn:{kind}EventDefinition", NS)
-                if t.get(ref_attr) == ref and t.getparent() is not event
+                for process in scope
+                for t in process.iterfind(f".//bpmn:{kind}EventDefinition", NS)
+                if self._name(t.get(ref_attr)) == name
+                and self.local(t.getparent()) in ("intermediateThrowEvent", "endEvent")
             ]
             return f"{kind} `{name}`" + (f" thrown by {', '.join(throwers)}" if throwers else "")
         return "?"

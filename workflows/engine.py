@@ -45,6 +45,10 @@ _START_VARIABLES = (
     "fecha_deteccion",
     "fecha_ingreso_pais",
 )
+#: Task data shown with a ready task: the multi-instance item it works on (a measure, a panel
+#: member, the votes), or the report a task answers (imminent risk reported by another authority).
+_CONTEXT = ("medida", "miembro", "votos")
+_CONTEXT_KEYS = {"valorar_reporte_riesgo_inminente": ("reporte_riesgo",)}
 #: Upper bound on engine passes per call: each pass fires at most one cycle of each timer.
 _MAX_PASSES = 64
 
@@ -219,7 +223,9 @@ class Case:
             due_at=due_at,
             deadline_id=deadline_id,
             legal_source=source,
-            context={k: v for k, v in task.data.items() if k in ("medida", "miembro", "votos")},
+            context={
+                k: v for k, v in task.data.items() if k in _CONTEXT_KEYS.get(info.bpmn_id, _CONTEXT)
+            },
         )
 
     def next_due_at(self) -> datetime | None:

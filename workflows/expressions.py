@@ -70,6 +70,8 @@ CASE_VARIABLES: frozenset[str] = frozenset(
         "proteccion_concluida",
         "motivo_cierre",
         "requiere_interprete",
+        "temor_retorno",
+        "referencia_comar_en_curso",
     }
 )
 

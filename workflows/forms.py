@@ -20,8 +20,10 @@ alone knows neither the clock nor what the case recorded before:
 ``"x-solo-si": {value: {"ref": [allowed], ...}, ...}`` on a property: that value may be chosen
     only while every ``ref`` (``caso.x`` or ``task_id.campo``, as above) holds one of its allowed
     values: a legal guarantee the case's facts decide (refugee-based residency only with refugee
-    status; a withdrawal only with the representative present). Optional ``"x-solo-si-fuente"``
-    on the property names the legal source, quoted in the message.
+    status; a withdrawal only with the representative present). On an array of enum values the
+    rule applies to each item chosen (consular information among the evidence of accompaniment
+    only while consular contact is not blocked). Optional ``"x-solo-si-fuente"`` on the property
+    names the legal source, quoted in the message.
 """
 
 from __future__ import annotations
@@ -142,8 +144,11 @@ class FormRegistry:
                             )
                 if SOLO_SI in prop:
                     rules = prop[SOLO_SI]
-                    enum = prop.get("enum") or (
-                        [True, False] if prop.get("type") == "boolean" else []
+                    items = prop.get("items") if prop.get("type") == "array" else None
+                    enum = (
+                        prop.get("enum")
+                        or (items.get("enum") if isinstance(items, dict) else None)
+                        or ([True, False] if prop.get("type") == "boolean" else [])
                     )
                     if not isinstance(rules, dict) or not all(
                         isinstance(conditions, dict)
@@ -211,11 +216,14 @@ def case_errors(
                 {"path": path, "message": m}
                 for m in _fecha_hecho(value, _limites(prop[FECHA_HECHO]), data, ctx)
             )
-        if isinstance(prop.get(SOLO_SI), dict) and isinstance(value, str | bool | int):
-            found.extend(
-                {"path": path, "message": m}
-                for m in _solo_si(value, prop[SOLO_SI], prop.get(SOLO_SI_FUENTE), data, ctx)
-            )
+        if isinstance(prop.get(SOLO_SI), dict):
+            chosen = value if isinstance(value, list) else [value]
+            for item in chosen:
+                if isinstance(item, str | bool | int):
+                    found.extend(
+                        {"path": path, "message": m}
+                        for m in _solo_si(item, prop[SOLO_SI], prop.get(SOLO_SI_FUENTE), data, ctx)
+                    )
         if value in (prop.get(UNA_SOLA_VEZ) or ()):
             previous = ctx.forms.get(ctx.task_id) or {}
             if previous.get(name) == value:

@@ -75,12 +75,23 @@ SIN_CONTACTO_CONSULAR = Guarantee(
         "ruta_proteccion_nna.bpmn: prot_marcar_necesidades (a screening keeps the block while a "
         "claim is pending or protection was recognised)",
         "app/access_rules.py (the consulate loses access to the case)",
+        "ruta_proteccion_nna.bpmn: ruta_clasificar_deteccion (INM recorded fear of return), "
+        "prot_vigilancia_temor (vt_registrar_temor: a late report blocks at once; "
+        "vt_avisar_bloqueo_consular); prot_marcar_necesidades never lowers a block",
+        "localizacion_reunificacion.bpmn: lf_bloqueo_consular (consular tracing under way stops)",
+        "app/services/late_reports.py report_fear_of_return (POST "
+        "/api/v1/cases/{folio}/fear-of-return)",
     ),
     (
         "tests/route/test_localizacion.py::test_pending_claim_blocks_the_consular_channel",
         "tests/route/test_main_route.py::"
         "test_re_entry_after_going_missing_keeps_the_claim_and_the_consular_block",
+        "tests/route/test_late_paths.py::test_late_fear_of_return_stops_consular_tracing_under_way",
+        "tests/route/test_late_paths.py::"
+        "test_a_screening_after_a_late_report_starts_no_second_referral_nor_lowers_the_block",
         "tests/app/test_access_rules.py",
+        "tests/app/test_late_reports.py::"
+        "test_consular_tracing_stops_and_the_consulate_loses_the_case_after_a_late_report",
     ),
 )
 
@@ -92,11 +103,17 @@ RETORNO_SOLO_EN_INTERES_SUPERIOR = Guarantee(
     "solicitud en trámite ni protección reconocida.",
     (
         "solucion_duradera.bpmn: gw_sd_retorno_permitido (f_gw_sd_retorno_permitido_llamar_retorno_asistido)",
+        "a return already under way when fear of return is recorded: forms "
+        "informar_nna_retorno.proceder_retorno, coordinar_autoridad_origen.retorno_viable, "
+        "acompanar_retorno.entrega_realizada x-solo-si caso.asilo_pendiente, "
+        "caso.contacto_consular_bloqueado (the route and the API's completion alike)",
     ),
     (
         "tests/route/test_solucion_duradera.py::test_blocked_return_never_starts_and_is_reviewed",
         "tests/route/test_solucion_duradera.py::"
         "test_return_still_blocked_if_review_picks_it_again_with_claim_pending",
+        "tests/route/test_late_paths.py::test_late_fear_of_return_refuses_a_return_under_way",
+        "tests/app/test_late_reports.py::test_a_return_under_way_is_refused_after_a_late_report",
     ),
 )
 
@@ -125,7 +142,8 @@ SIN_RETORNO_EN_EL_PAM = Guarantee(
     "solicitud de refugio en trámite o protección reconocida.",
     (
         "forms/resolver_pam_conforme_plan.schema.json: resolucion x-solo-si "
-        "caso.asilo_pendiente, caso.estatus_proteccion; plan_restitucion.bpmn: "
+        "caso.asilo_pendiente, caso.estatus_proteccion, caso.contacto_consular_bloqueado (fear "
+        "of return recorded, even before a claim is filed); plan_restitucion.bpmn: "
         "resolver_pam_conforme_plan",
     ),
     (
@@ -425,12 +443,121 @@ INTERPRETE = Guarantee(
     ),
 )
 
+# ------------------------------------------------------------------ late paths (issue 12, item 5)
+_LATE = "tests/route/test_late_paths.py::"
+_LATE_API = "tests/app/test_late_reports.py::"
+
+#: Imminent risk may appear at any moment of protection, not only at detection.
+MEDIDAS_URGENTES_EN_TODO_MOMENTO = Guarantee(
+    "medidas_urgentes_ante_riesgo_inminente_en_todo_momento",
+    "LGDNNA art. 12: quien conozca la violación de derechos de una NNA debe «hacerlo del "
+    "conocimiento inmediato de las autoridades competentes»; art. 122 fr. VI (solicitud al MP, "
+    "que decreta en 3 horas) y fr. VII (orden de la Procuraduría) «cuando exista un riesgo "
+    "inminente contra la vida, integridad o libertad»",
+    "Un riesgo inminente que aparece en cualquier momento de la protección abre medidas "
+    "urgentes: de inmediato si lo reporta la Procuraduría; si lo reporta otra autoridad con "
+    "acceso al caso, llega a la bandeja de la Procuraduría, que lo valora con un plazo contado "
+    "desde el reporte. Cada reporte abre su propia atención; el resto de la ruta sigue.",
+    (
+        "ruta_proteccion_nna.bpmn: prot_vigilancia_riesgo (vr_esperar_reporte, vr_gw_quien, "
+        "valorar_reporte_riesgo_inminente, vr_plazo_valoracion, vr_registrar_riesgo, "
+        "vr_llamar_medidas_urgentes)",
+        "app/services/late_reports.py report_imminent_risk (POST "
+        "/api/v1/cases/{folio}/imminent-risk, the case page)",
+    ),
+    (
+        _LATE
+        + "test_imminent_risk_reported_late_by_the_procuraduria_starts_urgent_measures_at_once",
+        _LATE + "test_a_shelter_s_report_reaches_the_procuraduria_with_a_deadline_from_the_report",
+        _LATE + "test_each_late_report_starts_its_own_run_and_protection_waits_for_them",
+        _LATE_API + "test_a_shelter_reports_imminent_risk_and_the_procuraduria_gets_the_assessment",
+        _LATE_API + "test_the_procuraduria_s_report_starts_urgent_measures_at_once",
+    ),
+)
+
+#: The authority that learns of the wish to apply for asylum tells COMAR, whenever it learns.
+REFERENCIA_COMAR_AL_CONOCER_LA_PRETENSION = Guarantee(
+    "referencia_comar_al_conocer_la_pretension",
+    "LRPCAP art. 21, tercer párrafo: «Cualquier autoridad que tenga conocimiento de la "
+    "pretensión de un extranjero de solicitar el reconocimiento de la condición de refugiado, "
+    "deberá dar aviso por escrito y de manera inmediata a la Secretaría»; art. 18 (la solicitud "
+    "se presenta en 30 días hábiles desde el ingreso o desde que fue materialmente posible)",
+    "El temor de retorno o el deseo de solicitar refugio, registrado en cualquier momento de la "
+    "protección por una autoridad con acceso al caso (Procuraduría, CAS, INM, COMAR, "
+    "defensoría...), bloquea el contacto consular en ese momento y abre la referencia a la COMAR "
+    "si no hay una en curso ni una solicitud en trámite o resuelta; un segundo registro queda "
+    "registrado sin abrir otra. El temor que el INM registró en la detección también la abre.",
+    (
+        "ruta_proteccion_nna.bpmn: prot_vigilancia_temor (vt_esperar_reporte, "
+        "vt_registrar_temor, vt_gw_referencia, vt_abrir_referencia, vt_llamar_referencia_comar, "
+        "vt_cerrar_referencia); prot_gw_asilo (f_prot_gw_asilo_prot_abrir_referencia_comar: "
+        "caso.temor_retorno, caso.referencia_comar_en_curso)",
+        "workflows/guarantees.py comar_referral_refused() (the same condition, read by the app)",
+        "app/services/late_reports.py report_fear_of_return (POST "
+        "/api/v1/cases/{folio}/fear-of-return, the case page)",
+    ),
+    (
+        _LATE + "test_fear_of_return_recorded_late_blocks_consular_contact_and_starts_the_referral",
+        _LATE
+        + "test_a_second_report_starts_no_second_referral_while_one_runs_or_a_claim_is_pending",
+        _LATE + "test_a_new_wish_to_apply_after_a_referral_without_a_claim_starts_a_new_referral",
+        _LATE_API
+        + "test_fear_of_return_reported_late_starts_one_referral_and_blocks_the_consulate",
+        _LATE_API + "test_concurrent_fear_of_return_reports_start_one_referral",
+    ),
+)
+
+#: Accompaniment (RLM art. 170) is never established with the consulate once fear is recorded.
+SIN_INFORMACION_CONSULAR_EN_ACOMPANAMIENTO = Guarantee(
+    "sin_informacion_consular_con_temor_de_retorno",
+    "LRPCAP art. 21, cuarto párrafo (ninguna autoridad puede proporcionar información o "
+    "notificar a las autoridades consulares del país de origen del solicitante), arts. 5 fr. I "
+    "y 6 (no devolución) y art. 10 (confidencialidad); RLM art. 170 (la información consular es "
+    "solo uno de los elementos para determinar el acompañamiento)",
+    "Si el INM registró temor de retorno, se registró después el deseo de solicitar refugio o "
+    "hay una solicitud en trámite, la información consular no se usa para determinar la "
+    "situación de acompañamiento.",
+    (
+        "ruta_proteccion_nna.bpmn: ruta_clasificar_deteccion (caso.contacto_consular_bloqueado "
+        "from INM's temor_retorno), vt_registrar_temor; determinar_acompanamiento",
+        "forms/determinar_acompanamiento.schema.json: evidencias x-solo-si informacion_consular "
+        "(caso.contacto_consular_bloqueado, caso.asilo_pendiente; workflows/forms.py, checked "
+        "for each item chosen before anything is written: 422 naming $.data.evidencias)",
+    ),
+    (
+        _LATE + "test_inm_recorded_fear_of_return_blocks_consular_information_for_accompaniment",
+        _LATE + "test_consular_information_is_refused_after_a_late_report_and_accepted_without_one",
+        _LATE_API + "test_consular_information_for_accompaniment_is_refused_through_the_api",
+    ),
+)
+
+
+def comar_referral_refused(variables: Mapping[str, Any]) -> str | None:
+    """Why a fear of return recorded now starts no COMAR referral, or None when it starts one.
+
+    The same condition as the route's gateways ``vt_gw_referencia`` and ``prot_gw_asilo``: one
+    referral at a time, none while a claim is pending or once COMAR decided, never for a
+    Mexican child (refugee status is for foreigners, LRPCAP art. 13)."""
+    if variables.get("nacionalidad_mexicana"):
+        return "mexican_child"
+    if variables.get("asilo_pendiente"):
+        return "claim_pending"
+    if variables.get("estatus_proteccion") is not None:
+        return "claim_decided"
+    if variables.get("referencia_comar_en_curso"):
+        return "referral_under_way"  # not filed yet: the Procuraduría is helping to file it
+    return None
+
+
 #: Every guarantee the route and the app enforce, in the order docs/care-route.md lists them.
 GUARANTEES: tuple[Guarantee, ...] = (
     UNIDAD_FAMILIAR,
     MEDIDA_ANTES_DEL_INGRESO,
     TRASLADO_POR_LA_PROCURADURIA,
     SIN_CONTACTO_CONSULAR,
+    SIN_INFORMACION_CONSULAR_EN_ACOMPANAMIENTO,
+    REFERENCIA_COMAR_AL_CONOCER_LA_PRETENSION,
+    MEDIDAS_URGENTES_EN_TODO_MOMENTO,
     RETORNO_SOLO_EN_INTERES_SUPERIOR,
     SIN_SALIDA_CON_SOLICITUD_EN_TRAMITE,
     SIN_RETORNO_EN_EL_PAM,

@@ -17,15 +17,19 @@ from app.api.schemas import (
     CaseDetailOut,
     CaseOpenedOut,
     CasePageOut,
+    FearOfReturnIn,
+    FearOfReturnOut,
     Identidad,
     IdentityOut,
     IdentityUpdatedOut,
+    ImminentRiskIn,
+    ImminentRiskOut,
     OpenCaseIn,
     RelocatedOut,
     RelocateIn,
 )
 from app.route_engine import library
-from app.services import cases
+from app.services import cases, late_reports
 
 NOT_WORKER = (403, "Your role is read-only (oversight) or has no cases (admin).")
 
@@ -126,6 +130,62 @@ class CaseController(Controller):
         (BID): the plan de restitución under way stops and the BID panel meets again."""
         result = await cases.reconsider_bid(request.user, folio, data.motivo)
         return typed(BidReopenedOut, result)
+
+    @post(
+        "/{folio:str}/imminent-risk",
+        status_code=200,
+        responses=writes(
+            NOT_WORKER,
+            404,
+            (
+                409,
+                "The case is closed, or the route is not in protection (before the acta de "
+                "canalización, or protection concluded): nothing is written.",
+            ),
+            (422, "`tipo_riesgo` repeats a value, or `descripcion` is blank."),
+        ),
+    )
+    async def report_imminent_risk(
+        self, request: AppRequest, folio: FromPath[str], data: JSONBody[ImminentRiskIn]
+    ) -> ImminentRiskOut:
+        """An imminent risk to the child's life, integrity or liberty, at any moment of
+        protection (LGDNNA art. 12 and art. 122 fr. VI–VII): the Procuraduría's report starts
+        urgent measures at once; any other authority's reaches the Procuraduría, which assesses
+        it within a deadline counted from the report. Each report starts its own run."""
+        result = await late_reports.report_imminent_risk(
+            request.user, folio, list(data.tipo_riesgo), data.descripcion
+        )
+        return typed(ImminentRiskOut, result)
+
+    @post(
+        "/{folio:str}/fear-of-return",
+        status_code=200,
+        responses=writes(
+            (403, "Oversight and admins are read-only; a consulate may not record it."),
+            404,
+            (
+                409,
+                "The case is closed, the child is Mexican, or the route is not in protection: "
+                "nothing is written.",
+            ),
+            (
+                422,
+                "`motivos` repeats a value, or `fecha_conocimiento` is in the future or before "
+                "the detection.",
+            ),
+        ),
+    )
+    async def report_fear_of_return(
+        self, request: AppRequest, folio: FromPath[str], data: JSONBody[FearOfReturnIn]
+    ) -> FearOfReturnOut:
+        """The child fears return or wants to apply for asylum, recorded at any moment of
+        protection by an authority with access (LRPCAP art. 21): consular contact is blocked at
+        once and the COMAR referral starts, unless one is under way or a claim is pending or
+        decided (then 200 with ``comar_referral_started: false`` and the reason)."""
+        result = await late_reports.report_fear_of_return(
+            request.user, folio, list(data.motivos), data.fecha_conocimiento
+        )
+        return typed(FearOfReturnOut, result)
 
 
 class FormController(Controller):

@@ -77,6 +77,30 @@ class BidReconsiderationIn(msgspec.Struct, forbid_unknown_fields=True):
     motivo: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 
 
+class ImminentRiskIn(msgspec.Struct, forbid_unknown_fields=True):
+    """An imminent risk to the child's life, integrity or liberty (LGDNNA art. 12, art. 122)."""
+
+    #: what is at risk: vida, integridad, libertad (each once)
+    tipo_riesgo: Annotated[
+        list[Literal["vida", "integridad", "libertad"]], msgspec.Meta(min_length=1, max_length=3)
+    ]
+    #: what happened (kept with the route, for the Procuraduría; never in the audit trail)
+    descripcion: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class FearOfReturnIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The child fears return or wants to apply for asylum (LRPCAP art. 21)."""
+
+    #: what the child expressed: temor_retorno, desea_solicitar_refugio (each once)
+    motivos: Annotated[
+        list[Literal["temor_retorno", "desea_solicitar_refugio"]],
+        msgspec.Meta(min_length=1, max_length=2),
+    ]
+    #: the day the reporting authority learned it (default: today; not in the future, not
+    #: before the detection)
+    fecha_conocimiento: date | None = None
+
+
 class AdmitIn(msgspec.Struct, forbid_unknown_fields=True):
     folio: Folio
     shelter_id: DbId
@@ -352,6 +376,28 @@ class BidReopenedOut(msgspec.Struct):
     folio: str
     reopened: bool
     #: the BID panel's first task, where it was routed
+    next_tasks: list[RoutedTaskOut]
+
+
+class ImminentRiskOut(msgspec.Struct):
+    folio: str
+    #: the reporting authority's type (a lane code)
+    reported_by: str
+    #: urgent_measures (the Procuraduría reported: its order task is open) or
+    #: procuraduria_assessment (another authority reported: the Procuraduría assesses it)
+    next_step: Literal["urgent_measures", "procuraduria_assessment"]
+    next_tasks: list[RoutedTaskOut]
+
+
+class FearOfReturnOut(msgspec.Struct):
+    folio: str
+    reported_by: str
+    #: consular contact is blocked from now on (the consulate loses access to the case)
+    consular_contact_blocked: bool
+    #: a COMAR referral started with this record
+    comar_referral_started: bool
+    #: why none started: a referral under way, a claim pending, COMAR already decided
+    no_referral_because: Literal["referral_under_way", "claim_pending", "claim_decided"] | None
     next_tasks: list[RoutedTaskOut]
 
 

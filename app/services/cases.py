@@ -308,9 +308,13 @@ ASYLUM_VARIABLES = frozenset(
         "contacto_consular_bloqueado",
         "estatus_proteccion",
         "indicadores_proteccion_internacional",
+        "temor_retorno",
+        "referencia_comar_en_curso",
     }
 )
 ASYLUM_PROCESS = "referencia_comar"
+#: Audit actions that say a claim was wanted (app/services/late_reports.py).
+ASYLUM_ACTIONS = frozenset({"case.fear_of_return_recorded"})
 
 
 def _without_asylum(
@@ -323,7 +327,7 @@ def _without_asylum(
     tasks = [t for t in tasks if t["task_id"] not in hidden]
     kept = []
     for entry in timeline:
-        if entry["task_id"] in hidden:
+        if entry["task_id"] in hidden or entry["action"] in ASYLUM_ACTIONS:
             continue
         variables = entry["changes"].get("variables")
         if isinstance(variables, dict):

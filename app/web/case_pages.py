@@ -10,6 +10,7 @@ page comes back with every message beside its field and the entered values kept.
 from __future__ import annotations
 
 import copy
+from datetime import date
 from functools import cache
 from typing import Any
 
@@ -21,9 +22,9 @@ from litestar.response import Redirect, Template
 from app import inegi
 from app.api.schemas import Identidad
 from app.clock import utcnow
-from app.errors import Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.route_engine import schema_errors, start_form
-from app.services import cases, custody
+from app.services import cases, custody, late_reports
 from app.web import forms
 from app.web.i18n import translate
 from app.web.pages import _page, case_view
@@ -297,3 +298,73 @@ async def custody_end_submit(
     except InvalidInput as exc:
         return await case_view(request, user, folio, 422, custody_error=_custody_message(lang, exc))
     return Redirect(f"/cases/{folio}?ok=custody_ended_ok#custody", status_code=303)
+
+
+# --------------------------------------------------------------------------- late reports
+#: The late reports' fields (label keys of the catalog), for their error messages.
+REPORT_FIELDS = {
+    "motivos": "fear_motivos",
+    "fecha_conocimiento": "fear_fecha_conocimiento",
+    "tipo_riesgo": "risk_tipo",
+    "descripcion": "risk_descripcion",
+}
+
+
+def _report_message(lang: str, exc: InvalidInput | Conflict) -> str:
+    if isinstance(exc, Conflict):
+        return exc.detail
+    parts = []
+    for e in exc.errors:
+        name = e.get("path", "").removeprefix("$.")
+        text = forms.message(lang, e.get("message", ""), {})
+        parts.append(f"{translate(lang, REPORT_FIELDS[name])}: {text}" if name in REPORT_FIELDS
+                     else text)  # fmt: skip
+    return "; ".join(parts)
+
+
+@post("/cases/{folio:str}/fear-of-return", include_in_schema=False, status_code=303)
+async def fear_of_return_submit(request: Request, folio: FromPath[str]) -> Response:
+    """The child fears return or wants to apply for asylum (LRPCAP art. 21): consular contact is
+    blocked at once and COMAR is told (the same service as POST /api/v1/cases/{folio}/...)."""
+    user = await current_user(request)
+    posted = await request.form()
+    motivos = [str(v)[:40] for v in posted.getall("motivos", [])][:4]
+    typed = str(posted.get("fecha_conocimiento", "")).strip()[:10]
+    lang = lang_of(request)
+    try:
+        learned = None
+        if typed:
+            try:
+                learned = date.fromisoformat(typed)
+            except ValueError:
+                raise InvalidInput(
+                    "invalid date",
+                    [{"path": "$.fecha_conocimiento", "message": f"{typed!r} is not a 'date'"}],
+                ) from None
+        result = await late_reports.report_fear_of_return(user.principal, folio, motivos, learned)
+    except (InvalidInput, Conflict) as exc:
+        return await case_view(
+            request, user, folio, exc.status_code, report_error=_report_message(lang, exc),
+            report_form={"motivos": motivos, "fecha_conocimiento": typed},
+        )  # fmt: skip
+    ok = "fear_recorded_referral" if result["comar_referral_started"] else "fear_recorded"
+    return Redirect(f"/cases/{folio}?ok={ok}#late-reports", status_code=303)
+
+
+@post("/cases/{folio:str}/imminent-risk", include_in_schema=False, status_code=303)
+async def imminent_risk_submit(request: Request, folio: FromPath[str]) -> Response:
+    """An imminent risk to the child's life, integrity or liberty (LGDNNA art. 12, art. 122):
+    the Procuraduría's report starts urgent measures, any other reaches its inbox."""
+    user = await current_user(request)
+    posted = await request.form()
+    tipo = [str(v)[:40] for v in posted.getall("tipo_riesgo", [])][:4]
+    descripcion = str(posted.get("descripcion", ""))[: late_reports.MAX_DESCRIPTION + 1]
+    lang = lang_of(request)
+    try:
+        await late_reports.report_imminent_risk(user.principal, folio, tipo, descripcion)
+    except (InvalidInput, Conflict) as exc:
+        return await case_view(
+            request, user, folio, exc.status_code, report_error=_report_message(lang, exc),
+            report_form={"tipo_riesgo": tipo, "descripcion": descripcion},
+        )  # fmt: skip
+    return Redirect(f"/cases/{folio}?ok=risk_reported#late-reports", status_code=303)

@@ -20,6 +20,7 @@ from litestar.response import Redirect, Stream, Template
 from litestar.template.config import TemplateConfig
 
 from app import inegi, security
+from app.access_rules import CONSULATE
 from app.clock import utcnow
 from app.errors import InvalidInput, NotFound, ServiceError, field_error
 from app.route_engine import bpmn_dir, deadline_label, library
@@ -61,7 +62,8 @@ OK_KEYS = frozenset(
     {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
      "discharged_ok", "left_ok", "logged_out", "case_opened", "identity_saved",
      "case_relocated", "case_relocated_away", "custody_recorded", "custody_ended_ok",
-     "note_added", "attachment_added"}
+     "fear_recorded", "fear_recorded_referral", "risk_reported", "note_added",
+     "attachment_added"}
 )  # fmt: skip
 
 
@@ -461,10 +463,12 @@ async def case_view(
     move: dict[str, str] | None = None,
     custody_error: str | None = None,
     custody_form: dict[str, str] | None = None,
+    report_error: str | None = None,
+    report_form: dict[str, Any] | None = None,
     **extra: Any,
 ) -> Template:
-    """The case page (an audited read); also re-shown with the relocation or custody form's
-    error, or the notes and attachments form's (``extra``: note_error, note_body,
+    """The case page (an audited read); also re-shown with the relocation, custody or late
+    report form's error, or the notes and attachments form's (``extra``: note_error, note_body,
     file_error)."""
     detail = await cases.detail(user.principal, folio)
     lang = lang_of(request)
@@ -473,11 +477,17 @@ async def case_view(
     p = user.principal
     can_move = p.is_worker and detail["case"]["status"] == "open"
     can_custody = p.is_worker and p.authority_tipo in custody.RECORDERS
+    # Late reports (app/services/late_reports.py): any caseworker who sees an open case; fear of
+    # return, not the consulate (it is the contact the record blocks).
+    can_report = p.is_worker and detail["case"]["status"] == "open"
+    can_report_fear = can_report and p.authority_tipo != CONSULATE
     return _page(
         request, "case.html", user, status_code=status_code, d=detail, svgs=svgs,
         states=states, can_move=can_move, move_error=move_error, move=move or {},
         can_custody=can_custody, stations=await custody.stations() if can_custody else [],
         custody_error=custody_error, custody_form=custody_form or {},
+        can_report=can_report, can_report_fear=can_report_fear, report_error=report_error,
+        report_form=report_form or {}, today_local=datetime.now(forms.LOCAL_TZ).date().isoformat(),
         now_local=datetime.now(forms.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
         files=await case_files.for_folio(p, folio), can_write_files=p.is_worker, **extra,
     )  # fmt: skip

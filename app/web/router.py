@@ -12,8 +12,10 @@ from app.web.case_files_pages import attachment_download, attachment_submit, not
 from app.web.case_pages import (
     custody_end_submit,
     custody_start_submit,
+    fear_of_return_submit,
     identity_page,
     identity_submit,
+    imminent_risk_submit,
     new_case_page,
     new_case_submit,
     relocate_submit,
@@ -62,8 +64,9 @@ def web_router() -> Router:
             shelter_admit, placement_command, audit_page, audit_export, audit_verify,
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
             notification_read, task_reassign, identity_submit, relocate_submit,
-            custody_start_submit, custody_end_submit, note_submit, attachment_submit,
-            attachment_download, compliance_rows, compliance_cases, compliance_export, static,
+            custody_start_submit, custody_end_submit, fear_of_return_submit,
+            imminent_risk_submit, note_submit, attachment_submit, attachment_download,
+            compliance_rows, compliance_cases, compliance_export, static,
         ],
         middleware=[security_headers],
         exception_handlers={

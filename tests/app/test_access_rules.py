@@ -22,6 +22,9 @@ CLAIM = {"apoyar_solicitud_asilo": {"presenta_solicitud": True}}
         # fear of return recorded by INM, or protection needs found at screening
         ({}, FEAR, True),
         ({"indicadores_proteccion_internacional": True}, {}, True),
+        # recorded later by any authority (POST .../fear-of-return), even if a later screening
+        # found no indicators
+        ({"temor_retorno": True, "indicadores_proteccion_internacional": False}, {}, True),
         # a claim filed, pending
         ({"asilo_pendiente": True}, CLAIM, True),
         # a pending claim blocks even if a plan calls for the consulate

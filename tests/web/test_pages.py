@@ -317,3 +317,29 @@ async def test_a_completion_from_the_page_writes_what_the_api_writes(browser, js
         return [a for a in added if not a.startswith("deadline.")]  # so deadlines escalate
 
     assert steps(page_added) == steps(api_added) == ["task.completed", "task.routed"]
+
+
+async def test_fear_of_return_and_imminent_risk_forms_on_the_case_page(browser, json_api):
+    """The case page records the late reports with the API's service: fear of return (not by
+    the consulate) and imminent risk; a mistake comes back with the field's label."""
+    folio = await json_api.open_case(OFFICER)
+    await json_api.drive_until(folio, "consolidar_bia")
+    shelter = await browser("cas-07-tapachula.shelter-staff")
+    page = await shelter.get(f"/cases/{folio}")
+    assert f"/cases/{folio}/fear-of-return" in page.text
+    assert f"/cases/{folio}/imminent-risk" in page.text
+    bad = await shelter.post(f"/cases/{folio}/fear-of-return", {"fecha_conocimiento": "2999-01-01"})
+    assert bad.status_code == 422 and "Qué expresó la NNA" in bad.text
+    r = await shelter.post(
+        f"/cases/{folio}/fear-of-return",
+        [("motivos", "temor_retorno"), ("motivos", "desea_solicitar_refugio")],
+    )
+    assert r.status_code == 303 and "ok=fear_recorded_referral" in r.headers["location"]
+    bad = await shelter.post(f"/cases/{folio}/imminent-risk", {"descripcion": "Amenazas."})
+    assert bad.status_code == 422 and "Bien en riesgo" in bad.text
+    r = await shelter.post(
+        f"/cases/{folio}/imminent-risk", [("tipo_riesgo", "vida"), ("descripcion", "Amenazas.")]
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("ok=risk_reported#late-reports")
+    tasks = [t["bpmn_id"] for t in await json_api.open_tasks(folio)]
+    assert {"apoyar_solicitud_asilo", "valorar_reporte_riesgo_inminente"} <= set(tasks)
