@@ -127,6 +127,9 @@ class CaseIdentity(Table, tablename="case_identity"):
         db_column_name="case_id",
     )
     data = JSON(default="{}")
+    #: names folded for search (lower case, no accents; app/services/case_search.py); never
+    #: listed or exported, searched only by an audited name search
+    search_name = Varchar(length=600, default="")
     updated_at = Timestamptz(default=TimestamptzNow())
 
 
@@ -190,6 +193,31 @@ class Task(Table, tablename="task"):
     completed_at = Timestamptz(null=True, default=None)
     completed_by = ForeignKey(
         references=User, on_delete=OnDelete.restrict, null=True, db_column_name="completed_by_id"
+    )
+
+
+class TaskSubmission(Table, tablename="task_submission"):
+    """A completed form as it was submitted, who and when (append-only; migration 0008).
+
+    The engine keeps only the latest submission per task id (what gateways read); this keeps
+    each one, so the case record shows every answer, including each instance of a
+    multi-instance task (a panel member's vote, each follow-up of a measure)."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    task_id = Varchar(length=36)
+    bpmn_id = Varchar(length=100)
+    data = Text()
+    submitted_at = Timestamptz()
+    submitted_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="submitted_by_id"
+    )
+    submitted_by_authority = ForeignKey(
+        references=Authority,
+        on_delete=OnDelete.restrict,
+        null=True,
+        db_column_name="submitted_by_authority_id",
     )
 
 
@@ -496,6 +524,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     WorkflowState,
     CaseAccess,
     Task,
+    TaskSubmission,
     Placement,
     StationCustody,
     FolioCounter,

@@ -174,3 +174,31 @@ def test_missing_or_empty_folders_name_the_variable_that_fixes_them(route, tmp_p
         "to the folder of the route's .schema.json files, or unset it to use the forms installed "
         "with careroute"
     )
+
+
+FORM_PROPERTY = (
+    '<spiffworkflow:property name="formJsonSchemaFilename" value="atender_riesgo.schema.json"/>'
+)
+
+
+def with_aprueba(route: Path, value: str) -> None:
+    """Give the fixture's ``revision`` task an ``aprueba`` property."""
+    prop = f'<spiffworkflow:property name="aprueba" value="{value}"/>'
+    edit(route / "bpmn" / "sub_revision.bpmn", FORM_PROPERTY, FORM_PROPERTY + prop)
+
+
+def test_aprueba_names_other_user_tasks(route):
+    """An approval task lists the forms it approves (``aprueba``); a name that is not another
+    user task of the route is refused at load, naming the element."""
+    with_aprueba(route, "buscar, registrar_deteccion")
+    assert load(route).tasks["revision"].approves == ("buscar", "registrar_deteccion")
+    edit(route / "bpmn" / "sub_revision.bpmn", "buscar, registrar_deteccion", "buscarr")
+    with pytest.raises(SpecError, match="buscarr") as err:
+        load(route)
+    assert err.value.element == "revision"
+
+
+def test_aprueba_may_not_name_the_task_itself(route):
+    with_aprueba(route, "revision")
+    with pytest.raises(SpecError, match="another user task"):
+        load(route)

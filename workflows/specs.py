@@ -62,6 +62,9 @@ class TaskInfo:
     #: authority type the route notifies when this task is completed (BPMN property
     #: ``notifica``): that authority may read the case from then on (app/access_rules.py)
     notifies: str | None = None
+    #: user tasks whose forms this task approves or decides on (BPMN property ``aprueba``,
+    #: comma-separated task ids, checked): the approver reads them beside the decision form
+    approves: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ def load_library(
         t, d = _check_file(path, forms, catalogo)
         _merge_unique(tasks, t, path)
         _merge_unique(deadlines, d, path)
+    _check_approves(tasks)
     for process_id, (spec, subs) in specs.items():
         for s in [spec, *subs.values()]:
             _check_expressions(s, catalogo, tasks, _file_of(parser, s.name) or process_id)
@@ -142,6 +146,18 @@ def load_library(
         version=_version(files, forms_dir, catalogo),
         files=[p.name for p in files],
     )
+
+
+def _check_approves(tasks: dict[str, TaskInfo]) -> None:
+    """``aprueba`` names user tasks of the route, never the task itself."""
+    for info in tasks.values():
+        for target in info.approves:
+            if target not in tasks or target == info.bpmn_id:
+                raise SpecError(
+                    f"aprueba {target!r} is not another user task of the route",
+                    file=info.file,
+                    element=info.bpmn_id,
+                )
 
 
 def _require_folder(path: Path, pattern: str, kind: str, env: str, installed: str) -> None:
@@ -314,6 +330,7 @@ def _task_info(
             file=str(path),
             element=tid,
         )
+    approves = tuple(a.strip() for a in (props.get("aprueba") or "").split(",") if a.strip())
     return TaskInfo(
         bpmn_id=tid,
         process_id=pid,
@@ -325,6 +342,7 @@ def _task_info(
         documentation=_text(task.find("bpmn:documentation", NS)),
         file=path.name,
         notifies=notifies,
+        approves=approves,
     )
 
 

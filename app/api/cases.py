@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -15,6 +16,7 @@ from app.api.schemas import (
     BidReconsiderationIn,
     BidReopenedOut,
     CaseDetailOut,
+    CaseFormsOut,
     CaseOpenedOut,
     CasePageOut,
     FearOfReturnIn,
@@ -29,7 +31,13 @@ from app.api.schemas import (
     RelocateIn,
 )
 from app.route_engine import library
-from app.services import cases, late_reports
+from app.services import case_record, cases, late_reports
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """An instant without a zone is UTC (the API speaks UTC)."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
 
 NOT_WORKER = (403, "Your role is read-only (oversight) or has no cases (admin).")
 
@@ -57,26 +65,57 @@ class CaseController(Controller):
         )
         return typed(CaseOpenedOut, result)
 
-    @get("/", responses=reads((403, "Admins have no cases."), (422, "The cursor is invalid.")))
+    @get(
+        "/",
+        responses=reads(
+            (403, "Admins have no cases."),
+            (422, "A filter is out of its list (named in the error), or the cursor is invalid."),
+        ),
+    )
     async def list_cases(
         self,
         request: AppRequest,
+        folio: FromQuery[str | None] = None,
+        nombre: FromQuery[str | None] = None,
         estado: FromQuery[str | None] = None,
+        municipio: FromQuery[str | None] = None,
+        stage: FromQuery[str | None] = None,
+        risk: FromQuery[str | None] = None,
+        overdue: FromQuery[bool | None] = None,
+        authority: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
         family_group: FromQuery[str | None] = None,
+        opened_from: FromQuery[datetime | None] = None,
+        opened_to: FromQuery[datetime | None] = None,
+        sort: FromQuery[str] = "opened",
+        order: FromQuery[str] = "desc",
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[int] = 50,
     ) -> CasePageOut:
-        """Cases visible to the caller, newest first; no identity data."""
+        """Cases visible to the caller (oversight: all; a shelter: the children placed with it),
+        filtered, sorted (``opened``, ``updated`` or ``folio``; ``desc`` or ``asc``) and
+        cursor-paginated. No identity data, except the name in the answer to a name search
+        (``nombre``, searched in the identity table), which is an audited read."""
         result = await cases.list_cases(
-            request.user,
-            estado=estado,
-            status=status,
-            family_group=family_group,
-            cursor=cursor,
-            limit=clamp(limit),
-        )
+            request.user, estado=estado, status=status, family_group=family_group,
+            cursor=cursor, limit=clamp(limit), folio=folio, nombre=nombre, municipio=municipio,
+            stage=stage, risk=risk, overdue=overdue, authority=authority,
+            opened_from=_aware(opened_from), opened_to=_aware(opened_to), sort=sort, order=order,
+        )  # fmt: skip
         return typed(CasePageOut, result)
+
+    @get("/{folio:str}/forms", responses=reads(404))
+    async def forms(self, request: AppRequest, folio: FromPath[str]) -> CaseFormsOut:
+        """Every completed form of the case as submitted, who and when, oldest first (an
+        audited read: ``case.forms_read`` names the forms, never their content)."""
+        return typed(CaseFormsOut, await case_record.read(request.user, folio))
+
+    @get("/{folio:str}/forms/{task_id:str}", responses=reads(404))
+    async def form(
+        self, request: AppRequest, folio: FromPath[str], task_id: FromPath[str]
+    ) -> CaseFormsOut:
+        """One completed form (by task id) of the case (an audited read)."""
+        return typed(CaseFormsOut, await case_record.read(request.user, folio, task_id))
 
     @get("/{folio:str}", responses=reads(404))
     async def detail(self, request: AppRequest, folio: FromPath[str]) -> CaseDetailOut:

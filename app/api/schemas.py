@@ -236,6 +236,38 @@ class CaseListItemOut(msgspec.Struct):
     summary: CaseSummaryOut
     opened_at: datetime
     updated_at: datetime
+    closed_at: datetime | None = None
+    #: processes of the route with an open task (the case's current stages)
+    stages: list[str] = []
+    #: codes of the authorities holding the case's open tasks (responsible now)
+    authorities: list[str] = []
+    #: the earliest legal due date of an open task
+    next_due_at: datetime | None = None
+    #: an open task is past its legal due date
+    overdue: bool = False
+    #: the child's name: only in the answer to a name search (``nombre``), which is audited
+    nombre: str | None = None
+
+
+class CaseFormOut(msgspec.Struct):
+    """A completed form as submitted (``task_submission``), who and when."""
+
+    task_id: str
+    #: the task's BPMN id, also the form's name (``GET /api/v1/forms/{bpmn_id}``)
+    bpmn_id: str
+    name: str
+    name_en: str
+    process_id: str
+    submitted_at: datetime
+    submitted_by: str | None
+    authority: str | None
+    #: the answers, as validated against the form's JSON Schema
+    data: dict[str, Any]
+
+
+class CaseFormsOut(msgspec.Struct):
+    folio: str
+    forms: list[CaseFormOut]
 
 
 class CasePageOut(msgspec.Struct):
@@ -419,6 +451,13 @@ class InboxItemOut(msgspec.Struct):
     folio: str
     estado: str
     overdue: bool
+    #: the legal deadline the due date comes from (config/plazos.toml), if any
+    deadline_id: str | None = None
+    #: what this instance is about, from the route's multi-instance data: ``medida`` (a row of
+    #: the plan de restitución) or ``miembro`` (a member of the BID panel); empty otherwise
+    context: dict[str, Any] = {}
+    #: 1 the first time this task is done for this case and subject; 3 for a third follow-up
+    repeat: int = 1
 
 
 class InboxPageOut(msgspec.Struct):
@@ -480,6 +519,9 @@ class TaskDetailOut(msgspec.Struct):
     case: TaskCaseOut
     #: the task's form as a JSON Schema (empty when the task has no form)
     form: dict[str, Any]
+    #: for an approval or decision task (BPMN ``aprueba``): the latest submission of each form
+    #: it approves, read with the task (the ``task.read`` audit event names them)
+    approved_forms: list[CaseFormOut] = []
 
 
 class CaseVersionOut(msgspec.Struct):

@@ -23,15 +23,15 @@ from app.directory import directory
 from app.errors import Conflict, Forbidden, NotFound, field_error, form_errors
 from app.principal import Principal
 from app.route_engine import library, route_engine
-from app.services import custody
+from app.services import case_search, custody
 from app.tables import (
     AuditEvent,
     Case,
-    CaseAccess,
     CaseIdentity,
     FolioCounter,
     Placement,
     Task,
+    TaskSubmission,
     WorkflowState,
 )
 from workflows import FormValidationError
@@ -44,6 +44,8 @@ SUMMARY_FIELDS = (
     "acompanamiento_declarado",
     "edad_estimada",
 )
+#: The case-opening form's id in the record of completed forms.
+START_FORM_ID = "inicio_caso"
 #: Audit actions that are reads; they are left out of the case timeline.
 READ_ACTIONS = (
     "case.read",
@@ -51,6 +53,8 @@ READ_ACTIONS = (
     "task.read",
     "audit.exported",
     "case.attachment_read",
+    "case.forms_read",
+    "case.searched",
 )
 
 
@@ -132,7 +136,26 @@ async def open_case(
             ).returning(Case.id)
         )[0]
         case_id = case_row["id"]
-        await CaseIdentity.insert(CaseIdentity(case=case_id, data=identidad, updated_at=cmd.now))
+        await CaseIdentity.insert(
+            CaseIdentity(
+                case=case_id,
+                data=identidad,
+                search_name=case_search.search_name(identidad),
+                updated_at=cmd.now,
+            )
+        )
+        # the opening form, as the first page of the record (app/services/case_record.py)
+        await TaskSubmission.insert(
+            TaskSubmission(
+                case=case_id,
+                task_id=f"inicio-{case_id}",
+                bpmn_id=START_FORM_ID,
+                data=json.dumps(engine_case.forms.get(START_FORM_ID) or form, ensure_ascii=False),
+                submitted_at=cmd.now,
+                submitted_by=principal.user_id,
+                submitted_by_authority=principal.authority_id,
+            )
+        )
         await WorkflowState.insert(
             WorkflowState(
                 case=case_id,
@@ -384,7 +407,11 @@ async def update_identity(principal: Principal, folio: str, identidad: dict[str,
             k for k in set(before) | set(identidad) if before.get(k) != identidad.get(k)
         )
         await CaseIdentity.update(
-            {CaseIdentity.data: identidad, CaseIdentity.updated_at: s.now}
+            {
+                CaseIdentity.data: identidad,
+                CaseIdentity.search_name: case_search.search_name(identidad),
+                CaseIdentity.updated_at: s.now,
+            }
         ).where(CaseIdentity.case == case_id)
         s.audit("case.identity_updated", changes={"fields": changed})
     return {"folio": folio, "changed_fields": changed}
@@ -456,49 +483,14 @@ async def list_cases(
     family_group: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
+    **filters: Any,
 ) -> dict[str, Any]:
-    """Visible cases, newest first, without identity data (not an audited record read)."""
-    if not (principal.is_worker or principal.is_oversight):
-        raise Forbidden(f"role {principal.role} has no access to cases")
-    where = Case.id > 0
-    if not principal.is_oversight:
-        where &= Case.id.is_in(
-            CaseAccess.select(CaseAccess.case).where(
-                (CaseAccess.authority == principal.authority_id) & CaseAccess.active.eq(True)
-            )
-        )
-    if estado:
-        where &= Case.estado == estado
-    if status:
-        where &= Case.status == status
-    if family_group:
-        where &= Case.family_group == family_group
-    if cursor:
-        (last_id,) = decode_cursor(cursor, 1)
-        if not last_id.isdigit():
-            raise field_error("$.cursor", "invalid cursor")
-        where &= Case.id < int(last_id)
-    rows = (
-        await Case.select(
-            Case.id,
-            Case.folio,
-            Case.estado,
-            Case.municipio,
-            Case.status,
-            Case.risk,
-            Case.family_group,
-            Case.summary,
-            Case.opened_at,
-            Case.updated_at,
-        )
-        .where(where)
-        .order_by(Case.id, ascending=False)
-        .limit(limit + 1)
-        .output(load_json=True)
-    )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1]["id"]) if more and rows else None
-    for row in rows:
-        row.pop("id")
-    return {"items": rows, "next_cursor": next_cursor}
+    """Visible cases, newest first unless sorted otherwise, without identity data (a name
+    search is the exception, and it is audited): app/services/case_search.py."""
+    from app.clock import utcnow
+
+    query = case_search.CaseQuery(
+        estado=estado, status=status, family_group=family_group, cursor=cursor, limit=limit,
+        **filters,
+    )  # fmt: skip
+    return await case_search.search(principal, query, utcnow())

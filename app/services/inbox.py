@@ -6,6 +6,7 @@ order so page N costs the same as page 1 however many open cases there are.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -45,6 +46,7 @@ async def inbox(
     sql = [
         "SELECT t.id, t.task_id, t.bpmn_id, t.name, t.name_en, t.process_id, t.lane, t.rol,",
         " t.due_at, t.sort_due, t.risk, t.escalation_level, t.created_at, t.claimed_at,",
+        " t.case_id, t.deadline_id, t.context,",
         " u.username AS assignee, c.folio, c.estado",
         " FROM task t JOIN nna_case c ON c.id = t.case_id",
         " LEFT JOIN app_user u ON u.id = t.assignee_id",
@@ -112,5 +114,62 @@ async def inbox(
         row.pop("sort_due")
         row.pop("id")
         row["overdue"] = row["due_at"] is not None and row["due_at"] < now
+        row["context"] = _context(row["context"])
         items.append(row)
+    await _add_repeats(items)
+    for row in items:
+        row.pop("case_id")
     return {"items": items, "next_cursor": next_cursor}
+
+
+#: What an inbox item may say about its subject: coded fields that tell instances apart, never
+#: free text (a measure's description stays in the case record, an audited read).
+CONTEXT_FIELDS = {
+    "medida": ("numero", "tipo_medida", "derecho_vulnerado", "institucion_responsable",
+               "beneficiario", "periodicidad"),
+    "miembro": ("orden", "usuario", "funcion", "autoridad"),
+}  # fmt: skip
+
+
+def _context(raw: Any) -> dict[str, Any]:
+    """What a task instance is about, from the BPMN multi-instance data the task index keeps
+    (``medida``: a row of the plan de restitución; ``miembro``: a member of the BID panel)."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw or "{}")
+        except ValueError:
+            return {}
+    if not isinstance(raw, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, fields in CONTEXT_FIELDS.items():
+        value = raw.get(key)
+        if isinstance(value, dict):
+            out[key] = {f: value[f] for f in fields if f in value}
+    return out
+
+
+async def _add_repeats(items: list[dict[str, Any]]) -> None:
+    """``repeat``: how many times this task was done before for the same case and subject, plus
+    one (the third follow-up of a measure is 3). One statement for the page."""
+    for row in items:
+        row["repeat"] = 1
+    if not items:
+        return
+    case_ids = sorted({r["case_id"] for r in items})
+    bpmn_ids = sorted({r["bpmn_id"] for r in items})
+    done = await Task.raw(
+        "SELECT case_id, bpmn_id, context FROM task WHERE status = 'completed'"  # noqa: S608
+        f" AND case_id IN ({', '.join('{}' for _ in case_ids)})"
+        f" AND bpmn_id IN ({', '.join('{}' for _ in bpmn_ids)})",
+        *case_ids,
+        *bpmn_ids,
+    )
+    for row in items:
+        row["repeat"] += sum(
+            1
+            for d in done
+            if d["case_id"] == row["case_id"]
+            and d["bpmn_id"] == row["bpmn_id"]
+            and _context(d["context"]) == row["context"]
+        )

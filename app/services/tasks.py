@@ -21,8 +21,8 @@ from app.cases.unit_of_work import CaseSession, task_command
 from app.command import command
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.principal import Principal, role_may_do
-from app.route_engine import form_schema, legal_basis_of
-from app.services import users
+from app.route_engine import form_schema, legal_basis_of, library
+from app.services import case_record, users
 from app.tables import Case, Task, User
 from workflows import EngineEvent
 
@@ -255,21 +255,35 @@ async def detail(principal: Principal, task_id: str, *, audited: bool = True) ->
         )
         task["assignee_name"] = (user["display_name"] or user["username"]) if user else None
         task["assignee_username"] = user["username"] if user else None
+    approved = await approved_forms(principal, case["id"], task["bpmn_id"])
     if audited:
+        read = {"task": task["bpmn_id"]}
+        if approved:  # the record it approves is read with it (which forms, not what they say)
+            read["forms"] = sorted({f["bpmn_id"] for f in approved})
         async with command(principal.actor) as cmd:
             cmd.audit(
                 "task.read",
                 case_id=case["id"],
                 case_folio=case["folio"],
                 task_id=task_id,
-                changes={"task": task["bpmn_id"]},
+                changes=read,
             )
     return {
         "task": task,
         "case": case,
         "form": form_of(task["bpmn_id"]),
         "permissions": permissions(principal, task),
+        "approved_forms": approved,
     }
+
+
+async def approved_forms(principal: Principal, case_id: int, bpmn_id: str) -> list[dict]:
+    """For an approval or decision task (BPMN ``aprueba``): the forms it decides on."""
+    info = library().tasks.get(bpmn_id)
+    if info is None or not info.approves:
+        return []
+    forms = await case_record.submissions(principal, case_id, bpmn_ids=(*info.approves, bpmn_id))
+    return case_record.for_approval(forms, bpmn_id, info.approves)
 
 
 async def assignable(principal: Principal, task: dict[str, Any]) -> list[dict[str, Any]]:

@@ -267,6 +267,10 @@ SERVICE_MESSAGES = {
     "is larger than 10 MB": "err_file_too_large",
     "is empty": "err_file_empty",
     "is longer than 10000": "err_note_too_long",
+    # the case list and search (app/services/case_search.py)
+    "needs at least 2 letters": "err_two_letters",
+    "invalid cursor": "err_cursor",
+    "is not a process of the route": "err_enum",
 }
 _INDEX = re.compile(r"\[(\d+)\]")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -38,7 +39,7 @@ from app.services import (
 from app.services.audit_read import AuditFilter
 from app.session_cookies import CSRF_FIELD, clear_session, secure_cookies, session_cookies
 from app.throttle import TooManyAttempts
-from app.web import charts, forms, messages, route_svg
+from app.web import answers, charts, forms, messages, route_svg
 from app.web.i18n import COOKIE as LANG_COOKIE
 from app.web.i18n import LANGS, label, translate
 from app.web.session import (
@@ -68,6 +69,14 @@ OK_KEYS = frozenset(
 
 
 # --------------------------------------------------------------------------- templates
+def _json(value: Any) -> dict[str, Any]:
+    """A JSON column as read (text on some paths)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = json.loads(value or "{}")
+    return value if isinstance(value, dict) else {}
+
+
 def _as_datetime(value: Any) -> datetime | None:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -335,9 +344,11 @@ async def inbox_page(
         user.principal, now=now, scope=inbox_scope if inbox_scope in inbox.SCOPES else "all",
         risk=risk or None, state=task_state or None, cursor=cursor or None, limit=50,
     )  # fmt: skip
+    lang = lang_of(request)
     for item in result["items"]:
         due = _as_datetime(item["due_at"])
         item["soon"] = bool(due and not item["overdue"] and due - now <= DUE_SOON)
+        item["about"] = answers.subject(item, lang)
     return _page(
         request, "inbox.html", user, items=result["items"], next_cursor=result["next_cursor"],
         scope=inbox_scope, risk=risk or "", state=task_state or "", scopes=inbox.SCOPES,
@@ -372,6 +383,8 @@ def _task_view(
         has_errors=bool(errors or top_errors), unplaced=unplaced, can_act=can_act,
         mine=task["assignee_id"] == p.user_id, supervises=p.supervises,
         assignees=assignees or [], reassign_error=reassign_error,
+        approved=answers.rendered_forms(detail.get("approved_forms") or [], lang),
+        about=answers.subject({**task, "context": _json(task.get("context"))}, lang),
     )  # fmt: skip
 
 

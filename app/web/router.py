@@ -49,6 +49,7 @@ from app.web.pages import (
     task_submit,
     task_unclaim,
 )
+from app.web.record_pages import cases_page, form_page, record_page
 from app.web.session import CsrfFailed, LoginRequired, security_headers
 
 
@@ -65,8 +66,9 @@ def web_router() -> Router:
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
             notification_read, task_reassign, identity_submit, relocate_submit,
             custody_start_submit, custody_end_submit, fear_of_return_submit,
-            imminent_risk_submit, note_submit, attachment_submit, attachment_download,
-            compliance_rows, compliance_cases, compliance_export, static,
+            imminent_risk_submit, cases_page, form_page, record_page, note_submit,
+            attachment_submit, attachment_download, compliance_rows, compliance_cases,
+            compliance_export, static,
         ],
         middleware=[security_headers],
         exception_handlers={

@@ -4,7 +4,8 @@
 
 Seeds the demo authorities and accounts (app/demo.py), drives a few cases with the demo driver
 (the same services the API calls): one waiting for INM's detection record, one waiting for the
-shelter's admission, one at the Procuraduría; prints one JSON line with their folios, then serves
+shelter's admission, one at the Procuraduría (and one with a name to search for), one whose
+best-interests assessment awaits the supervisor's approval; prints one JSON line with their folios, then serves
 on 127.0.0.1:PORT until killed. (Not the whole ``demo.run``: its backdated cases depend on the
 deadline worker, which is not what these tests are about.)
 """
@@ -33,7 +34,12 @@ async def prepare(password: str) -> dict[str, str]:
     await driver.drive(admit, start, "admitir_en_cas", now)
     other = await driver.open("inm-07.officer", start, "07", "Tapachula", "D")
     await driver.drive(other, start, "determinar_acompanamiento", now)
-    return {"detect": detect, "admit": admit, "other": other}
+    named = await driver.open("inm-07.officer", start, "07", "Tapachula", "Ximena Quetzal")
+    await driver.drive(named, start, "determinar_acompanamiento", now)
+    early = now - timedelta(days=10)
+    bia = await driver.open("inm-07.officer", early, "07", "Tapachula", "Brenda")
+    await driver.drive(bia, early, "aprobar_bia", now)
+    return {"detect": detect, "admit": admit, "other": other, "named": named, "bia": bia}
 
 
 def main() -> None:

@@ -257,6 +257,82 @@ def test_language_switch_persists(server, chromium):
     s.close()
 
 
+def test_officer_finds_a_case_by_name_and_folio_and_reads_a_form(server, chromium):
+    s = Session(chromium, server["base"])
+    p = s.page
+    s.login("inm-07.officer")
+    p.get_by_role("link", name="Casos").click()
+    p.wait_for_load_state()
+    assert p.get_by_role("heading", level=1).inner_text() == "Casos"
+    p.get_by_label("Nombre de la NNA").fill("ximena quetzal")  # no accents, lower case
+    p.get_by_role("button", name="Buscar").click()
+    p.wait_for_load_state()
+    rows = p.locator("table.cases tbody tr")
+    assert rows.count() == 1
+    assert "Ximena Quetzal" in rows.first.inner_text()
+    assert "queda registrada en la auditoría" in p.inner_text("main")
+    s.shot("13-cases-name-search")
+    p.get_by_role("link", name=server["named"]).click()
+    p.wait_for_load_state()
+    assert p.url.endswith(f"/cases/{server['named']}")
+    links = p.locator(f"a[href^='/cases/{server['named']}/formularios/']")
+    links.filter(has_text="Registrar").first.click()  # INM's detection record
+    p.wait_for_load_state()
+    text = p.inner_text("main")
+    assert "Registrado por" in text and "INM-07" in text
+    assert "Canal de detección" in text and "Revisión migratoria" in text  # in words
+    assert "revision_migratoria" not in text
+    s.shot("14-completed-form")
+    p.get_by_role("link", name="Casos").click()
+    p.wait_for_load_state()
+    p.get_by_label("Folio").fill(server["named"].rsplit("-", 1)[1])  # part of the folio
+    p.get_by_role("button", name="Buscar").click()
+    p.wait_for_load_state()
+    assert p.get_by_role("link", name=server["named"]).count() == 1
+    assert "Ximena" not in p.inner_text("main")  # no name unless a name search
+    s.close()
+
+
+def test_supervisor_sees_the_assessment_while_approving_it(server, chromium):
+    s = Session(chromium, server["base"])
+    p = s.page
+    s.login("procuraduria-07.supervisor")
+    p.goto(f"/cases/{server['bia']}")
+    p.get_by_role("link", name="Aprobar la evaluación del interés superior").click()
+    p.wait_for_load_state()
+    record = p.locator("section.approved-record")
+    assert record.is_visible()
+    assert "Lo que se aprueba" in record.inner_text()
+    assert "Consolidar la evaluación del interés superior (BIA)" in record.inner_text()
+    assert "Nivel de riesgo" in record.inner_text()
+    decision = p.locator(".approval .decision form.task-form")
+    assert decision.is_visible()
+    # beside: on a wide screen the record and the decision form share the row
+    box_record, box_form = record.bounding_box(), decision.bounding_box()
+    assert box_form["x"] > box_record["x"] + box_record["width"] / 2
+    s.shot("15-approval-beside-assessment")
+    s.close()
+
+
+def test_case_file_prints_without_menus_and_with_forms(server, chromium):
+    s = Session(chromium, server["base"])
+    p = s.page
+    s.login("inm-07.officer")
+    p.goto(f"/cases/{server['named']}")
+    p.emulate_media(media="print")
+    assert not p.locator("header.top").is_visible()
+    width = p.evaluate("document.documentElement.clientWidth")
+    for box in [f.bounding_box() for f in p.locator("figure.route-fig svg").all()]:
+        assert box["x"] + box["width"] <= width + 1  # diagrams fit the page
+    p.goto(f"/cases/{server['named']}/expediente")
+    assert not p.locator("header.top").is_visible()
+    text = p.inner_text("main")
+    assert "Expediente del caso" in text and "Apertura del caso" in text
+    assert "Canal de detección" in text
+    p.pdf(path=str(ARTIFACTS / "expediente.pdf"))
+    s.close()
+
+
 AXE_PAGES = [
     ("login", None, "/login"),
     ("inbox", "inm-07.officer", "/inbox"),
@@ -273,6 +349,10 @@ AXE_PAGES = [
     ("case-files-error", "inm-07.officer", "fake_pdf"),
     ("compliance-rows", "cndh.oversight", "/compliance/rows?status=running"),
     ("compliance-cases", "cndh.oversight", "/compliance/cases?since="),
+    ("cases", "inm-07.officer", "/cases?nombre=ximena"),
+    ("form-record", "inm-07.officer", "form_record"),
+    ("case-file", "inm-07.officer", "case_file"),
+    ("approval", "procuraduria-07.supervisor", "approval"),
 ]
 
 
@@ -461,6 +541,14 @@ def test_accessibility_axe_core(server, chromium):
             p.goto("/cases/new")
             p.get_by_role("button", name="Abrir caso").click()  # with errors shown
             p.wait_for_load_state()
+        elif path == "form_record":
+            p.goto(f"/cases/{server['named']}")
+            p.locator(f"a[href^='/cases/{server['named']}/formularios/']").first.click()
+        elif path == "case_file":
+            p.goto(f"/cases/{server['named']}/expediente")
+        elif path == "approval":
+            p.goto(f"/cases/{server['bia']}")
+            p.get_by_role("link", name="Aprobar la evaluación del interés superior").click()
         elif path == "shelter":
             p.goto("/shelters")
             p.get_by_role("link", name="CAS DIF Chiapas, Tapachula").click()

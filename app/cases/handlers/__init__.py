@@ -30,6 +30,7 @@ from app.cases.handlers import (
     milestones,
     notes,
     route_policies,
+    submissions,
     task_index,
 )
 
@@ -46,6 +47,8 @@ POLICIES: dict[str, list[Handler]] = {
 
 PROJECTIONS: dict[str, list[Handler]] = {
     "case_changed": [task_index.sync],
+    # the completed form as submitted, who and when (the case record reads it)
+    "task_completed": [submissions.record, milestones.task_completed],
     "deadline_started": [deadline_register.started],
     "deadline_escalated": [
         task_index.escalation_level,
@@ -64,7 +67,6 @@ PROJECTIONS: dict[str, list[Handler]] = {
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
     "case_relocated": [audit_trail.relocated],
     "placement_admitted": [audit_trail.placement_admitted, milestones.placement_admitted],
-    "task_completed": [milestones.task_completed],
     # notes and attachments: the row first (it gives the event its id), then the audit event
     "note_added": [notes.write_note, notes.audit_note],
     "attachment_added": [notes.write_attachment, notes.audit_attachment],
