@@ -522,6 +522,63 @@ class DirectoryVersion(Table, tablename="directory_version"):
     n = Integer(default=1)
 
 
+class CaseNote(Table, tablename="case_note"):
+    """A note an authority with access adds to a case (free text about a child: never copied
+    to the audit trail, which holds its SHA-256 only)."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    body = Text()
+    author = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="author_id"
+    )
+    author_authority = ForeignKey(
+        references=Authority,
+        on_delete=OnDelete.restrict,
+        null=True,
+        db_column_name="author_authority_id",
+    )
+    created_at = Timestamptz()
+
+
+class CaseAttachment(Table, tablename="case_attachment"):
+    """A file of a case (acta, medical report, identity document). The bytes live outside the
+    database, in the attachments folder under their SHA-256 (app/services/attachments.py);
+    ``content_type`` is what the content is (checked from its first bytes), not what the
+    uploader said."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    sha256 = Varchar(length=64)
+    filename = Varchar(length=200)
+    content_type = Varchar(length=40)
+    size = Integer()
+    uploaded_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="uploaded_by_id"
+    )
+    uploaded_by_authority = ForeignKey(
+        references=Authority,
+        on_delete=OnDelete.restrict,
+        null=True,
+        db_column_name="uploaded_by_authority_id",
+    )
+    created_at = Timestamptz()
+
+
+class CaseMilestone(Table, tablename="case_milestone"):
+    """The first instant a case reached a stage of the oversight funnel (measure, shelter, BIA,
+    BID, durable solution: app/services/dashboard.py), kept by a handler so the dashboard
+    counts one indexed table instead of the task index."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    stage = Varchar(length=20)
+    reached_at = Timestamptz()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Authority,
     User,
@@ -546,4 +603,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     DirectoryVersion,
     CalendarDeclaration,
     LoginThrottle,
+    CaseNote,
+    CaseAttachment,
+    CaseMilestone,
 )

@@ -19,6 +19,8 @@ if not os.environ.get("DATABASE_URL"):
     os.environ["CAREROUTE_DB"] = os.path.join(_TMP, "test.db")
 # The keys (app/keys.py) of this run, outside the repository; subprocesses inherit the setting.
 os.environ["CAREROUTE_KEYS_DIR"] = os.path.join(_TMP, "keys")
+# case attachments are files outside the database (app/services/case_files.py): a temp folder
+os.environ.setdefault("CAREROUTE_ATTACHMENTS_DIR", os.path.join(_TMP, "attachments"))
 
 import pytest  # noqa: E402
 

@@ -438,7 +438,7 @@ class CaseDetailOut(msgspec.Struct):
     #: free text typed about the case, oldest first (not for a consulate)
     texts: list[CaseTextOut] = []
     #: the route's runs, first to last (a reopened case has more than one)
-    runs: list[CaseRunOut]
+    runs: list[CaseRunOut] = []
 
 
 class IdentidadOut(msgspec.Struct):

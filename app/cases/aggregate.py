@@ -10,6 +10,7 @@ them to the handlers (app/cases/handlers/__init__.py) after the command.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +49,8 @@ IN_FUTURE = "is in the future"
 BEFORE_DETECTION = "is before the child's detection"
 BEFORE_START = "is before the start of the custody"
 WITHIN_ANOTHER = "falls within another custody record of the case"
+#: The longest case note (characters).
+NOTE_MAX_CHARS = 10_000
 #: A date-only detection is that day in central Mexico, not midnight UTC.
 _LOCAL_TZ = ZoneInfo("America/Mexico_City")
 
@@ -255,6 +258,48 @@ class CaseAggregate:
             reason=reason,
         )
         return True
+
+    # ------------------------------------------------------------------ notes and attachments
+    def add_note(self, body: str, *, author: int | None, author_authority: int | None) -> None:
+        """A note on the case (422 ``$.body`` if empty or too long). The text goes to the
+        ``case_note`` row only; the audit trail gets its digest (handlers/notes.py)."""
+        text = body.strip()
+        if not text:
+            raise field_error("$.body", "is required")
+        if len(text) > NOTE_MAX_CHARS:
+            raise field_error("$.body", f"is longer than {NOTE_MAX_CHARS}")
+        self.record(
+            "note_added",
+            note_id=None,  # given by the handler that writes the row
+            body=text,
+            sha256=hashlib.sha256(text.encode()).hexdigest(),
+            chars=len(text),
+            author=author,
+            author_authority_id=author_authority,
+        )
+
+    def add_attachment(
+        self,
+        *,
+        sha256: str,
+        filename: str,
+        content_type: str,
+        size: int,
+        by: int | None,
+        by_authority: int | None,
+    ) -> None:
+        """A file already stored under its content hash (app/services/attachments.py checked
+        its type and size) becomes part of the case."""
+        self.record(
+            "attachment_added",
+            attachment_id=None,  # given by the handler that writes the row
+            sha256=sha256,
+            filename=filename,
+            content_type=content_type,
+            size=size,
+            by=by,
+            by_authority_id=by_authority,
+        )
 
     # ------------------------------------------------------------------ custody (LM art. 99)
     @property

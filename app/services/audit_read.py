@@ -122,6 +122,7 @@ async def export_rows(flt: AuditFilter, fmt: str, batch: int = 2000) -> AsyncIte
     last = 0
     if fmt == "csv":
         buf = io.StringIO()
+        buf.write("\ufeff")  # a byte-order mark: spreadsheet programs then read the accents
         csv.writer(buf).writerow(EXPORT_COLUMNS)
         yield buf.getvalue().encode()
     while True:

@@ -55,6 +55,7 @@ READ_ACTIONS = (
     "case.identity_read",
     "task.read",
     "audit.exported",
+    "case.attachment_read",
     "case.forms_read",
     "case.searched",
 )

@@ -21,6 +21,9 @@ from piccolo.query.functions.aggregate import Count
 from app.tables import DeadlineRegister
 
 STATUSES = ("running", "met", "breached", "cancelled")
+#: the authority filter's value for rows with no authority (unroutable): the drill-down of that
+#: row of the report
+NO_AUTHORITY = "-"
 #: open breaches listed in the report (the longest late first); the listing has them all
 OPEN_BREACHES_SHOWN = 100
 
@@ -42,7 +45,9 @@ class RegisterFilter:
             clause &= DeadlineRegister.due_at < self.until
         if self.plazo_id:
             clause &= DeadlineRegister.plazo_id == self.plazo_id
-        if self.authority:
+        if self.authority == NO_AUTHORITY:
+            clause &= DeadlineRegister.authority.is_null()
+        elif self.authority:
             clause &= DeadlineRegister.authority.code == self.authority
         if self.estado:
             clause &= DeadlineRegister.estado == self.estado

@@ -41,10 +41,19 @@ class Field:
     row_errors: list[str | None] = field(default_factory=list)
 
 
+#: modelling notes in the forms' texts that are for the docs, not for officers: the
+#: "[sin confirmar]" mark of an unconfirmed rule (docs/care-route.md lists them) and internal
+#: ids in parentheses ("(seguimiento_medida)")
+_NOTES = re.compile(r"\s*\[(?:sin confirmar|unconfirmed)\]|\s*\((?:[a-z0-9]+_)+[a-z0-9]+\)")
+
+
 def _text(schema: dict[str, Any], key: str, lang: str) -> str | None:
+    """A form's title or help text in the page's language, without modelling notes."""
     if lang == "en":
-        return (schema.get("x-en") or {}).get(key) or schema.get(key)
-    return schema.get(key)
+        text = (schema.get("x-en") or {}).get(key) or schema.get(key)
+    else:
+        text = schema.get(key)
+    return _NOTES.sub("", text) if isinstance(text, str) else text
 
 
 def _enum_label(schema: dict[str, Any], value: Any, lang: str) -> str:
@@ -252,6 +261,12 @@ SERVICE_MESSAGES = {
     "is before the child's detection": "err_before_detection",
     "is before the start of the custody": "err_before_custody_start",
     "falls within another custody record of the case": "err_within_custody",
+    # notes and attachments (app/services/case_files.py)
+    "is not a PDF, JPEG or PNG file": "err_file_type",
+    "its name says another type than its content": "err_file_name_type",
+    "is larger than 10 MB": "err_file_too_large",
+    "is empty": "err_file_empty",
+    "is longer than 10000": "err_note_too_long",
     # the case list and search (app/services/case_search.py)
     "needs at least 2 letters": "err_two_letters",
     "invalid cursor": "err_cursor",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -21,13 +23,23 @@ from litestar.template.config import TemplateConfig
 from app import inegi, security
 from app.access_rules import CONSULATE
 from app.clock import utcnow
-from app.errors import GuaranteeViolation, InvalidInput, ServiceError
-from app.route_engine import REOPEN_FORM, deadline_label, form_schema, library
-from app.services import audit_read, auth, cases, custody, inbox, oversight, placements, tasks
+from app.errors import GuaranteeViolation, InvalidInput, NotFound, ServiceError, field_error
+from app.route_engine import REOPEN_FORM, bpmn_dir, deadline_label, form_schema, library
+from app.services import (
+    audit_read,
+    auth,
+    case_files,
+    cases,
+    custody,
+    inbox,
+    oversight,
+    placements,
+    tasks,
+)
 from app.services.audit_read import AuditFilter
 from app.session_cookies import CSRF_FIELD, clear_session, secure_cookies, session_cookies
 from app.throttle import TooManyAttempts
-from app.web import answers, charts, forms, route_svg
+from app.web import answers, charts, forms, messages, route_svg
 from app.web.i18n import COOKIE as LANG_COOKIE
 from app.web.i18n import LANGS, label, translate
 from app.web.session import (
@@ -44,12 +56,15 @@ from app.web.session import (
 
 HERE = Path(__file__).parent
 DUE_SOON = timedelta(hours=24)
+#: the oversight dashboard's period when none is asked for
+DEFAULT_PERIOD = timedelta(days=30)
 #: Confirmation messages a redirect may ask for (``?ok=key``): only these keys are shown.
 OK_KEYS = frozenset(
     {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
      "discharged_ok", "left_ok", "logged_out", "case_opened", "identity_saved",
      "case_relocated", "case_relocated_away", "custody_recorded", "custody_ended_ok",
-     "case_reopened", "fear_recorded", "fear_recorded_referral", "risk_reported"}
+     "case_reopened", "fear_recorded", "fear_recorded_referral", "risk_reported", "note_added",
+     "attachment_added"}
 )  # fmt: skip
 
 
@@ -85,7 +100,85 @@ def template_config() -> TemplateConfig:
         lstrip_blocks=True,
     )
     env.filters["local_time"] = local_time
+    env.filters["readable"] = readable_changes
+    env.filters["no_notes"] = no_notes
+    env.filters["value_label"] = lambda value, lang: value_label(lang, value)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(env))
+
+
+_UNCONFIRMED = re.compile(r"\s*\[(?:sin confirmar|unconfirmed)[^\]]*\]")
+
+
+def no_notes(text: Any) -> str:
+    """A legal source without the modelling mark of an unconfirmed rule (the docs and the
+    oversight view list those, not the officers' pages)."""
+    return _UNCONFIRMED.sub("", str(text or ""))
+
+
+def task_label(lang: str, bpmn_id: Any) -> str:
+    """A route element in words: its form's title (a user task), else its id as words."""
+    if not bpmn_id:
+        return ""
+    schema = library().forms.schemas.get(f"{bpmn_id}.schema.json")
+    title = forms._text(schema, "title", lang) if schema else None
+    return title or str(bpmn_id).replace("_", " ").capitalize()
+
+
+def field_label(lang: str, key: str) -> str:
+    """A field of an audit event's changes in words (the catalog's ``field_*``)."""
+    text = label(lang, "field_", key)
+    return key.replace("_", " ") if text == key else text
+
+
+@functools.cache
+def bpmn_ids() -> frozenset[str]:
+    """Every element id of the route's BPMN files (tasks, events, gateways): internal codes a
+    page shows in words, never as they are."""
+    found: set[str] = set()
+    for path in bpmn_dir().glob("*.bpmn"):
+        found.update(re.findall(r'<bpmn:\w+ id="([^"]+)"', path.read_text(encoding="utf-8")))
+    return frozenset(found)
+
+
+def value_label(lang: str, value: str) -> str:
+    """A value of an audit event in the page's words: a fixed reason the services record in
+    English (``case closed``) from the catalog, a route element (``aprobar_bia``) by its name."""
+    text = label(lang, "value_", value)
+    if text == value and value in bpmn_ids():
+        return task_label(lang, value)
+    return text
+
+
+def actor_label(lang: str, username: Any) -> str:
+    """The actor of an audit event: the platform itself in words, else the user name."""
+    if username in (None, "", "system"):
+        return translate(lang, "actor_system")
+    return str(username)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {_plain(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, bool):
+        return "sí" if value else "no"
+    return "—" if value is None else str(value)
+
+
+def readable_changes(changes: Any) -> list[tuple[str, str]]:
+    """An audit event's ``changes`` as (field, value) pairs in plain text (accents as they are,
+    not escaped JSON), for the audit page."""
+    if isinstance(changes, str):
+        import json
+
+        try:
+            changes = json.loads(changes or "{}")
+        except ValueError:
+            return [("", changes)]
+    if not isinstance(changes, dict):
+        return [("", _plain(changes))]
+    return [(str(k), _plain(v)) for k, v in changes.items()]
 
 
 def _page(
@@ -104,6 +197,9 @@ def _page(
             "other_lang": "en" if lang == "es" else "es",
             "t": partial(translate, lang),
             "action_label": partial(label, lang, "action_"),
+            "field_label": partial(field_label, lang),
+            "task_label": partial(task_label, lang),
+            "actor_label": partial(actor_label, lang),
             "me": user.principal if user else None,
             "csrf": user.csrf if user else "",
             "csrf_field": CSRF_FIELD,
@@ -135,7 +231,8 @@ def _csrf_failed(request: Request, _: CsrfFailed) -> Response:
 def _service_error(request: Request, exc: ServiceError) -> Response:
     status = exc.status_code
     key = f"error_{status}" if status in (400, 403, 404, 409, 422) else "error_400"
-    return _error_page(request, status, key, None if status == 404 else exc.detail)
+    detail = None if status == 404 else messages.service_message(lang_of(request), exc)
+    return _error_page(request, status, key, detail)
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -384,9 +481,11 @@ async def case_view(
     reopen_errors: list[dict[str, str]] | None = None,
     report_error: str | None = None,
     report_form: dict[str, Any] | None = None,
+    **extra: Any,
 ) -> Template:
-    """The case page (an audited read); also re-shown with the relocation, custody or
-    reopening form's error."""
+    """The case page (an audited read); also re-shown with the relocation, custody, late
+    report or reopening form's error, or the notes and attachments form's (``extra``:
+    note_error, note_body, file_error)."""
     detail = await cases.detail(user.principal, folio)
     lang = lang_of(request)
     p = user.principal
@@ -423,6 +522,7 @@ async def case_view(
         now_local=datetime.now(forms.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
         can_reopen=can_reopen, reopen_fields=reopen_fields, reopen_unplaced=reopen_unplaced,
         reopen_has_errors=bool(reopen_errors),
+        files=await case_files.for_folio(p, folio), can_write_files=p.is_worker, **extra,
     )  # fmt: skip
 
 
@@ -472,7 +572,7 @@ async def _shelter_command(request: Request, user: WebUser, shelter_id: int, run
         if exc.status_code == 404:
             raise
         lang = lang_of(request)
-        detail = exc.detail
+        detail = messages.service_message(lang, exc) or translate(lang, f"error_{exc.status_code}")
         if isinstance(exc, InvalidInput):
             detail = "; ".join(forms.message(lang, e["message"], {}) for e in exc.errors)
         return await _shelter_view(
@@ -487,7 +587,12 @@ async def shelter_admit(request: Request, shelter_id: FromPath[int]) -> Response
 
     async def run(form):
         folio = str(form.get("folio", "")).strip().upper()
-        await placements.admit(user.principal, folio, shelter_id)
+        try:
+            await placements.admit(user.principal, folio, shelter_id)
+        except NotFound as exc:  # a mistyped folio: back to the form with what was typed
+            if exc.detail != "case not found":
+                raise
+            raise field_error("$.folio", "no visible case with this folio") from exc
 
     return await _shelter_command(request, user, shelter_id, run, "admitted_ok")
 
@@ -527,6 +632,11 @@ async def placement_command(
 
 
 # --------------------------------------------------------------------------- oversight
+def _short(text: str, n: int = 26) -> str:
+    """A chart's label: at most ``n`` characters (the table beside it has the whole text)."""
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
 def _day(value: str | None, end: bool = False) -> datetime | None:
     """A date field (central Mexico day) → its UTC start (or the next day's start for 'until')."""
     if not value:
@@ -593,6 +703,11 @@ async def compliance_page(request: Request) -> Template:
     lang = lang_of(request)
     t = partial(translate, lang)
     q = request.query_params
+    if "since" not in q and "until" not in q:
+        # the last 30 days unless a period is asked for (an empty "Desde" means since ever):
+        # the figures of a month are what oversight reads first, and they stay fast at scale
+        since = (datetime.now(forms.LOCAL_TZ).date() - DEFAULT_PERIOD).isoformat()
+        q = {**{k: q.get(k) for k in q}, "since": since}
 
     def val(k: str) -> str | None:
         return (q.get(k) or "").strip() or None
@@ -610,8 +725,8 @@ async def compliance_page(request: Request) -> Template:
     labels = {pid: deadline_label(pid, lang) for pid in library().plazos.ids()}
     figures = {
         "on_time": charts.bar_chart(
-            [(r["key"], r["on_time_pct"]) for r in data["deadlines"]["by_deadline"]
-             if r["on_time_pct"] is not None],
+            [(_short(labels.get(r["key"], r["key"])), r["on_time_pct"])
+             for r in data["deadlines"]["by_deadline"] if r["on_time_pct"] is not None],
             t("on_time_by_deadline"), "%",
         ),
         "open": charts.bar_chart(
@@ -628,7 +743,21 @@ async def compliance_page(request: Request) -> Template:
             t("cases_by_risk"), "",
         ),
     }  # fmt: skip
+    from urllib.parse import urlencode
+
+    from app.services import dashboard
+    from app.web.oversight_pages import case_filter, value_labels
+
+    cases_report = await dashboard.report(user.principal, case_filter(q))
+    figures["funnel"] = charts.bar_chart(
+        [(t(f"stage_{r['stage']}"), r["n"]) for r in cases_report["funnel"]],
+        t("funnel_title"),
+        "",
+    )
     return _page(
         request, "compliance.html", user, data=data, charts=figures, f=filters,
-        labels=labels, estados=sorted(inegi.STATES.items()),
+        labels=labels, estados=sorted(inegi.STATES.items()), cases=cases_report,
+        values=value_labels(lang, t),
+        base=urlencode({k: v for k, v in filters.items() if v}),
+        period=urlencode({k: filters[k] for k in ("since", "until", "estado") if filters[k]}),
     )  # fmt: skip

@@ -8,6 +8,7 @@ from litestar.exceptions import HTTPException
 from litestar.static_files import create_static_files_router
 
 from app.errors import ServiceError
+from app.web.case_files_pages import attachment_download, attachment_submit, note_submit
 from app.web.case_pages import (
     custody_end_submit,
     custody_start_submit,
@@ -21,6 +22,7 @@ from app.web.case_pages import (
     reopen_submit,
 )
 from app.web.notification_pages import notification_read, notifications_page
+from app.web.oversight_pages import compliance_cases, compliance_export, compliance_rows
 from app.web.pages import (
     HERE,
     _csrf_failed,
@@ -65,7 +67,9 @@ def web_router() -> Router:
             compliance_page, new_case_page, new_case_submit, identity_page, notifications_page,
             notification_read, task_reassign, identity_submit, relocate_submit,
             custody_start_submit, custody_end_submit, fear_of_return_submit,
-            imminent_risk_submit, reopen_submit, cases_page, form_page, record_page, static,
+            imminent_risk_submit, reopen_submit, cases_page, form_page, record_page, note_submit,
+            attachment_submit, attachment_download, compliance_rows, compliance_cases,
+            compliance_export, static,
         ],
         middleware=[security_headers],
         exception_handlers={

@@ -225,7 +225,7 @@ async def test_migration_fills_the_record_of_cases_opened_before_it(api):
     from app.tables import TaskSubmission
 
     migration = importlib.import_module(
-        "app.piccolo_migrations.careroute_0009_case_search_and_forms"
+        "app.piccolo_migrations.careroute_0010_case_search_and_forms"
     )
     folio = await api.open_case("inm-07.officer", name=_unique("Antes"))
     await api.complete(folio, "registrar_deteccion")

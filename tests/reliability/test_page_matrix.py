@@ -71,6 +71,10 @@ PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("GET", "/audit/export"):               dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
     ("GET", "/audit/verify"):               dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
     ("GET", "/compliance"):                 dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO),
+    ("GET", "/compliance/rows"):            dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO),
+    ("GET", "/compliance/cases"):           dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO),
+    ("GET", "/compliance/export.csv"):      dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO),
+    ("POST", "/cases/{folio}/notes"):       dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
 }
 # fmt: on
 #: Pages that act on the record (a fresh one for each cell that should succeed).
@@ -137,6 +141,8 @@ def body_for(method: str, path: str, rec: Record) -> list[tuple[str, str]]:
                 ("started_at", "2026-11-01T04:00")]  # fmt: skip
     if path.endswith("/end"):
         return [("ended_at", "2026-11-01T06:00")]
+    if path.endswith("/notes"):
+        return [("body", "nota de la matriz")]
     return []
 
 

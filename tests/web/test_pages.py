@@ -197,8 +197,11 @@ async def test_shelter_admission_changes_occupancy(browser, json_api):
     assert "Ingreso registrado." in after.text
     assert f'<dd id="occupancy">{cas["occupancy"] + 1}</dd>' in after.text
     assert folio in after.text
+    # a mistyped folio: back on the shelter page, with a message and what was typed
     again = await b.post(f"/shelters/{cas['id']}/admit", {"folio": "NO-SUCH-1"})
-    assert again.status_code == 404
+    assert again.status_code == 422
+    assert "NO-SUCH-1" in again.text and 'name="folio"' in again.text
+    assert "No hay un caso visible con ese folio." in again.text
 
 
 async def test_oversight_audit_search_export_verify_compliance(browser, json_api):
@@ -208,7 +211,8 @@ async def test_oversight_audit_search_export_verify_compliance(browser, json_api
     assert r.status_code == 200 and "case.opened" in r.text
     csv = await b.get(f"/audit/export?format=csv&case={folio}")
     assert csv.status_code == 200 and csv.headers["content-type"].startswith("text/csv")
-    lines = csv.text.strip().splitlines()
+    assert csv.content.startswith(b"\xef\xbb\xbf")  # a byte-order mark, for Excel
+    lines = csv.content.decode("utf-8-sig").strip().splitlines()
     assert lines[0].startswith("id,at,") and any("case.opened" in ln for ln in lines[1:])
     assert "Content-Disposition".lower() in {k.lower() for k in csv.headers}
     v = await b.get("/audit/verify")

@@ -4,8 +4,8 @@ Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_sta
 deadline_escalated, deadline_stopped, timer_fired, case_variable_set, case_completed,
 message_received, deadline_recomputed, case_started) and the service's own (``CaseEvent``:
 case_changed, case_relocated, case_reopened, placement_admitted, placement_ended, risk_changed,
-custody_started, custody_ended; and representative_designated, the engine's record of an
-appointment of the child's representative). The unit of work
+custody_started, custody_ended, note_added, attachment_added; and representative_designated,
+the engine's record of an appointment of the child's representative). The unit of work
 (app/cases/unit_of_work.py) runs them in three steps:
 
 1. POLICIES run before the case is saved and may change it (they record more events).
@@ -28,6 +28,8 @@ from app.cases.handlers import (
     custody,
     deadline_register,
     escalations,
+    milestones,
+    notes,
     representation,
     route_policies,
     submissions,
@@ -50,7 +52,7 @@ POLICIES: dict[str, list[Handler]] = {
 PROJECTIONS: dict[str, list[Handler]] = {
     "case_changed": [task_index.sync],
     # the completed form as submitted, who and when (the case record reads it)
-    "task_completed": [submissions.record],
+    "task_completed": [submissions.record, milestones.task_completed],
     "deadline_started": [deadline_register.started],
     "deadline_escalated": [
         task_index.escalation_level,
@@ -69,8 +71,11 @@ PROJECTIONS: dict[str, list[Handler]] = {
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
     "case_reopened": [audit_trail.case_reopened],
     "case_relocated": [audit_trail.relocated],
-    "placement_admitted": [audit_trail.placement_admitted],
+    "placement_admitted": [audit_trail.placement_admitted, milestones.placement_admitted],
     "representative_designated": [representation.audit_appointment],
+    # notes and attachments: the row first (it gives the event its id), then the audit event
+    "note_added": [notes.write_note, notes.audit_note],
+    "attachment_added": [notes.write_attachment, notes.audit_attachment],
     # a child held in a migration station (LM art. 99); the row first: it gives the event its id
     "custody_started": [
         custody.write_started,

@@ -13,7 +13,13 @@ COOKIE = "careroute_lang"
 
 @cache
 def catalog(lang: str) -> dict[str, str]:
-    return json.loads((Path(__file__).parent / f"{lang}.json").read_text(encoding="utf-8"))
+    """``{lang}.json`` plus the pages' own parts (``{lang}.<part>.json``, e.g. the oversight
+    dashboard's), so a page's strings live beside each other and not in one ever-growing file."""
+    here = Path(__file__).parent
+    out: dict[str, str] = json.loads((here / f"{lang}.json").read_text(encoding="utf-8"))
+    for part in sorted(here.glob(f"{lang}.*.json")):
+        out.update(json.loads(part.read_text(encoding="utf-8")))
+    return out
 
 
 def norm(lang: str | None) -> str:
