@@ -60,7 +60,7 @@ def _values(changes: dict[str, Any]) -> set[str]:
 
 
 async def test_guessing_a_form_with_sha256_no_longer_matches_its_digest(api):
-    folio = await api.open_case("procuraduria-07.officer")
+    folio = await api.open_case()
     await api.drive_until(folio, SCREENING)
     today = calendario().fecha_local(clock.utcnow())
     form = {
