@@ -61,7 +61,13 @@ def mark(schema: dict[str, Any], data: Any) -> Any:
 
 def marked_form(bpmn_id: str) -> dict[str, Any]:
     name = f"{bpmn_id}.schema.json"
-    return mark(form_schema(name), form_example(name))
+    example = form_example(name)
+    marked = mark(form_schema(name), example)
+    # a user name (the representative's account) must name a real account: kept as it is
+    for key, value in form_example(name).items():
+        if key.endswith("_usuario"):
+            marked[key] = value
+    return marked
 
 
 async def _open(api, **form: Any) -> str:

@@ -44,7 +44,8 @@ def refused(d: Driver, bpmn_id: str, guarantee: str, **overrides: Any) -> Guaran
     "canal", ["revision_migratoria_inm", "autopresentacion_dif", "canalizacion_albergue_osc"]
 )
 def test_the_representative_is_appointed_early_in_protection_for_every_channel(canal):
-    d = start(canal_ingreso=canal)
+    # the channels' notices (examples) are dated the day before the default detection
+    d = start(canal_ingreso=canal, fecha_deteccion="2026-03-01T20:00:00Z")
     done = walk(d, stop="designar_representante")
     # right after the accompaniment is known, before placement and any interview
     assert "determinar_acompanamiento" in done
