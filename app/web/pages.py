@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 from app import inegi, security
 from app.access_rules import CONSULATE
 from app.clock import utcnow
-from app.errors import GuaranteeViolation, InvalidInput, NotFound, ServiceError, field_error
+from app.errors import GuaranteeViolation, InvalidInput, NotFound, ServiceError
 from app.route_engine import REOPEN_FORM, bpmn_dir, deadline_label, form_schema, library
 from app.services import (
     audit_read,
@@ -585,16 +585,21 @@ async def _shelter_command(request: Request, user: WebUser, shelter_id: int, run
 async def shelter_admit(request: Request, shelter_id: FromPath[int]) -> Response:
     user = await current_user(request)
 
-    async def run(form):
-        folio = str(form.get("folio", "")).strip().upper()
-        try:
-            await placements.admit(user.principal, folio, shelter_id)
-        except NotFound as exc:  # a mistyped folio: back to the form with what was typed
-            if exc.detail != "case not found":
-                raise
-            raise field_error("$.folio", "no visible case with this folio") from exc
+    form = await request.form()
+    folio = str(form.get("folio", "")).strip().upper()
 
-    return await _shelter_command(request, user, shelter_id, run, "admitted_ok")
+    async def run(_form):
+        await placements.admit(user.principal, folio, shelter_id)
+
+    try:
+        return await _shelter_command(request, user, shelter_id, run, "admitted_ok")
+    except NotFound as exc:
+        if exc.detail != "case not found":
+            raise
+        # A folio one may not see answers 404 like any hidden record (a mistyped one is the same
+        # answer, so nothing tells them apart), but on the shelter page with what was typed.
+        message = forms.message(lang_of(request), "no visible case with this folio", {})
+        return await _shelter_view(request, user, shelter_id, 404, message, folio)
 
 
 def _int(value: Any) -> int:

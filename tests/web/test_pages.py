@@ -197,9 +197,10 @@ async def test_shelter_admission_changes_occupancy(browser, json_api):
     assert "Ingreso registrado." in after.text
     assert f'<dd id="occupancy">{cas["occupancy"] + 1}</dd>' in after.text
     assert folio in after.text
-    # a mistyped folio: back on the shelter page, with a message and what was typed
+    # a mistyped folio: 404 like any record one may not see, but on the shelter page, with a
+    # message and what was typed
     again = await b.post(f"/shelters/{cas['id']}/admit", {"folio": "NO-SUCH-1"})
-    assert again.status_code == 422
+    assert again.status_code == 404
     assert "NO-SUCH-1" in again.text and 'name="folio"' in again.text
     assert "No hay un caso visible con ese folio." in again.text
 
