@@ -242,7 +242,9 @@ def _check_file(
     deadlines: dict[str, DeadlineInfo] = {}
     for process in tree.iterfind("bpmn:process", NS):
         pid = process.get("id")
-        lanes = _lanes(process, path)
+        lanes: dict[str, str] = {}
+        for container in [process, *process.iterfind(".//bpmn:subProcess", NS)]:
+            lanes.update(_lanes(container, path))
         for task in process.iterfind(".//bpmn:userTask", NS):
             info = _task_info(task, pid, lanes, forms, path)
             tasks[info.bpmn_id] = info
@@ -292,10 +294,17 @@ def _check_interrupting_events(process: etree._Element, path: Path) -> None:
             )
 
 
-def _lanes(process: etree._Element, path: Path) -> dict[str, str]:
-    """Map flow node id -> lane name, refusing lanes that name no authority type."""
+def _lanes(container: etree._Element, path: Path) -> dict[str, str]:
+    """Map flow node id -> lane name for the lanes of one process or subprocess.
+
+    A lane may only hold the nodes of its own container: a modeler reassigns lanes by where a
+    shape sits on the container's own diagram, so a main-process lane that names a node inside
+    an embedded subprocess is silently dropped when an analyst moves that node. Each subprocess
+    with user tasks carries its own laneSet instead.
+    """
     owner: dict[str, str] = {}
-    for lane in process.iterfind(".//bpmn:lane", NS):
+    direct = {c.get("id") for c in container if isinstance(c.tag, str)}
+    for lane in container.iterfind("bpmn:laneSet//bpmn:lane", NS):
         name = (lane.get("name") or "").strip()
         if name not in AUTHORITY_TYPES:
             raise SpecError(
@@ -304,7 +313,15 @@ def _lanes(process: etree._Element, path: Path) -> dict[str, str]:
                 element=lane.get("id"),
             )
         for ref in lane.iterfind("bpmn:flowNodeRef", NS):
-            owner[_text(ref)] = name
+            node = _text(ref)
+            if node not in direct:
+                raise SpecError(
+                    f"lane {lane.get('id')!r} names {node!r}, which is not a node of "
+                    f"{container.get('id')!r}: give the subprocess holding it its own laneSet",
+                    file=str(path),
+                    element=lane.get("id"),
+                )
+            owner[node] = name
     return owner
 
 
@@ -325,10 +342,12 @@ def _task_info(
         )
     if form not in forms:
         raise SpecError(f"form {form!r} does not exist in forms/", file=str(path), element=tid)
-    lane = lanes.get(tid) or _lane_of_ancestor(task, lanes)
+    lane = lanes.get(tid)
     if not lane:
+        container = task.getparent().get("id")
         raise SpecError(
-            "user task is in no lane (lanes name the competent authority)",
+            f"user task is in no lane of {container!r} (lanes name the competent authority; "
+            "a subprocess's tasks need a lane of the subprocess's own laneSet)",
             file=str(path),
             element=tid,
         )
@@ -362,16 +381,6 @@ def _task_info(
         approves=approves,
         to_opener=assignment == ASSIGN_TO_OPENER,
     )
-
-
-def _lane_of_ancestor(el: etree._Element, lanes: dict[str, str]) -> str | None:
-    """Tasks inside an embedded subprocess inherit the subprocess's lane."""
-    parent = el.getparent()
-    while parent is not None:
-        if parent.get("id") in lanes:
-            return lanes[parent.get("id")]
-        parent = parent.getparent()
-    return None
 
 
 def _check_plazo_ids(
