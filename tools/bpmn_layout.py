@@ -1,9 +1,12 @@
-"""Generate the diagram interchange (BPMNDI) of hand-written BPMN files.
+"""Lay out and check the diagram interchange (BPMNDI) of the route's BPMN files.
 
-The files in ``bpmn/`` are written by hand as semantic BPMN: processes, lanes, tasks and flows.
-Modelers (bpmn.io, Camunda Modeler) can only draw what the ``bpmndi:BPMNDiagram`` part places, and
-hand-kept coordinates drift as soon as somebody adds a task. So the DI is never edited: this tool
-throws it away and generates it again from the semantics, which stay the single source of truth.
+The semantics (processes, lanes, tasks, flows) are the route; the drawing belongs to whoever drew
+it last, this tool or an analyst in a modeler (bpmn.io, Camunda Modeler). So the tool never
+rewrites an existing drawing unless asked: by default it only lays out what has no DI yet (a file
+without any diagram, a new subprocess's plane, a new element or flow, a name without a label
+position), and ``--relayout`` regenerates everything on explicit request. ``--check`` validates the
+drawing as it is (tools/bpmn_di_check.py: completeness, no overlapping shapes or labels, no edge
+through a shape or a label, names that fit), in whatever element order a modeler writes.
 
 Layout: layered left to right. A node's column is its longest path from the start events over
 sequence flows (back edges, found by DFS, are ignored); its row is its lane, a horizontal band
@@ -11,15 +14,19 @@ sequence flows (back edges, found by DFS, are ignored); its row is its lane, a h
 each placed next to its predecessors. Boundary events sit on the bottom border of their host;
 their targets go to the next column, one slot lower. Edges are orthogonal: out of the right side,
 into the left side, around nodes through the gaps between rows; back edges run along the bottom
-of the lane. Embedded subprocesses are drawn collapsed, each with its own drill-down diagram.
+of the lane. Embedded subprocesses are drawn collapsed, each with its own drill-down diagram
+(with the subprocess's own lanes). Tasks grow from 100x80 until their name clears the task icon;
+labels go to the first spot near their element that no shape, edge or other label takes.
 
 Usage::
 
-    python tools/bpmn_layout.py FILE...          # rewrite each FILE in place with fresh DI
-    python tools/bpmn_layout.py --check FILE...  # exit 1 listing the FILEs whose DI is stale
+    python tools/bpmn_layout.py FILE...             # lay out only what has no DI yet
+    python tools/bpmn_layout.py --relayout FILE...  # regenerate all DI (discards manual layout)
+    python tools/bpmn_layout.py --check FILE...     # exit 1 listing every problem of the drawing
 
-Importable: ``layout_tree(tree)``, ``layout_file(path)``, ``layout_bytes(path)``,
-``check_file(path)``.
+Importable: ``layout_tree(tree)``, ``layout_file(path)`` (full regeneration),
+``complete_tree(tree)``, ``complete_file(path)`` (missing DI only), ``check_file(path)``,
+``problems(path)``.
 """
 
 from __future__ import annotations
@@ -36,6 +43,11 @@ from pathlib import Path
 
 from lxml import etree
 
+if __package__ in (None, ""):  # run as a script: python tools/bpmn_layout.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.bpmn_di_check import Problem, Rect, task_fits, text_lines  # noqa: E402
+from tools.bpmn_di_check import check_file as check_di  # noqa: E402
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC_NS = "http://www.omg.org/spec/DD/20100524/DC"
@@ -44,7 +56,7 @@ NS = {"bpmn": BPMN_NS, "bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS}
 DI_PREFIXES = {"bpmndi": BPMNDI_NS, "dc": DC_NS, "di": DI_NS}
 
 COL_W = 160  # column width
-ROW_H = 130  # height of one slot inside a band
+ROW_H = 150  # height of one slot inside a band (room for a tall task and its boundary edges)
 BAND_PAD_TOP = 20
 BAND_PAD_BOTTOM = 40  # room for boundary labels and back edges
 EMPTY_BAND_H = 100
@@ -52,7 +64,8 @@ TITLE_W = 30  # the title strip at the left of pools and lanes
 MARGIN = 10
 ORIGIN = (100, 60)
 POOL_GAP = 40
-LABEL_W, LINE_H, CHARS_PER_LINE = 90, 14, 15
+LABEL_W, LINE_H = 90, 14
+TASK_WIDTHS = (100, 120, 140)  # a long name widens its task before it grows taller
 BACK_OFFSET = 12  # back edges keep this far from the column border
 BOUNDARY_STEP = 44  # distance between boundary events on one host
 
@@ -129,6 +142,7 @@ class Edge:
     element: str
     points: list[Point]
     label: Box | None = None
+    text: str = ""
 
 
 @dataclass
@@ -225,7 +239,18 @@ def _size(local: str) -> tuple[int, int]:
 
 
 def _lines(name: str) -> int:
-    return max(1, -(-len(name) // CHARS_PER_LINE))
+    return text_lines(name, LABEL_W)
+
+
+def _activity_size(name: str) -> tuple[int, int]:
+    """bpmn.io's 100x80, made wider and then taller until the name clears the task icon."""
+    for w in TASK_WIDTHS:
+        if task_fits(name, w, 80):
+            return w, 80
+    h = 80
+    while not task_fits(name, TASK_WIDTHS[-1], h):
+        h += 10
+    return TASK_WIDTHS[-1], h
 
 
 # ---------------------------------------------------------------- graph
@@ -511,7 +536,10 @@ def _band_geometry(p: Placement, slot: dict[str, int], top: int) -> None:
 
 def _node_boxes(p: Placement, slot: dict[str, int]) -> None:
     for node in p.graph.nodes + p.graph.artifacts:
-        w, h = _size(_local(p.graph.elements[node]))
+        el = p.graph.elements[node]
+        w, h = _size(_local(el))
+        if _local(el) in ACTIVITIES:
+            w, h = _activity_size((el.get("name") or "").strip())
         band = p.bands[p.band_of[node]]
         cx = p.col_left(p.col[node]) + COL_W // 2
         cy = band.y + BAND_PAD_TOP + slot[node] * ROW_H + ROW_H // 2
@@ -608,7 +636,14 @@ def _route_back(p: Placement, source: str, target: str, counters: dict[int, int]
     y = _back_channel(p, source, target, counters)
     x1 = p.col_right(p.col[source]) - BACK_OFFSET
     x0 = p.col_left(p.col[target]) + BACK_OFFSET
-    return [(sb.right, sb.cy), (x1, sb.cy), (x1, y), (x0, y), (x0, tb.cy), (tb.x, tb.cy)]
+    ys = [
+        y,
+        *sorted(_channels(p) + [b.bottom - BACK_OFFSET for b in p.bands], key=lambda c: abs(c - y)),
+    ]
+    candidates = [
+        [(sb.right, sb.cy), (x1, sb.cy), (x1, c), (x0, c), (x0, tb.cy), (tb.x, tb.cy)] for c in ys
+    ]
+    return _first_free(candidates, p, {source, target})
 
 
 def _route_boundary(
@@ -627,6 +662,13 @@ def _route_boundary(
     ys = sorted(y for y in _channels(p) if y > bb.bottom + 4)
     ys.append(p.bands[p.band_of[host]].bottom - BACK_OFFSET)
     candidates += [[start, (bb.cx, y), (x2, y), (x2, end[1]), end] for y in ys]
+    x1 = p.col_right(p.col[host])
+    candidates += [[start, (bb.cx, y), (x1, y), (x1, end[1]), end] for y in ys]
+    candidates += [
+        [start, (bb.cx, y), (x1, y), (x1, c), (x2, c), (x2, end[1]), end]
+        for y in ys
+        for c in sorted(_channels(p), key=lambda c: abs(c - end[1]))
+    ]
     return _first_free(candidates, p, {boundary, target})
 
 
@@ -661,7 +703,7 @@ def _route_flows(p: Placement) -> list[Edge]:
         points = _simplify(points)
         name = (flow.get("name") or "").strip()
         label = _flow_label(points, name, (source, target) in p.back) if name else None
-        edges.append(Edge(flow.get("id"), points, label))
+        edges.append(Edge(flow.get("id"), points, label, name))
     return edges
 
 
@@ -735,12 +777,102 @@ def _lane_shapes(p: Placement, left: int, right: int) -> list[Shape]:
     return shapes
 
 
+def _r(box: Box) -> Rect:
+    return Rect(box.x, box.y, box.w, box.h)
+
+
+def _node_label_spots(box: Box, label: Box) -> Iterator[Box]:
+    """Below, above, beside and diagonal to the node; then further below and above."""
+    w, h = label.w, label.h
+    yield label
+    below, above = box.bottom + 4, box.y - h - 4
+    xs = (box.cx - w // 2, box.right + 2, box.x - w - 2)
+    for y in (below, above):
+        for x in xs:
+            yield Box(x, y, w, h)
+    yield Box(box.right + 4, box.cy - h // 2, w, h)
+    yield Box(box.x - w - 4, box.cy - h // 2, w, h)
+    for step in range(1, 10):
+        for x in xs:
+            yield Box(x, below + step * LINE_H, w, h)
+            yield Box(x, above - step * LINE_H, w, h)
+
+
+def _edge_label_spots(points: list[Point], label: Box, text: str) -> Iterator[Box]:
+    """Beside each segment (the last first) at its middle, quarters and ends; then the same a
+    line or more further away, then in wider and flatter boxes."""
+    yield label
+    sizes = [(w, LINE_H * text_lines(text, w)) for w in (label.w, 120, 150)] if text else []
+    sizes = sizes or [(label.w, label.h)]
+    for w, h in sizes:
+        for away in range(0, 10):
+            off = 4 + away * LINE_H
+            for a, b in reversed(list(pairwise(points))):
+                for t in (0.5, 0.25, 0.75, 0.1, 0.9, 0.35, 0.65, 0.05, 0.95):
+                    x = round(a[0] + (b[0] - a[0]) * t)
+                    y = round(a[1] + (b[1] - a[1]) * t)
+                    if a[1] == b[1]:
+                        yield Box(x - w // 2, y - h - off, w, h)
+                        yield Box(x - w // 2, y + off, w, h)
+                    else:
+                        yield Box(x + off + 2, y - h // 2, w, h)
+                        yield Box(x - w - off - 2, y - h // 2, w, h)
+
+
+def _ring_spots(label: Box) -> Iterator[Box]:
+    """Last resort: rings of growing radius around the preferred spot."""
+    for r in range(1, 16):
+        d = r * LINE_H
+        for k in range(-r, r + 1):
+            for dx, dy in ((k * LINE_H, -d), (k * LINE_H, d), (-d, k * LINE_H), (d, k * LINE_H)):
+                yield Box(label.x + dx, label.y + dy, label.w, label.h)
+
+
+def _place_labels(
+    shapes: list[Shape],
+    edges: list[Edge],
+    fixed: list[Rect] | None = None,
+    only: set[int] | None = None,
+) -> None:
+    """Give every label the first spot near its element that no shape, edge or label takes.
+
+    Greedy and deterministic: node labels first (in order), then flow labels. A label with no
+    free spot keeps its preferred place and the check reports it.
+    """
+    solid = [(s.element, _r(s.box)) for s in shapes if not s.horizontal]
+    segments = [(e.element, a, b) for e in edges for a, b in pairwise(e.points)]
+    placed: list[Rect] = list(fixed or [])
+
+    def free(owner: str, box: Box) -> bool:
+        r = _r(box)
+        if any(r.overlaps(other) for _, other in solid):
+            return False
+        if any(r.overlaps(other) for other in placed):
+            return False
+        return not any(r.crossed_by(a, b) for eid, a, b in segments if eid != owner)
+
+    items: list[tuple[Shape | Edge, Iterator[Box]]] = [
+        (s, _node_label_spots(s.box, s.label)) for s in shapes if s.label
+    ]
+    items += [(e, _edge_label_spots(e.points, e.label, e.text)) for e in edges if e.label]
+    if only is not None:
+        items = [(item, spots) for item, spots in items if id(item) in only]
+    for item, spots in items:
+        assert item.label is not None
+        chosen = next((b for b in spots if free(item.element, b)), None)
+        if chosen is None:
+            chosen = next((b for b in _ring_spots(item.label) if free(item.element, b)), item.label)
+        item.label = chosen
+        placed.append(_r(chosen))
+
+
 def _container_plane(container: etree._Element) -> tuple[list[Shape], list[Edge]]:
     """Shapes and edges of a process/subprocess drawn on its own plane, without a pool."""
     own_lanes = container.find("bpmn:laneSet", NS) is not None
     p = _place(container, own_lanes, ORIGIN[0], ORIGIN[1], pool=False)
     shapes = _lane_shapes(p, p.left, p.right) + _node_shapes(p)
     edges = _route_flows(p) + _association_edges(container, p.boxes)
+    _place_labels(shapes, edges)
     return shapes, edges
 
 
@@ -781,6 +913,7 @@ def _collaboration_plane(
         y = bottom + POOL_GAP
     shapes += _collab_artifacts(collab, y, boxes)
     edges += _message_edges(collab, boxes) + _association_edges(collab, boxes)
+    _place_labels(shapes, edges)
     used = {part.get("processRef", "") for part in participants}
     return shapes, edges, used
 
@@ -973,50 +1106,150 @@ def layout_file(path: Path | str) -> bool:
     return True
 
 
-def _signature(el: etree._Element) -> tuple:
-    """A whitespace-insensitive, comparable form of an element tree."""
-    kids = tuple(_signature(c) for c in _children(el))
-    return (el.tag, tuple(sorted(el.attrib.items())), (el.text or "").strip(), kids)
+def _plane_index(root: etree._Element) -> dict[str, etree._Element]:
+    return {
+        pl.get("bpmnElement", ""): pl
+        for pl in root.iterfind("bpmndi:BPMNDiagram/bpmndi:BPMNPlane", NS)
+    }
 
 
-def _di_signature(tree: etree._ElementTree) -> list[tuple]:
-    """The diagrams, plus the collaborations their planes may point at."""
+def _di_box(el: etree._Element | None) -> Box | None:
+    if el is None:
+        return None
+    return Box(*(round(float(el.get(k, 0))) for k in ("x", "y", "width", "height")))
+
+
+def _missing_labels(plane: etree._Element, sem: dict[str, etree._Element]) -> None:
+    """Place a label for every named element of the plane that has none, around what is drawn."""
+    shapes: list[Shape] = []
+    edges: list[Edge] = []
+    todo: list[tuple[etree._Element, Shape | Edge]] = []
+    for di in _children(plane):
+        el = sem.get(di.get("bpmnElement", ""))
+        if el is None:
+            continue
+        name = (el.get("name") or "").strip()
+        label = _di_box(di.find("bpmndi:BPMNLabel/dc:Bounds", NS))
+        needs = (
+            name and label is None and (_local(el) in EXTERNAL_LABELS or _local(di) == "BPMNEdge")
+        )
+        if _local(di) == "BPMNShape":
+            box = _di_box(di.find("dc:Bounds", NS))
+            if box is None:
+                continue
+            shape = Shape(el.get("id"), box, label, horizontal=di.get("isHorizontal") == "true")
+            if needs:
+                shape.label = Box(
+                    box.cx - LABEL_W // 2, box.bottom + 4, LABEL_W, LINE_H * _lines(name)
+                )
+                todo.append((di, shape))
+            shapes.append(shape)
+        else:
+            points = [
+                (round(float(w.get("x", 0))), round(float(w.get("y", 0))))
+                for w in di.iterfind("di:waypoint", NS)
+            ]
+            if len(points) < 2:
+                continue
+            edge = Edge(el.get("id"), points, label, name)
+            if needs:
+                edge.label = _flow_label(points, name)
+                todo.append((di, edge))
+            edges.append(edge)
+    if not todo:
+        return
+    moving = {id(item) for _, item in todo}
+    fixed = [_r(i.label) for i in [*shapes, *edges] if i.label and id(i) not in moving]
+    _place_labels(shapes, edges, fixed=fixed, only=moving)
+    for di, item in todo:
+        _bounds(etree.SubElement(di, _q(BPMNDI_NS, "BPMNLabel")), item.label)
+
+
+def complete_tree(tree: etree._ElementTree) -> etree._ElementTree:
+    """Add DI only where there is none: a whole layout for a file without any diagram, else the
+    generated shape or edge of each element no plane draws (and the plane of a new subprocess),
+    and a label position for each named element without one. Existing DI is never moved."""
     root = tree.getroot()
-    kept = root.findall("bpmndi:BPMNDiagram", NS) + root.findall("bpmn:collaboration", NS)
-    return [_signature(el) for el in kept]
+    if root.find("bpmndi:BPMNDiagram", NS) is None:
+        return layout_tree(tree)
+    fresh = layout_tree(copy.deepcopy(tree)).getroot()
+    planes, fresh_planes = _plane_index(root), _plane_index(fresh)
+    drawn = {di.get("bpmnElement") for pl in planes.values() for di in _children(pl)}
+    for element, fresh_plane in fresh_planes.items():
+        plane = planes.get(element)
+        if plane is None:
+            diagram = copy.deepcopy(fresh_plane.getparent())
+            relationship = root.find("bpmn:relationship", NS)
+            if relationship is not None:
+                relationship.addprevious(diagram)
+            else:
+                root.append(diagram)
+            continue
+        for di in _children(fresh_plane):
+            if di.get("bpmnElement") not in drawn:
+                plane.append(copy.deepcopy(di))
+    sem = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    for plane in _plane_index(root).values():
+        _missing_labels(plane, sem)
+    etree.indent(tree, space="  ")
+    return tree
+
+
+def complete_file(path: Path | str) -> bool:
+    """Lay out what has no DI yet in ``path``; True when the file changed."""
+    original = Path(path).read_bytes()
+    new = _serialize(complete_tree(_parse(original)), original)
+    if new == original:
+        return False
+    Path(path).write_bytes(new)
+    return True
+
+
+def problems(path: Path | str) -> list[Problem]:
+    """Everything wrong with the drawing of ``path`` (empty when it is complete and readable)."""
+    return check_di(path)
 
 
 def check_file(path: Path | str) -> bool:
-    """True when the file's DI is exactly what the tool would generate now (missing DI is stale)."""
-    tree = _parse(Path(path).read_bytes())
-    current = _di_signature(tree)
-    return current == _di_signature(layout_tree(copy.deepcopy(tree)))
+    """True when the file's drawing is complete and readable (tools/bpmn_di_check.py)."""
+    return not problems(path)
 
 
-def _check_quietly(path: Path) -> bool:
-    """check_file, reporting unreadable files as stale instead of raising."""
+def _problems_quietly(path: Path) -> list[str]:
+    """problems(), reporting unreadable files as a problem instead of raising."""
     try:
-        return check_file(path)
+        return [str(p) for p in problems(path)]
     except (OSError, etree.XMLSyntaxError) as exc:
-        print(f"{path}: {exc}", file=sys.stderr)
-        return False
+        return [f"{path}: {exc}"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="only report files with stale DI")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="only report problems of the drawing")
+    mode.add_argument(
+        "--relayout",
+        action="store_true",
+        help="regenerate all DI, discarding the existing drawing (explicit request only)",
+    )
     parser.add_argument("files", nargs="*", type=Path)
     args = parser.parse_args(argv)
     if args.check:
-        stale = [f for f in args.files if not _check_quietly(f)]
-        for f in stale:
-            print(f"{f}: diagram interchange missing or stale (run tools/bpmn_layout.py {f})")
-        return 1 if stale else 0
+        found = [line for f in args.files for line in _problems_quietly(f)]
+        for line in found:
+            print(line)
+        if found:
+            print(
+                f"{len(found)} problem(s): fix them in a modeler, or run tools/bpmn_layout.py "
+                "FILE to lay out missing elements (--relayout regenerates everything)"
+            )
+        return 1 if found else 0
     failed = False
     for f in args.files:
         try:
-            if layout_file(f):
-                print(f"laid out {f}")
+            changed = layout_file(f) if args.relayout else complete_file(f)
+            if changed:
+                print(f"{'laid out' if args.relayout else 'completed'} {f}")
         except (OSError, etree.XMLSyntaxError) as exc:
             print(f"{f}: {exc}", file=sys.stderr)
             failed = True

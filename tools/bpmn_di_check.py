@@ -1,0 +1,291 @@
+"""Validate the diagram interchange (BPMNDI) of a BPMN file as a reader would see it.
+
+The DI belongs to whoever last drew the diagram (the layout tool or an analyst in a modeler), so
+the check never compares it with a generated layout: it looks at the drawing itself, plane by
+plane, in any element order a modeler may write:
+
+- every flow node, lane, pool and sequence flow of the plane's container has a shape or an edge;
+- no two shapes overlap (pools, lanes and expanded subprocesses are containers, not shapes; a
+  boundary event sits on its host's border);
+- no label overlaps another label or a shape;
+- no edge runs through a shape or a label other than its own ends and its own label;
+- every name fits its box: a task's name in at most the lines that leave its icon free, an
+  external label's text in its bounds.
+
+Text width is estimated for bpmn-js's default font (Arial 12 px): ``CHAR_W`` per character,
+``LINE_H`` per line, wrapped at spaces.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+from dataclasses import dataclass
+from itertools import combinations, pairwise
+from pathlib import Path
+
+from lxml import etree
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+NS = {
+    "bpmn": BPMN_NS,
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+}
+
+CHAR_W = 6.2  # average width of a character of Arial 12 px, in diagram units
+LINE_H = 14  # one line of label text
+TASK_PAD = 5  # bpmn-js keeps the text this far from the task's left and right sides
+ICON_H = 14  # the task-type icon in the top-left corner: the centred text must stay below it
+TOLERANCE = 1  # shapes that only touch do not overlap
+
+CONTAINERS = {"participant", "lane"}
+INTERNAL_LABELS = {
+    "task",
+    "userTask",
+    "manualTask",
+    "scriptTask",
+    "serviceTask",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+    "transaction",
+    "adHocSubProcess",
+}
+EXTERNAL_LABELS = {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "exclusiveGateway",
+    "inclusiveGateway",
+    "parallelGateway",
+    "eventBasedGateway",
+    "complexGateway",
+    "sequenceFlow",
+    "messageFlow",
+    "dataObjectReference",
+    "dataStoreReference",
+}
+MUST_DRAW = INTERNAL_LABELS | {
+    "startEvent",
+    "endEvent",
+    "intermediateCatchEvent",
+    "intermediateThrowEvent",
+    "boundaryEvent",
+    "exclusiveGateway",
+    "inclusiveGateway",
+    "parallelGateway",
+    "eventBasedGateway",
+    "complexGateway",
+    "sequenceFlow",
+    "dataObjectReference",
+    "dataStoreReference",
+}
+
+
+@dataclass(frozen=True)
+class Rect:
+    x: float
+    y: float
+    w: float
+    h: float
+
+    @property
+    def right(self) -> float:
+        return self.x + self.w
+
+    @property
+    def bottom(self) -> float:
+        return self.y + self.h
+
+    def overlaps(self, other: Rect, tol: float = TOLERANCE) -> bool:
+        return (
+            self.x < other.right - tol
+            and other.x < self.right - tol
+            and self.y < other.bottom - tol
+            and other.y < self.bottom - tol
+        )
+
+    def crossed_by(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
+        """True when the segment a-b passes through the inside of the rectangle."""
+        x0, y0, x1, y1 = self.x + 1, self.y + 1, self.right - 1, self.bottom - 1
+        if x0 >= x1 or y0 >= y1:
+            return False
+        t0, t1 = 0.0, 1.0
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        for p, q in ((-dx, a[0] - x0), (dx, x1 - a[0]), (-dy, a[1] - y0), (dy, y1 - a[1])):
+            if p == 0:
+                if q < 0:
+                    return False
+                continue
+            t = q / p
+            if p < 0:
+                t0 = max(t0, t)
+            else:
+                t1 = min(t1, t)
+            if t0 > t1:
+                return False
+        return t1 - t0 > 1e-9
+
+
+def text_lines(name: str, width: float) -> int:
+    """Lines the name wraps into at ``width`` diagram units."""
+    chars = max(1, int(width // CHAR_W))
+    return max(1, len(textwrap.wrap(name, chars, break_long_words=True)))
+
+
+def task_fits(name: str, w: float, h: float) -> bool:
+    """The centred name clears the icon at the top (and the markers at the bottom)."""
+    return text_lines(name, w - 2 * TASK_PAD) * LINE_H + 2 * ICON_H <= h
+
+
+def label_fits(name: str, label: Rect) -> bool:
+    return text_lines(name, label.w) * LINE_H <= label.h + TOLERANCE
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    plane: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: diagram {self.plane}: {self.message}"
+
+
+def _local(el: etree._Element) -> str:
+    return etree.QName(el).localname
+
+
+def _rect(el: etree._Element | None) -> Rect | None:
+    if el is None:
+        return None
+    return Rect(*(float(el.get(k, 0)) for k in ("x", "y", "width", "height")))
+
+
+def _semantics(root: etree._Element) -> dict[str, etree._Element]:
+    return {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+
+
+def _expected(container: etree._Element) -> set[str]:
+    """Ids some plane must draw for this container: its flow nodes, flows and lanes."""
+    ids = {lane.get("id") for lane in container.iterfind("bpmn:laneSet//bpmn:lane", NS)}
+    for child in container:
+        if isinstance(child.tag, str) and child.get("id") and _local(child) in MUST_DRAW:
+            ids.add(child.get("id"))
+    return ids
+
+
+def check_tree(tree: etree._ElementTree, name: str = "") -> list[Problem]:
+    """Every problem of every plane of the document."""
+    root = tree.getroot()
+    sem = _semantics(root)
+    problems: list[Problem] = []
+    drawn_somewhere: set[str] = set()
+    for plane_el in root.iterfind("bpmndi:BPMNDiagram/bpmndi:BPMNPlane", NS):
+        problems += _check_plane(plane_el, sem, name, drawn_somewhere)
+    for container in root.iterfind("bpmn:process", NS):
+        todo = [container, *container.iter(f"{{{BPMN_NS}}}subProcess")]
+        for c in todo:
+            for eid in sorted(_expected(c) - drawn_somewhere):
+                problems.append(Problem(name, c.get("id"), f"{eid} has no shape or edge"))
+    return problems
+
+
+def _check_plane(plane_el: etree._Element, sem: dict, name: str, drawn: set[str]) -> list[Problem]:
+    pid = plane_el.get("bpmnElement", "?")
+    out: list[Problem] = []
+    shapes: dict[str, Rect] = {}
+    labels: dict[str, Rect] = {}
+    edges: dict[str, list[tuple[float, float]]] = {}
+    seen: set[str] = set()
+
+    def problem(msg: str) -> None:
+        out.append(Problem(name, pid, msg))
+
+    if pid not in sem:
+        problem(f"the diagram draws {pid!r}, which is not in the model")
+
+    for di in plane_el:
+        if not isinstance(di.tag, str):
+            continue
+        eid = di.get("bpmnElement", "")
+        el = sem.get(eid)
+        if el is None:
+            problem(f"{di.get('id')} draws {eid!r}, which is not in the model")
+            continue
+        if eid in seen:
+            problem(f"{eid} is drawn twice")
+        seen.add(eid)
+        drawn.add(eid)
+        label_rect = _rect(di.find("bpmndi:BPMNLabel/dc:Bounds", NS))
+        text = (el.get("name") or "").strip()
+        if label_rect is None and text and _local(el) in EXTERNAL_LABELS:
+            problem(f"{eid} is named but has no label position")
+        if label_rect is not None and text:
+            labels[eid] = label_rect
+            if not label_fits(text, label_rect):
+                problem(f"the label of {eid} is too small for {text!r}")
+        if _local(di) == "BPMNShape":
+            box = _rect(di.find("dc:Bounds", NS))
+            local = _local(el)
+            if box is None:
+                problem(f"{eid} has no bounds")
+                continue
+            expanded = di.get("isExpanded") == "true"
+            if local in CONTAINERS or (local == "subProcess" and expanded):
+                continue
+            shapes[eid] = box
+            if local in INTERNAL_LABELS and text and not task_fits(text, box.w, box.h):
+                problem(
+                    f"the name of {eid} does not fit its {box.w:g}x{box.h:g} box below the "
+                    f"icon: {text!r}"
+                )
+        elif _local(di) == "BPMNEdge":
+            pts = [
+                (float(w.get("x", 0)), float(w.get("y", 0))) for w in di.iterfind("di:waypoint", NS)
+            ]
+            if len(pts) < 2:
+                problem(f"{eid} has fewer than two waypoints")
+                continue
+            edges[eid] = pts
+    hosts = {
+        eid: sem[eid].get("attachedToRef") for eid in shapes if _local(sem[eid]) == "boundaryEvent"
+    }
+    for a, b in combinations(sorted(shapes), 2):
+        if hosts.get(a) == b or hosts.get(b) == a:
+            continue
+        if shapes[a].overlaps(shapes[b]):
+            problem(f"shapes {a} and {b} overlap")
+    for a, b in combinations(sorted(labels), 2):
+        if labels[a].overlaps(labels[b]):
+            problem(f"labels of {a} and {b} overlap")
+    for a in sorted(labels):
+        for b in sorted(shapes):
+            if a != b and labels[a].overlaps(shapes[b]):
+                problem(f"the label of {a} overlaps shape {b}")
+    for eid, pts in sorted(edges.items()):
+        flow = sem[eid]
+        ends = {flow.get("sourceRef"), flow.get("targetRef")}
+        for other, box in sorted(shapes.items()):
+            if other in ends:
+                continue
+            if any(box.crossed_by(p, q) for p, q in pairwise(pts)):
+                problem(f"edge {eid} runs through shape {other}")
+        for other, box in sorted(labels.items()):
+            if other == eid:
+                continue
+            if any(box.crossed_by(p, q) for p, q in pairwise(pts)):
+                problem(f"edge {eid} runs through the label of {other}")
+    return out
+
+
+def check_file(path: Path | str) -> list[Problem]:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    tree = etree.parse(io.BytesIO(Path(path).read_bytes()), parser)
+    return check_tree(tree, str(path))
