@@ -19,6 +19,7 @@ Text width is estimated for bpmn-js's default font (Arial 12 px): ``CHAR_W`` per
 from __future__ import annotations
 
 import io
+import math
 import textwrap
 from dataclasses import dataclass
 from itertools import combinations, pairwise
@@ -36,6 +37,8 @@ NS = {
 
 CHAR_W = 6.2  # average width of a character of Arial 12 px, in diagram units
 LINE_H = 14  # one line of label text
+EXTERNAL_LINE_H = 13.2  # one line of an external label (11 px, line height 1.2)
+EXTERNAL_CHAR_W = 5.6  # average width of a character of Arial 11 px
 TASK_PAD = 5  # bpmn-js keeps the text this far from the task's left and right sides
 ICON_H = 14  # the task-type icon in the top-left corner: the centred text must stay below it
 TOLERANCE = 1  # shapes that only touch do not overlap
@@ -144,8 +147,15 @@ def task_fits(name: str, w: float, h: float) -> bool:
     return text_lines(name, w - 2 * TASK_PAD) * LINE_H + 2 * ICON_H <= h
 
 
+def label_height(name: str, width: float) -> int:
+    """Height of an external label: bpmn-js draws it at 11 px with a 1.2 line height."""
+    chars = max(1, int(width // EXTERNAL_CHAR_W))
+    lines = max(1, len(textwrap.wrap(name, chars, break_long_words=True)))
+    return math.ceil(lines * EXTERNAL_LINE_H)
+
+
 def label_fits(name: str, label: Rect) -> bool:
-    return text_lines(name, label.w) * LINE_H <= label.h + TOLERANCE
+    return label_height(name, label.w) <= label.h + TOLERANCE
 
 
 @dataclass(frozen=True)

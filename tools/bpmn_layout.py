@@ -45,7 +45,7 @@ from lxml import etree
 
 if __package__ in (None, ""):  # run as a script: python tools/bpmn_layout.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools.bpmn_di_check import Problem, Rect, task_fits, text_lines  # noqa: E402
+from tools.bpmn_di_check import Problem, Rect, label_height, task_fits  # noqa: E402
 from tools.bpmn_di_check import check_file as check_di  # noqa: E402
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -65,6 +65,7 @@ MARGIN = 10
 ORIGIN = (100, 60)
 POOL_GAP = 40
 LABEL_W, LINE_H = 90, 14
+LABEL_CLEARANCE = 12  # labels keep this far apart, so moving one shape 10 px in a modeler is safe
 TASK_WIDTHS = (100, 120, 140)  # a long name widens its task before it grows taller
 BACK_OFFSET = 12  # back edges keep this far from the column border
 BOUNDARY_STEP = 44  # distance between boundary events on one host
@@ -238,8 +239,8 @@ def _size(local: str) -> tuple[int, int]:
     return ARTIFACTS.get(local, (100, 80))
 
 
-def _lines(name: str) -> int:
-    return text_lines(name, LABEL_W)
+def _label_h(name: str, width: int = LABEL_W) -> int:
+    return label_height(name, width)
 
 
 def _activity_size(name: str) -> tuple[int, int]:
@@ -675,7 +676,7 @@ def _route_boundary(
 def _flow_label(points: list[Point], name: str, back: bool = False) -> Box:
     """Above the segment entering the target when the edge bends there, else above the longest
     horizontal segment (or right of the longest vertical one)."""
-    h = LINE_H * _lines(name)
+    h = _label_h(name)
     segments = list(pairwise(points))
     (a, b) = segments[-1]
     if len(segments) > 1 and not back and a[1] == b[1] and b[0] > a[0]:
@@ -737,7 +738,7 @@ def _node_label(p: Placement, node: str, box: Box, name: str) -> Box:
             x = box.right - LABEL_W
         elif k > 1 and i == k - 1:
             x = box.x
-    return Box(x, box.bottom + 4, LABEL_W, LINE_H * _lines(name))
+    return Box(x, box.bottom + 4, LABEL_W, _label_h(name))
 
 
 def _node_shapes(p: Placement) -> list[Shape]:
@@ -802,7 +803,7 @@ def _edge_label_spots(points: list[Point], label: Box, text: str) -> Iterator[Bo
     """Beside each segment (the last first) at its middle, quarters and ends; then the same a
     line or more further away, then in wider and flatter boxes."""
     yield label
-    sizes = [(w, LINE_H * text_lines(text, w)) for w in (label.w, 120, 150)] if text else []
+    sizes = [(w, _label_h(text, w)) for w in (label.w, 120, 150)] if text else []
     sizes = sizes or [(label.w, label.h)]
     for w, h in sizes:
         for away in range(0, 10):
@@ -847,7 +848,10 @@ def _place_labels(
         r = _r(box)
         if any(r.overlaps(other) for _, other in solid):
             return False
-        if any(r.overlaps(other) for other in placed):
+        # keep clear of other labels by more than an analyst's nudge of a shape in the modeler
+        wide = Rect(r.x - LABEL_CLEARANCE, r.y - LABEL_CLEARANCE, r.w + 2 * LABEL_CLEARANCE,
+                    r.h + 2 * LABEL_CLEARANCE)  # fmt: skip
+        if any(wide.overlaps(other) for other in placed):
             return False
         return not any(r.crossed_by(a, b) for eid, a, b in segments if eid != owner)
 
@@ -1139,9 +1143,7 @@ def _missing_labels(plane: etree._Element, sem: dict[str, etree._Element]) -> No
                 continue
             shape = Shape(el.get("id"), box, label, horizontal=di.get("isHorizontal") == "true")
             if needs:
-                shape.label = Box(
-                    box.cx - LABEL_W // 2, box.bottom + 4, LABEL_W, LINE_H * _lines(name)
-                )
+                shape.label = Box(box.cx - LABEL_W // 2, box.bottom + 4, LABEL_W, _label_h(name))
                 todo.append((di, shape))
             shapes.append(shape)
         else:
