@@ -1123,7 +1123,7 @@ def _di_box(el: etree._Element | None) -> Box | None:
     return Box(*(round(float(el.get(k, 0))) for k in ("x", "y", "width", "height")))
 
 
-def _missing_labels(plane: etree._Element, sem: dict[str, etree._Element]) -> None:
+def _missing_labels(plane: etree._Element, sem: dict[str, etree._Element]) -> bool:
     """Place a label for every named element of the plane that has none, around what is drawn."""
     shapes: list[Shape] = []
     edges: list[Edge] = []
@@ -1159,24 +1159,30 @@ def _missing_labels(plane: etree._Element, sem: dict[str, etree._Element]) -> No
                 todo.append((di, edge))
             edges.append(edge)
     if not todo:
-        return
+        return False
     moving = {id(item) for _, item in todo}
     fixed = [_r(i.label) for i in [*shapes, *edges] if i.label and id(i) not in moving]
     _place_labels(shapes, edges, fixed=fixed, only=moving)
     for di, item in todo:
         _bounds(etree.SubElement(di, _q(BPMNDI_NS, "BPMNLabel")), item.label)
+    return True
 
 
-def complete_tree(tree: etree._ElementTree) -> etree._ElementTree:
-    """Add DI only where there is none: a whole layout for a file without any diagram, else the
-    generated shape or edge of each element no plane draws (and the plane of a new subprocess),
-    and a label position for each named element without one. Existing DI is never moved."""
+def complete_tree(tree: etree._ElementTree) -> bool:
+    """Add DI only where there is none (in place); True when something was added.
+
+    A file without any diagram gets a whole layout; otherwise each element no plane draws gets
+    its generated shape or edge (a new subprocess its whole plane), and each named element
+    without a label position gets one on a free spot. Existing DI is never moved.
+    """
     root = tree.getroot()
     if root.find("bpmndi:BPMNDiagram", NS) is None:
-        return layout_tree(tree)
+        layout_tree(tree)
+        return True
     fresh = layout_tree(copy.deepcopy(tree)).getroot()
     planes, fresh_planes = _plane_index(root), _plane_index(fresh)
     drawn = {di.get("bpmnElement") for pl in planes.values() for di in _children(pl)}
+    changed = False
     for element, fresh_plane in fresh_planes.items():
         plane = planes.get(element)
         if plane is None:
@@ -1186,24 +1192,27 @@ def complete_tree(tree: etree._ElementTree) -> etree._ElementTree:
                 relationship.addprevious(diagram)
             else:
                 root.append(diagram)
+            changed = True
             continue
         for di in _children(fresh_plane):
             if di.get("bpmnElement") not in drawn:
                 plane.append(copy.deepcopy(di))
+                changed = True
     sem = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
     for plane in _plane_index(root).values():
-        _missing_labels(plane, sem)
-    etree.indent(tree, space="  ")
-    return tree
+        changed = _missing_labels(plane, sem) or changed
+    if changed:
+        etree.indent(tree, space="  ")
+    return changed
 
 
 def complete_file(path: Path | str) -> bool:
-    """Lay out what has no DI yet in ``path``; True when the file changed."""
+    """Lay out what has no DI yet in ``path``; True when the file changed (else untouched)."""
     original = Path(path).read_bytes()
-    new = _serialize(complete_tree(_parse(original)), original)
-    if new == original:
+    tree = _parse(original)
+    if not complete_tree(tree):
         return False
-    Path(path).write_bytes(new)
+    Path(path).write_bytes(_serialize(tree, original))
     return True
 
 
