@@ -37,7 +37,7 @@ from app.data_protection_rules import (
 from app.errors import Conflict, Forbidden, GuaranteeViolation, InvalidInput, NotFound
 from app.principal import Principal
 from app.route_engine import route_engine
-from app.services.cases import case_id_for
+from app.services.cases import INT_MAX, case_id_for
 from app.tables import DataConsent, PrivacyNotice, User, WorkflowState
 from workflows.guarantees import IDIOMAS
 
@@ -404,6 +404,8 @@ async def withdraw_consent(
     already withdrawn or is a refusal; 422 naming the field."""
     case_id = await case_id_for(principal, folio)
     _holder(principal)
+    if not 1 <= consent_id <= INT_MAX:
+        raise NotFound("consent not found")
     async with case_command(principal.actor, case_id) as s:
         row = (
             await DataConsent.select()

@@ -185,6 +185,8 @@ async def record_notice(
 ) -> dict[str, Any]:
     """A notice of the incident sent (to whom, how, when); 404 if no such incident."""
     _recorder(principal)
+    if not 1 <= incident_id <= 2**31 - 1:
+        raise NotFound("incident not found")
     async with command(principal.actor) as cmd:
         incident = (
             await SecurityIncident.select(SecurityIncident.id, SecurityIncident.ocurrio_en)
