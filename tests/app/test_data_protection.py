@@ -395,3 +395,29 @@ async def test_the_security_incident_log(api):
         AuditEvent.action == "security_incident.recorded"
     )
     assert all(INCIDENT["descripcion"] not in r["changes"] for r in recorded)
+
+
+async def test_a_withdrawal_and_a_sharing_completion_racing_never_interleave(api):
+    """Both take the case lock (the case command path): either the data went out before the
+    withdrawal, or the completion is refused; two withdrawals of one consent: one wins."""
+    import asyncio
+
+    folio = await api.open_case()
+    other = await api.drive_until(folio, "localizar_otras_vias")
+    data = form_example("localizar_otras_vias.schema.json") | {"vias_utilizadas": ["oim"]}
+    await _notice(api, folio)
+    cid = (await _consent(api, folio, "oim")).json()["consent_id"]
+    url = f"/api/v1/cases/{folio}/consents/{cid}/withdraw"
+    done, withdrawn, again = await asyncio.gather(
+        _complete(api, other, data),
+        api.post(PROCURADURIA, url, json={"retirado_por": "nna"}),
+        api.post(SUPERVISOR, url, json={"retirado_por": "representante"}),
+    )
+    assert sorted([withdrawn.status_code, again.status_code]) == [200, 409], withdrawn.text
+    assert done.status_code in (200, 409), done.text
+    [withdrawal] = await _events(folio, "case.data_consent_withdrawn")
+    shared = await _events(folio, "case.data_transferred")
+    if done.status_code == 200:
+        assert [e["id"] < withdrawal["id"] for e in shared] == [True]
+    else:
+        assert done.json()["guarantee"] == CONSENT_RULE and not shared
