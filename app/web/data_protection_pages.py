@@ -24,9 +24,10 @@ from app.web.session import WebUser, current_user, lang_of
 from workflows.guarantees import IDIOMAS
 
 
-def _instant(raw: Any) -> datetime | None:
-    """A ``datetime-local`` field (central Mexico) as an aware instant; blank: None."""
-    text = str(raw or "").strip()[:40]
+def _instant(form: Any, name: str) -> datetime | None:
+    """A ``datetime-local`` field (central Mexico) as an aware instant; blank: None; 422
+    naming the field if it does not parse."""
+    text = str(form.get(name) or "").strip()[:40]
     if not text:
         return None
     iso = forms.local_datetime(text)
@@ -34,7 +35,7 @@ def _instant(raw: Any) -> datetime | None:
         return datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(
-            "invalid date", [{"path": "$.fecha", "message": f"{text!r} is not a date-time"}]
+            "invalid date", [{"path": f"$.{name}", "message": f"{text!r} is not a date-time"}]
         ) from None
 
 
@@ -101,7 +102,7 @@ async def notice_submit(request: Request, folio: FromPath[str]) -> Response:
                           "nna_comprende", "observaciones"))  # fmt: skip
     data["interprete"] = form.get("interprete") == "true"
     try:
-        data["explicado_en"] = _instant(form.get("explicado_en"))
+        data["explicado_en"] = _instant(form, "explicado_en")
         await data_protection.give_notice(user.principal, folio, data)
     except (InvalidInput, Conflict) as exc:
         return await _view(
@@ -121,7 +122,7 @@ async def consent_submit(request: Request, folio: FromPath[str]) -> Response:
                           "opinion_representante", "razones", "base_legal",
                           "referencia_documento"))  # fmt: skip
     try:
-        data["expresado_en"] = _instant(form.get("expresado_en"))
+        data["expresado_en"] = _instant(form, "expresado_en")
         await data_protection.record_consent(user.principal, folio, data)
     except (InvalidInput, Conflict) as exc:
         return await _view(
@@ -183,8 +184,8 @@ async def incident_submit(request: Request) -> Response:
     ][: security_incidents.MAX_FOLIOS + 1]
     data["afectacion_significativa"] = form.get("afectacion_significativa") == "true"
     try:
-        data["ocurrio_en"] = _instant(form.get("ocurrio_en"))
-        data["detectado_en"] = _instant(form.get("detectado_en"))
+        data["ocurrio_en"] = _instant(form, "ocurrio_en")
+        data["detectado_en"] = _instant(form, "detectado_en")
         await security_incidents.record(user.principal, data)
     except (InvalidInput, Conflict) as exc:
         return await _incidents_view(
@@ -201,7 +202,7 @@ async def incident_notice_submit(request: Request, incident_id: FromPath[int]) -
     raw = str(form.get("personas_notificadas", "")).strip()[:12]
     data["personas_notificadas"] = int(raw) if raw.isascii() and raw.isdigit() else None
     try:
-        data["enviado_en"] = _instant(form.get("enviado_en")) or datetime.now(UTC)
+        data["enviado_en"] = _instant(form, "enviado_en") or datetime.now(UTC)
         await security_incidents.record_notice(user.principal, incident_id, data)
     except (InvalidInput, Conflict) as exc:
         return await _incidents_view(
