@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app import data_protection_rules
 from app.principal import SYSTEM, Principal, role_may_do
 from app.route_engine import form_example, library
 from app.security import generate_password
-from app.services import auth, cases, tasks, timers, users
+from app.services import auth, cases, data_protection, tasks, timers, users
 from app.tables import Authority, Task, WorkflowState
 
 #: (code, name, tipo, nivel, estado, municipio, capacidad)
@@ -199,8 +200,53 @@ class Driver:
             worker = await self.worker_for(task["authority_id"], task["rol"], task["lane"])
             now += timedelta(hours=1)
             data = form_example(f"{task['bpmn_id']}.schema.json", facts_at=now)
+            await self.consent_to_share(folio, task["bpmn_id"], data, now)
             await tasks.complete(worker, task["task_id"], data, now=now)
         return now
+
+    async def consent_to_share(
+        self, folio: str, bpmn_id: str, data: dict[str, Any], now: datetime
+    ) -> None:
+        """A task that shares the child's data with a third party needs the consent on file
+        (issue 16): the Procuraduría gives the privacy notice and records it first, as a
+        caseworker would."""
+        recipients = data_protection_rules.recipients_of(bpmn_id, data)
+        if not recipients:
+            return
+        officer = await self.principal("procuraduria-07.officer")
+        await data_protection.give_notice(
+            officer,
+            folio,
+            {
+                "version": data_protection_rules.rules().notice_versions[0],
+                "modalidad": "simplificado",
+                "idioma": "espanol",
+                "forma_explicacion": "verbal_lenguaje_sencillo",
+                "entregado_a": "nna",
+                "nna_comprende": "si",
+                "explicado_en": now,
+            },
+            now=now,
+        )
+        represented = bool((await cases.representation(officer, folio))["representacion"])
+        both = {"otorgado_por": "nna_y_representante", "opinion_representante": "de_acuerdo"}
+        for recipient in recipients:
+            await data_protection.record_consent(
+                officer,
+                folio,
+                {
+                    "destinatario": recipient,
+                    "destinatario_nombre": f"{recipient} (demo)",
+                    "finalidad": "localizacion_familiar",
+                    "decision": "consiente",
+                    "otorgado_por": "nna",
+                    "forma": "escrito_firma",
+                    "opinion_nna": "de_acuerdo",
+                    "expresado_en": now,
+                }
+                | (both if represented else {}),
+                now=now,
+            )
 
 
 async def run(password: str | None = None) -> DemoResult:

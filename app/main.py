@@ -18,6 +18,7 @@ from app.api.admin import AuthorityController, UserController
 from app.api.audit import AuditController
 from app.api.cases import CaseController, FormController
 from app.api.custody import CustodyController
+from app.api.data_protection import DataProtectionController, SecurityIncidentController
 from app.api.deadlines import NotificationController, OversightController, SuspensionController
 from app.api.errors import EXCEPTION_HANDLERS
 from app.api.headers import api_security_headers
@@ -103,6 +104,8 @@ def create_app(
             PlacementController,
             ShelterController,
             CustodyController,
+            DataProtectionController,
+            SecurityIncidentController,
             AuditController,
             AuthorityController,
             UserController,

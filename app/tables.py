@@ -579,6 +579,140 @@ class CaseMilestone(Table, tablename="case_milestone"):
     reached_at = Timestamptz()
 
 
+# ---------------------------------------------------------------- personal data (issue 16, item 4-5)
+class PrivacyNotice(Table, tablename="privacy_notice"):
+    """The privacy notice given to a child (LGPDPPSO arts. 20-22): which version, in which
+    language, how it was explained, by whom and when. Owned by the case (erased with it)."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    version = Varchar(length=40)
+    modalidad = Varchar(length=20)  # integral | simplificado (art. 22)
+    idioma = Varchar(length=40)  # the catalog of workflows/guarantees.py IDIOMAS
+    forma_explicacion = Varchar(length=40)
+    interprete = Boolean(default=False)
+    entregado_a = Varchar(length=30)  # nna | representante | nna_y_representante
+    nna_comprende = Varchar(length=20)  # si | parcialmente | no
+    observaciones = Text(null=True, default=None)  # free text about the child: never audited
+    explicado_por = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="explicado_por_id"
+    )
+    explicado_en = Timestamptz()
+    recorded_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="recorded_by_id"
+    )
+    recorded_by_authority = ForeignKey(
+        references=Authority,
+        on_delete=OnDelete.restrict,
+        null=True,
+        db_column_name="recorded_by_authority_id",
+    )
+    recorded_at = Timestamptz()
+
+
+class DataConsent(Table, tablename="data_consent"):
+    """A consent or a refusal to share the child's data with a named third party, with the
+    child's opinion (and the representative's), or the legal basis that replaces consent
+    (LGPDPPSO arts. 14-16, 59, 64). A withdrawal stamps ``withdrawn_at``; nothing is deleted
+    while the case lives. Owned by the case (erased with it)."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    destinatario = Varchar(length=30)  # config/datos_personales.toml [destinatarios]
+    destinatario_nombre = Varchar(length=200)  # the named third party
+    finalidad = Varchar(length=40)
+    decision = Varchar(length=20)  # consiente | rechaza | base_legal
+    otorgado_por = Varchar(length=30, null=True, default=None)
+    forma = Varchar(length=30, null=True, default=None)
+    opinion_nna = Varchar(length=30, null=True, default=None)
+    opinion_nna_texto = Text(null=True, default=None)  # free text about the child: never audited
+    opinion_representante = Varchar(length=30, null=True, default=None)
+    representante_usuario = Varchar(length=150, null=True, default=None)
+    razones = Text(null=True, default=None)  # free text: never audited
+    base_legal = Varchar(length=40, null=True, default=None)
+    referencia_documento = Varchar(length=300, null=True, default=None)
+    privacy_notice = ForeignKey(
+        references=PrivacyNotice,
+        on_delete=OnDelete.restrict,
+        null=True,
+        db_column_name="privacy_notice_id",
+    )
+    expresado_en = Timestamptz()
+    recorded_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="recorded_by_id"
+    )
+    recorded_by_authority = ForeignKey(
+        references=Authority,
+        on_delete=OnDelete.restrict,
+        null=True,
+        db_column_name="recorded_by_authority_id",
+    )
+    recorded_at = Timestamptz()
+    withdrawn_at = Timestamptz(null=True, default=None)
+    withdrawn_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="withdrawn_by_id"
+    )
+    retirado_por = Varchar(length=30, null=True, default=None)  # nna | representante | autoridad
+    motivo_retiro = Text(null=True, default=None)  # free text: never audited
+
+
+class SecurityIncident(Table, tablename="security_incident"):
+    """A breach of the security of personal data (LGPDPPSO art. 32 fr. I-IV) in the log the
+    responsable keeps (art. 33): what, when, why, the corrective actions. Not owned by a case:
+    the log outlives the cases it names (``security_incident_case`` keeps the folio)."""
+
+    tipo = Varchar(length=40)
+    descripcion = Text()
+    motivo = Text(null=True, default=None)
+    ocurrio_en = Timestamptz()
+    detectado_en = Timestamptz()
+    datos_comprometidos = JSON(default=[])
+    afectacion_significativa = Boolean(default=False)
+    acciones_inmediatas = Text(null=True, default=None)
+    acciones_definitivas = Text(null=True, default=None)
+    recorded_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="recorded_by_id"
+    )
+    recorded_at = Timestamptz()
+
+
+class SecurityIncidentCase(Table, tablename="security_incident_case"):
+    """A case whose data an incident touched; the folio stays when the case is erased."""
+
+    incident = ForeignKey(
+        references=SecurityIncident,
+        on_delete=OnDelete.cascade,
+        null=False,
+        db_column_name="incident_id",
+    )
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.set_null, null=True, db_column_name="case_id"
+    )
+    folio = Varchar(length=40)
+
+
+class SecurityIncidentNotice(Table, tablename="security_incident_notice"):
+    """A notice of an incident sent (art. 34: the people affected, the Secretaría or the
+    autoridad garante), when and how."""
+
+    incident = ForeignKey(
+        references=SecurityIncident,
+        on_delete=OnDelete.cascade,
+        null=False,
+        db_column_name="incident_id",
+    )
+    destinatario = Varchar(length=30)  # titulares | autoridad_garante | secretaria
+    medio = Varchar(length=30)
+    enviado_en = Timestamptz()
+    personas_notificadas = Integer(null=True, default=None)
+    recorded_by = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="recorded_by_id"
+    )
+    recorded_at = Timestamptz()
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Authority,
     User,
@@ -606,4 +740,9 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CaseNote,
     CaseAttachment,
     CaseMilestone,
+    PrivacyNotice,
+    DataConsent,
+    SecurityIncident,
+    SecurityIncidentCase,
+    SecurityIncidentNotice,
 )

@@ -64,7 +64,8 @@ OK_KEYS = frozenset(
      "discharged_ok", "left_ok", "logged_out", "case_opened", "identity_saved",
      "case_relocated", "case_relocated_away", "custody_recorded", "custody_ended_ok",
      "case_reopened", "fear_recorded", "fear_recorded_referral", "risk_reported", "note_added",
-     "attachment_added"}
+     "attachment_added", "notice_given", "consent_recorded", "consent_withdrawn",
+     "incident_recorded", "incident_notice_recorded"}
 )  # fmt: skip
 
 

@@ -21,6 +21,15 @@ from app.web.case_pages import (
     relocate_submit,
     reopen_submit,
 )
+from app.web.data_protection_pages import (
+    consent_submit,
+    data_protection_page,
+    incident_notice_submit,
+    incident_submit,
+    incidents_page,
+    notice_submit,
+    withdraw_submit,
+)
 from app.web.notification_pages import notification_read, notifications_page
 from app.web.oversight_pages import compliance_cases, compliance_export, compliance_rows
 from app.web.pages import (
@@ -69,7 +78,8 @@ def web_router() -> Router:
             custody_start_submit, custody_end_submit, fear_of_return_submit,
             imminent_risk_submit, reopen_submit, cases_page, form_page, record_page, note_submit,
             attachment_submit, attachment_download, compliance_rows, compliance_cases,
-            compliance_export, static,
+            compliance_export, data_protection_page, notice_submit, consent_submit,
+            withdraw_submit, incidents_page, incident_submit, incident_notice_submit, static,
         ],
         middleware=[security_headers],
         exception_handlers={

@@ -10,10 +10,29 @@ from typing import Any
 import httpx
 
 from app.cases.handlers.task_index import NO_DUE
+from app.data_protection_rules import recipients_of
 from app.route_engine import form_example, library
-from app.tables import Case, Task, WorkflowState
+from app.tables import Case, CaseAccess, Task, WorkflowState
 
 PASSWORD = "test-password-123"
+#: a privacy notice given and a consent to share (POST /api/v1/cases/{folio}/privacy-notices,
+#: /consents): the bodies the helpers send before a task that shares the child's data
+NOTICE = {
+    "version": "2026-01",
+    "modalidad": "simplificado",
+    "idioma": "espanol",
+    "forma_explicacion": "verbal_lenguaje_sencillo",
+    "entregado_a": "nna",
+    "nna_comprende": "si",
+}
+CONSENT = {
+    "destinatario_nombre": "Destinatario de prueba",
+    "finalidad": "localizacion_familiar",
+    "decision": "consiente",
+    "otorgado_por": "nna",
+    "forma": "escrito_firma",
+    "opinion_nna": "de_acuerdo",
+}
 
 
 def user_for(authority_code: str, rol: str) -> str:
@@ -95,11 +114,50 @@ class Api:
             copy.deepcopy(data) if data is not None else form_example(f"{bpmn_id}.schema.json")
         )
         payload.update(overrides)
+        await self.consent_to_share(folio, bpmn_id, payload)
         r = await self.post(
             username, f"/api/v1/tasks/{task['task_id']}/complete", json={"data": payload}
         )
         assert r.status_code == 200, r.text
         return r.json()
+
+    async def consent_to_share(self, folio: str, bpmn_id: str, payload: dict) -> None:
+        """A task that shares the child's data with a third party (config/datos_personales.toml)
+        is refused without the consent on file (issue 16): as a caseworker would, the
+        Procuraduría gives the privacy notice and records the consent first, unless one allows
+        it already. tests/app/test_data_protection.py checks the refusals themselves."""
+        recipients = recipients_of(bpmn_id, payload)
+        if not recipients:
+            return
+        officer = await self.procuraduria_officer(folio)
+        url = f"/api/v1/cases/{folio}/data-protection"
+        r = await self.get(officer, url)
+        assert r.status_code == 200, r.text
+        allowed = {s["destinatario"] for s in r.json()["estado"] if s["permitido"]}
+        missing = [x for x in recipients if x not in allowed]
+        if not missing:
+            return
+        if not r.json()["avisos"]:
+            r = await self.post(officer, f"/api/v1/cases/{folio}/privacy-notices", json=NOTICE)
+            assert r.status_code == 201, r.text
+        rep = await self.get(officer, f"/api/v1/cases/{folio}/representative")
+        both = {"otorgado_por": "nna_y_representante", "opinion_representante": "de_acuerdo"}
+        for recipient in missing:
+            body = CONSENT | {"destinatario": recipient}
+            if rep.json()["representacion"]:
+                body |= both
+            r = await self.post(officer, f"/api/v1/cases/{folio}/consents", json=body)
+            assert r.status_code == 201, r.text
+
+    async def procuraduria_officer(self, folio: str) -> str:
+        """The officer of the Procuraduría that may see the case."""
+        rows = await CaseAccess.select(CaseAccess.authority.code.as_alias("code")).where(
+            (CaseAccess.case.folio == folio)
+            & CaseAccess.active.eq(True)
+            & (CaseAccess.authority.tipo == "PROCURADURIA")
+        )
+        assert rows, f"no Procuraduría sees {folio}"
+        return user_for(rows[0]["code"], "officer")
 
     async def drive_until(self, folio: str, bpmn_id: str, max_steps: int = 60) -> dict:
         """Complete ready tasks (alphabetical, form examples) until ``bpmn_id`` is open."""

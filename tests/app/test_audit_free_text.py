@@ -83,9 +83,9 @@ async def _open(api, **form: Any) -> str:
 async def _complete(api, folio: str, bpmn_id: str) -> None:
     task = next(t for t in await api.open_tasks(folio) if t["bpmn_id"] == bpmn_id)
     user = user_for(task["authority"], task["rol"])
-    r = await api.post(
-        user, f"/api/v1/tasks/{task['task_id']}/complete", json={"data": marked_form(bpmn_id)}
-    )
+    data = marked_form(bpmn_id)
+    await api.consent_to_share(folio, bpmn_id, data)  # a task that shares data needs it (issue 16)
+    r = await api.post(user, f"/api/v1/tasks/{task['task_id']}/complete", json={"data": data})
     assert r.status_code == 200, r.text
 
 

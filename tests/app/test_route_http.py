@@ -33,6 +33,7 @@ async def _step(api, folio: str) -> str | None:
     mine = await api.get(user, "/api/v1/inbox", params={"scope": "mine", "limit": 200})
     assert task["task_id"] in [i["task_id"] for i in mine.json()["items"]]
     data = form_example(f"{task['bpmn_id']}.schema.json")
+    await api.consent_to_share(folio, task["bpmn_id"], data)  # sharing needs it (issue 16)
     done = await api.post(user, f"/api/v1/tasks/{task['task_id']}/complete", json={"data": data})
     assert done.status_code == 200, done.text
     return task["bpmn_id"]

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from app.route_engine import form_example, form_schema
-from tests.app.helpers import PASSWORD, opening_form
+from tests.app.helpers import CONSENT, NOTICE, PASSWORD, opening_form
 from tests.reliability.stats import STATS
 
 pytestmark = pytest.mark.reliability
@@ -113,6 +113,16 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("POST", "/api/v1/users/nadie.matriz/approve"): dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=HIDDEN),
     ("POST", "/api/v1/users/nadie.matriz/reject"):  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=HIDDEN),
     ("GET", "/api/v1/oversight/accounts"):     dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO),
+    # the child's privacy notices and consents (issue 16): whoever sees the case reads them (not a
+    # consulate); the Procuraduría records consents; any caseworker with the case gives a notice
+    ("GET", "/api/v1/cases/{folio}/data-protection"):   dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
+    ("POST", "/api/v1/cases/{folio}/privacy-notices"):  dict(anon=A, officer=(201, 404, 404), supervisor=(201, 404, 404), head=(201, 404, 404), shelter_staff=(201, 404, 404), oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/cases/{folio}/consents"):         dict(anon=A, officer=(201, 404, 404), supervisor=(201, 404, 404), head=(201, 404, 404), shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
+    ("POST", "/api/v1/cases/{folio}/consents/{consent}/withdraw"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
+    # the security incident log: an admin keeps it, admin and oversight read it
+    ("GET", "/api/v1/security-incidents"):      dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("POST", "/api/v1/security-incidents"):     dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201)),
+    ("POST", "/api/v1/security-incidents/{incident}/notices"): dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201)),
 }
 # fmt: on
 #: Endpoints that act on the record (a fresh one for each cell that should succeed).
@@ -129,9 +139,17 @@ class Record:
     other_shelter: int
     inm: int  # INM-07, the authority that runs the station of a custody record
     custody: int | None = None  # the child's open custody record, when the record has one
+    consent: int | None = None  # a consent to share the child's data, when the record has one
+    incident: int | None = None  # a security incident naming the record
 
 
 _serial = itertools.count(1)
+INCIDENT = {
+    "tipo": "robo_extravio_copia",
+    "descripcion": "Matriz",
+    "ocurrio_en": "2026-11-01T10:00:00Z",
+    "detectado_en": "2026-11-01T11:00:00Z",
+}
 
 
 def body_for(method: str, path: str, rec: Record) -> Any:
@@ -168,6 +186,17 @@ def body_for(method: str, path: str, rec: Record) -> Any:
                 "station_authority_id": rec.inm}  # fmt: skip
     if path.endswith("/end"):
         return {"ended_at": "2026-11-01T12:00:00Z"}
+    if path.endswith("/privacy-notices"):
+        return NOTICE
+    if path.endswith("/consents"):  # a refusal: it needs no notice given before
+        return CONSENT | {"destinatario": "oim", "decision": "rechaza"}
+    if path.endswith("/withdraw"):
+        return {"retirado_por": "nna"}
+    if path == "/api/v1/security-incidents":
+        return INCIDENT
+    if path.endswith("/notices"):
+        return {"destinatario": "autoridad_garante", "medio": "oficio",
+                "enviado_en": "2026-11-02T10:00:00Z"}  # fmt: skip
     if path == "/api/v1/authorities":
         return {"code": f"IFDP-09-M{n}", "name": "Matriz", "tipo": "IFDP", "nivel": "estatal",
                 "estado": "09"}  # fmt: skip
@@ -177,9 +206,12 @@ def body_for(method: str, path: str, rec: Record) -> Any:
     return None
 
 
-async def make_record(api, custody: bool = False) -> Record:
+async def make_record(
+    api, custody: bool = False, consent: bool = False, incident: bool = False
+) -> Record:
     """The matrix's record; ``custody``: the child is also held in a migration station (an open
-    custody record, for the cells that end one)."""
+    custody record, for the cells that end one); ``consent``: a consent to share its data is on
+    file (for the cells that withdraw one); ``incident``: a security incident names it."""
     folio = await api.open_case("inm-07.officer", name="Matriz")
     await api.complete(
         folio, "registrar_deteccion", riesgo_inminente=True, descripcion_riesgo="Matriz"
@@ -211,6 +243,20 @@ async def make_record(api, custody: bool = False) -> Record:
         )
         assert r.status_code == 201, r.text
         rec.custody = r.json()["id"]
+    if consent:
+        base = f"/api/v1/cases/{folio}"
+        r = await api.post("procuraduria-07.officer", f"{base}/privacy-notices", json=NOTICE)
+        assert r.status_code == 201, r.text
+        body = CONSENT | {"destinatario": "acnur"}
+        r = await api.post("procuraduria-07.officer", f"{base}/consents", json=body)
+        assert r.status_code == 201, r.text
+        rec.consent = r.json()["consent_id"]
+    if incident:
+        r = await api.post(
+            "sistema.admin", "/api/v1/security-incidents", json=INCIDENT | {"folios": [folio]}
+        )
+        assert r.status_code == 201, r.text
+        rec.incident = r.json()["incident_id"]
     return rec
 
 
@@ -255,7 +301,7 @@ async def call(api, username: str | None, method: str, url: str, body: Any):
 
 
 async def test_authorization_matrix(api):
-    shared = await make_record(api, custody=True)
+    shared = await make_record(api, custody=True, consent=True, incident=True)
     before = await snapshot(api, shared)
     failures: list[str] = []
     checked = 0
@@ -265,13 +311,19 @@ async def test_authorization_matrix(api):
             for scope, expected in zip(SCOPES, row[role], strict=True):
                 writes = method != "GET" and any(m in path for m in RECORD_WRITES)
                 fresh = writes and 200 <= expected < 300
-                rec = await make_record(api, "{custody}" in path) if fresh else shared
+                rec = (
+                    await make_record(api, "{custody}" in path, "{consent}" in path)
+                    if fresh
+                    else shared
+                )
                 url = path.format(
                     folio=rec.folio,
                     task=rec.task,
                     placement=rec.placement,
                     shelter=rec.shelter,
                     custody=rec.custody,
+                    consent=rec.consent,
+                    incident=rec.incident,
                     form="inicio_caso",
                 )
                 user = USERS[scope][role]

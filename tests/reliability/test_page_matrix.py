@@ -21,7 +21,7 @@ import pytest
 
 from app.route_engine import form_example, form_schema
 from app.web.forms import LOCAL_TZ
-from tests.app.helpers import PASSWORD
+from tests.app.helpers import CONSENT, NOTICE, PASSWORD
 from tests.reliability.stats import STATS, count_response
 from tests.reliability.test_authz_matrix import (
     ROLES,
@@ -75,6 +75,15 @@ PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("GET", "/compliance/cases"):           dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO),
     ("GET", "/compliance/export.csv"):      dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO),
     ("POST", "/cases/{folio}/notes"):       dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    # the child's privacy notices and consents (issue 16), as the API's matrix says
+    ("GET", "/cases/{folio}/datos-personales"):               dict(anon=LOGIN, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=OWN, oversight=OK, admin=HIDDEN),
+    ("POST", "/cases/{folio}/datos-personales/aviso"):        dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=DONE, oversight=NO, admin=HIDDEN),
+    ("POST", "/cases/{folio}/datos-personales/consentimiento"): dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
+    ("POST", "/cases/{folio}/datos-personales/consentimiento/{consent}/retirar"): dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN),
+    # the security incident log: an admin keeps it, admin and oversight read it
+    ("GET", "/incidentes"):                 dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK),
+    ("POST", "/incidentes"):                dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(303, 303, 303)),
+    ("POST", "/incidentes/{incident}/avisos"): dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(303, 303, 303)),
 }
 # fmt: on
 #: Pages that act on the record (a fresh one for each cell that should succeed).
@@ -143,6 +152,18 @@ def body_for(method: str, path: str, rec: Record) -> list[tuple[str, str]]:
         return [("ended_at", "2026-11-01T06:00")]
     if path.endswith("/notes"):
         return [("body", "nota de la matriz")]
+    if path.endswith("/aviso"):
+        return list(NOTICE.items())
+    if path.endswith("/consentimiento"):  # a refusal: it needs no notice given before
+        return list((CONSENT | {"destinatario": "oim", "decision": "rechaza"}).items())
+    if path.endswith("/retirar"):
+        return [("retirado_por", "nna")]
+    if path == "/incidentes":
+        return [("tipo", "robo_extravio_copia"), ("descripcion", "matriz"),
+                ("ocurrio_en", "2026-11-01T04:00"), ("detectado_en", "2026-11-01T05:00")]  # fmt: skip
+    if path.endswith("/avisos"):
+        return [("destinatario", "titulares"), ("medio", "oficio"),
+                ("enviado_en", "2026-11-02T04:00")]  # fmt: skip
     return []
 
 
@@ -186,7 +207,7 @@ async def test_page_authorization_matrix(api, asgi_app):
                 await sessions[username].login(username)
         return sessions[username]
 
-    shared = await make_record(api, custody=True)
+    shared = await make_record(api, custody=True, consent=True, incident=True)
     before = await snapshot(api, shared)
     failures: list[str] = []
     checked = 0
@@ -197,10 +218,15 @@ async def test_page_authorization_matrix(api, asgi_app):
                 for scope, expected in zip(SCOPES, row[role], strict=True):
                     writes = method == "POST" and any(m in path for m in RECORD_WRITES)
                     fresh = writes and expected == 303
-                    rec = await make_record(api, "{custody}" in path) if fresh else shared
+                    rec = (
+                        await make_record(api, "{custody}" in path, "{consent}" in path)
+                        if fresh
+                        else shared
+                    )
                     url = path.format(
                         folio=rec.folio, task=rec.task, placement=rec.placement,
-                        shelter=rec.shelter, custody=rec.custody,
+                        shelter=rec.shelter, custody=rec.custody, consent=rec.consent,
+                        incident=rec.incident,
                     )  # fmt: skip
                     user = USERS[scope][role]
                     r = await (await session(user)).send(method, url, body_for(method, path, rec))

@@ -26,6 +26,7 @@ from app.cases.handlers import (
     audit_trail,
     closure,
     custody,
+    data_sharing,
     deadline_register,
     escalations,
     milestones,
@@ -44,6 +45,8 @@ POLICIES: dict[str, list[Handler]] = {
         route_policies.admit_on_admission_task,
         route_policies.move_on_other_state,
         custody.record_from_channelling,
+        # sharing the child's data with a third party: consent or legal basis, else 409
+        data_sharing.check_transfer,
     ],
     # the child's representative is an active user of a Procuraduría (else 422)
     "representative_designated": [representation.check_representative],
