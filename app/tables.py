@@ -713,6 +713,42 @@ class SecurityIncidentNotice(Table, tablename="security_incident_notice"):
     recorded_at = Timestamptz()
 
 
+class CaseFigure(Table, tablename="case_figure"):
+    """What the oversight dashboard counts of one case (migration 0014,
+    app/cases/handlers/figures.py): the opening's non-identifying characteristics, the detection
+    instant and each funnel stage's first instant, kept in the command's transaction."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    opened_at = Timestamptz()
+    detected_at = Timestamptz(null=True, default=None)
+    sexo = Varchar(length=40, null=True, default=None)
+    edad = Varchar(length=8, null=True, default=None)
+    nacionalidad = Varchar(length=8, null=True, default=None)
+    acompanamiento = Varchar(length=40, null=True, default=None)
+    notified_at = Timestamptz(null=True, default=None)
+    medida_at = Timestamptz(null=True, default=None)
+    albergue_at = Timestamptz(null=True, default=None)
+    bia_at = Timestamptz(null=True, default=None)
+    bid_at = Timestamptz(null=True, default=None)
+    solucion_at = Timestamptz(null=True, default=None)
+
+
+class RegisterDay(Table, tablename="register_day"):
+    """Deadline register rows counted per day due (central Mexico), deadline, authority
+    (0: none), state ('': none), status and open or closed (migration 0014,
+    app/cases/register_counts.py): kept by the statements that write the register."""
+
+    day = Date()
+    plazo_id = Varchar(length=100)
+    authority_id = Integer(default=0)
+    estado = Varchar(length=2, default="")
+    status = Varchar(length=12)
+    open = Integer(default=0)
+    n = Integer(default=0)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Authority,
     User,
@@ -740,6 +776,8 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CaseNote,
     CaseAttachment,
     CaseMilestone,
+    CaseFigure,
+    RegisterDay,
     PrivacyNotice,
     DataConsent,
     SecurityIncident,

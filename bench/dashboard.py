@@ -83,6 +83,27 @@ async def seed(count: int) -> float:
                 f" SELECT id, '{stage}', opened_at + ({days} + i % 7) * interval '1 day'"  # noqa: S608
                 f" FROM ({ids}) c WHERE i % 100 < {percent}"
             )
+        # the dashboard's figures of each case, as the opening and the milestone handler
+        # write them (app/cases/handlers/figures.py)
+        band = (
+            "CASE WHEN CAST(c.summary->>'edad' AS INTEGER) <= 5 THEN '0-5'"
+            " WHEN CAST(c.summary->>'edad' AS INTEGER) <= 11 THEN '6-11'"
+            " WHEN CAST(c.summary->>'edad' AS INTEGER) <= 14 THEN '12-14'"
+            " WHEN CAST(c.summary->>'edad' AS INTEGER) <= 17 THEN '15-17' ELSE '18+' END"
+        )
+        reached = ", ".join(
+            f"(SELECT m.reached_at FROM case_milestone m WHERE m.case_id = c.id"
+            f" AND m.stage = '{stage}')"
+            for stage, *_ in stages
+        )
+        await Case.raw(
+            "INSERT INTO case_figure (case_id, opened_at, detected_at, sexo, edad, nacionalidad,"
+            " acompanamiento, medida_at, albergue_at, bia_at, bid_at, solucion_at)"
+            " SELECT c.id, c.opened_at, CAST(c.variables->>'fecha_deteccion' AS timestamptz),"
+            f" c.summary->>'sexo', {band}, c.summary->>'nacionalidad',"  # noqa: S608
+            f" c.summary->>'acompanamiento_declarado', {reached} FROM nna_case c"
+            " ON CONFLICT (case_id) DO NOTHING"
+        )
         plazos = ("D1_notificacion_procuraduria", "D2_acta_canalizacion", "D5_decreto_mp")
         for k, plazo in enumerate(plazos):
             await Case.raw(
@@ -102,6 +123,14 @@ async def seed(count: int) -> float:
                 " FROM nna_case c",
                 now,
             )
+        # the register's per-day counts, as its writers keep them (app/cases/register_counts.py)
+        await Case.raw(
+            "INSERT INTO register_day (day, plazo_id, authority_id, estado, status, open, n)"
+            " SELECT CAST(due_at AT TIME ZONE 'America/Mexico_City' AS date), plazo_id,"
+            " COALESCE(authority_id, 0), COALESCE(estado, ''), status,"
+            " CASE WHEN closed_at IS NULL THEN 1 ELSE 0 END, COUNT(*) FROM deadline_register"
+            " GROUP BY 1, 2, 3, 4, 5, 6"
+        )
         await Case.raw(
             "INSERT INTO task (task_id, case_id, bpmn_id, name, name_en, process_id, lane, rol,"
             " authority_id, status, due_at, sort_due, escalation_level, context, created_at,"
@@ -123,13 +152,19 @@ async def seed(count: int) -> float:
             now,
         )
         await Case.raw(
+            "UPDATE case_figure f SET notified_at = t.completed_at FROM task t"
+            " WHERE t.case_id = f.case_id AND t.bpmn_id = 'notificar_procuraduria'"
+            " AND t.status = 'completed'"
+        )
+        await Case.raw(
             "INSERT INTO station_custody (case_id, station_authority_id, station_name,"
             " started_at, ended_at, recorded_at)"
             f" SELECT c.id, {inm}, 'Estación', c.opened_at,"
             " CASE WHEN c.id % 2 = 0 THEN c.opened_at + interval '30 hour' END, c.opened_at"
             " FROM nna_case c WHERE c.id % 1000 = 0"
         )
-    await Case.raw("ANALYZE")
+    # as autovacuum leaves a table soon after a bulk load (visibility map for index-only scans)
+    await Case.raw("VACUUM ANALYZE")
     return time.perf_counter() - t0
 
 

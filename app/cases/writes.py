@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from app import audit
+from app.cases import register_counts
 from app.db import insert_rows, is_sqlite
 from app.errors import Conflict
 from app.tables import Task, WorkflowState
@@ -154,20 +155,24 @@ class CaseWrites:
             await _raise_levels(levels)
         if escalations:
             await self._record_escalations(escalations, events)
+        counts = register_counts.Deltas()
         if rows:
             first = {r.key: r for r in reversed(rows)}  # a key's first row wins
-            await insert_rows(
-                "deadline_register",
-                REGISTER_COLUMNS,
-                [r.values() for r in first.values()],
-                " ON CONFLICT (deadline_key) DO NOTHING",
+            counts.inserted(
+                await insert_rows(
+                    "deadline_register",
+                    REGISTER_COLUMNS,
+                    [r.values() for r in first.values()],
+                    " ON CONFLICT (deadline_key) DO NOTHING RETURNING " + _RETURNED,
+                )
             )
         if reg_levels:
-            await _register_levels(reg_levels)
+            await _register_levels(reg_levels, counts)
         if reg_due:
-            await _register_due(reg_due)
+            await _register_due(reg_due, counts)
         if reg_stops:
-            await _register_stops(reg_stops)
+            await _register_stops(reg_stops, counts)
+        await counts.write()
 
     async def _record_escalations(
         self, pending: list[PendingEscalation], events: list[audit.PendingEvent]
@@ -277,7 +282,9 @@ _LEVEL_SET = (
 )
 
 
-async def _register_levels(levels: list[tuple[str, int, int | None, datetime]]) -> None:
+async def _register_levels(
+    levels: list[tuple[str, int, int | None, datetime]], counts: register_counts.Deltas
+) -> None:
     """A level fired: breached from its due instant; the highest level reached."""
     top: dict[str, tuple[str, int, int | None, datetime]] = {}
     for key, level, authority, at in levels:  # one row per key (UPDATE ... FROM takes one)
@@ -285,56 +292,70 @@ async def _register_levels(levels: list[tuple[str, int, int | None, datetime]]) 
             top[key] = (key, level, authority, at)
     if is_sqlite():
         for key, level, authority, at in top.values():
-            await Task.raw(
+            old = await _register_row(key)
+            new = await Task.raw(
                 "UPDATE deadline_register AS r SET"
                 + _LEVEL_SET.format(lv="{}", auth="{}", at="{}")
-                + " WHERE r.deadline_key = {}",
+                + " WHERE r.deadline_key = {} RETURNING "
+                + _RETURNED_SQLITE,
                 level,
                 level,
                 authority,
                 at,
                 key,
             )
+            if old and new:
+                counts.changed(old, new[0])
         return
     rows = list(top.values())
-    await Task.raw(
+    changed = await Task.raw(
         "UPDATE deadline_register AS r SET"
         + _LEVEL_SET.format(lv="v.level", auth="v.authority_id", at="v.at")
         + " FROM unnest({}::text[], {}::integer[], {}::integer[], {}::timestamptz[])"
-        " AS v(deadline_key, level, authority_id, at) WHERE r.deadline_key = v.deadline_key",
+        " AS v(deadline_key, level, authority_id, at), deadline_register AS o"
+        " WHERE r.deadline_key = v.deadline_key AND o.id = r.id RETURNING " + _RETURNED_OLD_AND_NEW,
         [r[0] for r in rows],
         [r[1] for r in rows],
         [r[2] for r in rows],
         [r[3] for r in rows],
     )
+    for row in changed:
+        counts.changed(row, row, "o_")
 
 
-async def _register_due(changes: list[tuple[str, datetime, datetime]]) -> None:
+async def _register_due(
+    changes: list[tuple[str, datetime, datetime]], counts: register_counts.Deltas
+) -> None:
     """A suspension of terms moved the due instant of a deadline still running."""
     for key, due, at in changes:  # rare: only the suspension recompute
-        await Task.raw(
-            "UPDATE deadline_register SET due_at = {}, updated_at = {}"
-            " WHERE deadline_key = {} AND status = 'running'",
+        old = await _register_row(key)
+        new = await Task.raw(
+            "UPDATE deadline_register AS r SET due_at = {}, updated_at = {}"  # noqa: S608 (constants)
+            " WHERE r.deadline_key = {} AND r.status = 'running' RETURNING " + _RETURNED_SQLITE,
             due,
             at,
             key,
         )
+        if old and new:
+            counts.changed(old, new[0])
 
 
 async def _register_stops(
     stops: list[tuple[str, datetime, str, str | None, str, datetime | None]],
+    counts: register_counts.Deltas,
 ) -> None:
     """The deadline closed. Still running: it takes the status the handler decided (met,
     cancelled, or breached when closed after its due instant); already breached: it stays so."""
     if is_sqlite():
         for key, at, outcome, reason, status, _due in stops:
-            await Task.raw(
-                "UPDATE deadline_register AS r SET closed_at = {}, outcome = {},"
+            old = await _register_row(key)
+            new = await Task.raw(
+                "UPDATE deadline_register AS r SET closed_at = {}, outcome = {},"  # noqa: S608 (constants)
                 " cancel_reason = {}, updated_at = {},"
                 " breached_at = CASE WHEN r.status = 'running' AND {} = 'breached'"
                 " THEN r.due_at ELSE r.breached_at END,"
                 " status = CASE WHEN r.status = 'running' THEN {} ELSE r.status END"
-                " WHERE r.deadline_key = {} AND r.closed_at IS NULL",
+                " WHERE r.deadline_key = {} AND r.closed_at IS NULL RETURNING " + _RETURNED_SQLITE,
                 at,
                 outcome,
                 reason,
@@ -343,19 +364,47 @@ async def _register_stops(
                 status,
                 key,
             )
+            if old and new:
+                counts.changed(old, new[0])
         return
-    await Task.raw(
-        "UPDATE deadline_register AS r SET closed_at = v.at, outcome = v.outcome,"
+    changed = await Task.raw(
+        "UPDATE deadline_register AS r SET closed_at = v.at, outcome = v.outcome,"  # noqa: S608 (constants)
         " cancel_reason = v.reason, updated_at = v.at,"
         " breached_at = CASE WHEN r.status = 'running' AND v.status = 'breached'"
         " THEN r.due_at ELSE r.breached_at END,"
         " status = CASE WHEN r.status = 'running' THEN v.status ELSE r.status END"
         " FROM unnest({}::text[], {}::timestamptz[], {}::text[], {}::text[], {}::text[])"
-        " AS v(deadline_key, at, outcome, reason, status)"
-        " WHERE r.deadline_key = v.deadline_key AND r.closed_at IS NULL",
+        " AS v(deadline_key, at, outcome, reason, status), deadline_register AS o"
+        " WHERE r.deadline_key = v.deadline_key AND r.closed_at IS NULL AND o.id = r.id"
+        " RETURNING " + _RETURNED_OLD_AND_NEW,
         [s[0] for s in stops],
         [s[1] for s in stops],
         [s[2] for s in stops],
         [s[3] for s in stops],
         [s[4] for s in stops],
     )
+    for row in changed:
+        counts.changed(row, row, "o_")
+
+
+# What a register statement returns so that its change is counted (app/cases/register_counts.py).
+# On PostgreSQL an UPDATE joins the table to itself (``o``, read from the statement's snapshot:
+# the row as it was) and returns both; the case's lock keeps other commands off its rows.
+_RETURNED = ", ".join(register_counts.COLUMNS)
+#: SQLite's RETURNING names the updated table's columns unqualified
+_RETURNED_SQLITE = _RETURNED
+_RETURNED_OLD_AND_NEW = ", ".join(
+    [f"o.{c} AS o_{c}" for c in register_counts.COLUMNS]
+    + [f"r.{c} AS {c}" for c in register_counts.COLUMNS]
+)
+
+
+async def _register_row(key: str) -> dict[str, Any] | None:
+    """A register row as it is before a statement changes it (SQLite: in-process, and the
+    writer lock keeps every other command out)."""
+    rows = await Task.raw(
+        "SELECT " + ", ".join(register_counts.COLUMNS) + " FROM deadline_register"  # noqa: S608 (constants)
+        " WHERE deadline_key = {}",
+        key,
+    )
+    return rows[0] if rows else None

@@ -211,6 +211,9 @@ async def open_case(
                 "risk": variables.get("nivel_riesgo"),
                 "variables": variables,
                 "opened_by_authority_id": principal.authority_id,
+                # the dashboard's figures of the case (app/cases/handlers/figures.py)
+                "summary": summary,
+                "opened_at": cmd.now,
             },
             version=1,
             state=None,

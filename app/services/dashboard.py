@@ -9,10 +9,14 @@ The period of the dashboard's case figures is the cases *detected* (opened) in i
 *due* in it (app/services/register_report.py). Every count here is a count of the rows
 ``cases()`` lists with the same filter, so a drill-down always shows exactly the cases counted.
 
-Stages come from ``case_milestone`` (the first instant a case reached each one, kept by
-app/cases/handlers/milestones.py); the characteristics from the case's non-identifying
-``summary`` (the opening form's ``sexo``, ``nacionalidad``, ``acompanamiento_declarado`` and the
-age at opening). No identity data is read here.
+Everything is counted from ``case_figure`` (app/cases/handlers/figures.py): one narrow row
+per case, written in the command's transaction, with the opening form's non-identifying
+characteristics (``sexo``, ``nacionalidad``, ``acompanamiento_declarado``, the age band at
+opening) and the first instant each stage was reached (the milestones of
+app/cases/handlers/milestones.py). A period is a range of its ``opened_at`` index, so the
+figures of a month are an aggregate over that month's rows, not over every case's JSON.
+``recount`` (tests) derives the same figures from ``nna_case`` and ``case_milestone``. No
+identity data is read here.
 """
 
 from __future__ import annotations
@@ -25,26 +29,19 @@ from datetime import datetime
 from typing import Any
 
 from app import db
+from app.cases.handlers import figures
 from app.cases.handlers.milestones import STAGE_TASKS, STAGES
 from app.errors import Forbidden
 from app.principal import Principal
 from app.tables import Case
 
-#: the dimensions of the disaggregation: name -> SQL expression over ``c`` (nna_case)
-AGE_BANDS = ("0-5", "6-11", "12-14", "15-17", "18+")
-_AGE = (
-    "CASE WHEN c.summary->>'edad' IS NULL THEN NULL"
-    " WHEN CAST(c.summary->>'edad' AS INTEGER) <= 5 THEN '0-5'"
-    " WHEN CAST(c.summary->>'edad' AS INTEGER) <= 11 THEN '6-11'"
-    " WHEN CAST(c.summary->>'edad' AS INTEGER) <= 14 THEN '12-14'"
-    " WHEN CAST(c.summary->>'edad' AS INTEGER) <= 17 THEN '15-17'"
-    " ELSE '18+' END"
-)
+#: the dimensions of the disaggregation: name -> column of ``case_figure f``
+AGE_BANDS = figures.AGE_BANDS
 DIMENSIONS: dict[str, str] = {
-    "sexo": "c.summary->>'sexo'",
-    "edad": _AGE,
-    "nacionalidad": "c.summary->>'nacionalidad'",
-    "acompanamiento": "c.summary->>'acompanamiento_declarado'",
+    "sexo": "f.sexo",
+    "edad": "f.edad",
+    "nacionalidad": "f.nacionalidad",
+    "acompanamiento": "f.acompanamiento",
 }
 #: what a missing value is shown as (a case opened without the field)
 UNKNOWN = "sin_dato"
@@ -73,29 +70,29 @@ class CaseFilter:
     acompanamiento: str | None = None
 
     def sql(self) -> tuple[str, list[Any]]:
-        """The WHERE clause over ``nna_case c`` (Piccolo's ``{}`` placeholders) and its values."""
+        """The WHERE clause over ``case_figure f`` (Piccolo's ``{}`` placeholders) and its
+        values; the state is the case's (``nna_case``) now."""
         parts, args = ["1 = 1"], []
         if self.since is not None:
-            parts.append("c.opened_at >= {}")
+            parts.append("f.opened_at >= {}")
             args.append(self.since)
         if self.until is not None:
-            parts.append("c.opened_at < {}")
+            parts.append("f.opened_at < {}")
             args.append(self.until)
         if self.estado:
-            parts.append("c.estado = {}")
+            parts.append(
+                "EXISTS (SELECT 1 FROM nna_case c WHERE c.id = f.case_id AND c.estado = {})"
+            )
             args.append(self.estado)
-        for name, expr in DIMENSIONS.items():
+        for name, column in DIMENSIONS.items():
             value = getattr(self, name)
             if value == UNKNOWN:
-                parts.append(f"({expr}) IS NULL")
+                parts.append(f"{column} IS NULL")
             elif value:
-                parts.append(f"({expr}) = {{}}")
+                parts.append(f"{column} = {{}}")
                 args.append(value)
-        if self.stage and self.stage != "deteccion":
-            parts.append(
-                "EXISTS (SELECT 1 FROM case_milestone m WHERE m.case_id = c.id AND m.stage = {})"
-            )
-            args.append(self.stage)
+        if self.stage in STAGE_TASKS:  # a constant: the column's name
+            parts.append(f"f.{self.stage}_at IS NOT NULL")
         return " AND ".join(parts), args
 
 
@@ -103,71 +100,88 @@ async def _raw(sql: str, args: list[Any]) -> list[dict[str, Any]]:
     return await Case.raw(sql, *args)
 
 
+def _ordered(name: str, counts: dict[str, int]) -> list[dict[str, Any]]:
+    if name == "edad":
+        order = [*AGE_BANDS, UNKNOWN]
+        keys = sorted(counts, key=lambda k: (order.index(k) if k in order else 99, k))
+    else:
+        keys = sorted(counts, key=lambda k: (k == UNKNOWN, -counts[k], k))
+    return [{"value": k, "n": counts[k]} for k in keys]
+
+
 async def disaggregation(flt: CaseFilter) -> dict[str, list[dict[str, Any]]]:
-    """Cases per value of each dimension (one grouped query; summed here per dimension)."""
+    """Cases per value of each dimension: one pass over the period's rows (grouping sets) on
+    PostgreSQL, one grouped count per dimension on SQLite."""
     where, args = flt.sql()
-    cols = ", ".join(f"{expr} AS {name}" for name, expr in DIMENSIONS.items())
-    rows = await _raw(
-        f"SELECT {cols}, COUNT(*) AS n FROM nna_case c WHERE {where}"  # noqa: S608 (constants)
-        f" GROUP BY {', '.join(str(i + 1) for i in range(len(DIMENSIONS)))}",
-        args,
-    )
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name in DIMENSIONS:
-        counts: dict[str, int] = {}
-        for r in rows:
-            value = r[name] if r[name] not in (None, "") else UNKNOWN
-            counts[str(value)] = counts.get(str(value), 0) + r["n"]
-        order = list(AGE_BANDS) + [UNKNOWN] if name == "edad" else None
-        keys = sorted(counts, key=lambda k: (order.index(k) if order and k in order else 99, k))
-        if name != "edad":
-            keys = sorted(counts, key=lambda k: (k == UNKNOWN, -counts[k], k))
-        out[name] = [{"value": k, "n": counts[k]} for k in keys]
-    return out
+    if db.is_sqlite():
+        parts = [
+            f"SELECT '{name}' AS dim, {column} AS value, COUNT(*) AS n"  # noqa: S608 (constants)
+            f" FROM case_figure f WHERE {where} GROUP BY {column}"
+            for name, column in DIMENSIONS.items()
+        ]
+        rows = await _raw(" UNION ALL ".join(parts), args * len(parts))
+    else:
+        columns = ", ".join(DIMENSIONS.values())
+        sets = ", ".join(f"({c})" for c in DIMENSIONS.values())
+        grouped = await _raw(
+            f"SELECT {columns}, COUNT(*) AS n, GROUPING({columns}) AS g"  # noqa: S608
+            f" FROM case_figure f WHERE {where} GROUP BY GROUPING SETS ({sets})",
+            args,
+        )
+        names = list(DIMENSIONS)
+        rows = []
+        for r in grouped:
+            # GROUPING's bits: the dimension grouped on is the one bit not set
+            bit = next(i for i in range(len(names)) if not (r["g"] >> (len(names) - 1 - i)) & 1)
+            rows.append({"dim": names[bit], "value": r[names[bit]], "n": r["n"]})
+    counts: dict[str, dict[str, int]] = {name: {} for name in DIMENSIONS}
+    for r in rows:
+        value = str(r["value"]) if r["value"] not in (None, "") else UNKNOWN
+        counts[r["dim"]][value] = counts[r["dim"]].get(value, 0) + int(r["n"])
+    return {name: _ordered(name, counts[name]) for name in DIMENSIONS}
 
 
 async def funnel(flt: CaseFilter) -> list[dict[str, Any]]:
     """Per stage: the cases detected in the period that reached it, and the median days from
-    detection (the case's opening) to reaching it."""
+    detection (the case's opening) to reaching it (one statement)."""
     where, args = flt.sql()
-    total = (await _raw(f"SELECT COUNT(*) AS n FROM nna_case c WHERE {where}", args))[0]["n"]  # noqa: S608
+    counts = ", ".join(f"COUNT(f.{s}_at) AS n_{s}" for s in STAGE_TASKS)
     medians: dict[str, float | None] = {}
-    counts: dict[str, int] = {}
-    join = (
-        "FROM case_milestone m JOIN nna_case c ON c.id = m.case_id"
-        f" WHERE {where}"  # noqa: S608 (constants and placeholders)
-    )
     if db.is_sqlite():
-        rows = await _raw(
-            "SELECT m.stage AS stage,"
-            " julianday(m.reached_at) - julianday(c.opened_at) AS days " + join,
-            args,
+        days = ", ".join(
+            f"julianday(f.{s}_at) - julianday(f.opened_at) AS d_{s}" for s in STAGE_TASKS
         )
-        by_stage: dict[str, list[float]] = {}
-        for r in rows:
-            by_stage.setdefault(r["stage"], []).append(float(r["days"]))
-        for stage, days in by_stage.items():
-            counts[stage] = len(days)
-            medians[stage] = statistics.median(days)
+        rows = await _raw(f"SELECT {days} FROM case_figure f WHERE {where}", args)  # noqa: S608
+        total = len(rows)
+        counts_of = {s: 0 for s in STAGE_TASKS}
+        for stage in STAGE_TASKS:
+            found = [float(r[f"d_{stage}"]) for r in rows if r[f"d_{stage}"] is not None]
+            counts_of[stage] = len(found)
+            medians[stage] = statistics.median(found) if found else None
     else:
-        median = (
+        median = ", ".join(
             "percentile_cont(0.5) WITHIN GROUP"
-            " (ORDER BY EXTRACT(EPOCH FROM (m.reached_at - c.opened_at)) / 86400)"
+            f" (ORDER BY EXTRACT(EPOCH FROM (f.{s}_at - f.opened_at)) / 86400) AS d_{s}"
+            for s in STAGE_TASKS
         )
-        rows = await _raw(
-            f"SELECT m.stage AS stage, COUNT(*) AS n, {median} AS days {join} GROUP BY m.stage",
-            args,
-        )
-        for r in rows:
-            counts[r["stage"]] = r["n"]
-            medians[r["stage"]] = float(r["days"]) if r["days"] is not None else None
+        row = (
+            await _raw(
+                f"SELECT COUNT(*) AS n, {counts}, {median} FROM case_figure f WHERE {where}",  # noqa: S608
+                args,
+            )
+        )[0]
+        total = int(row["n"])
+        counts_of = {s: int(row[f"n_{s}"]) for s in STAGE_TASKS}
+        for stage in STAGE_TASKS:
+            value = row[f"d_{stage}"]
+            medians[stage] = float(value) if value is not None else None
     out = [{"stage": "deteccion", "n": total, "median_days": 0.0 if total else None}]
     for stage in STAGE_TASKS:
         days = medians.get(stage)
         out.append(
             {
                 "stage": stage,
-                "n": counts.get(stage, 0),
+                "n": counts_of[stage],
                 "median_days": round(max(days, 0.0), 1) if days is not None else None,
             }
         )
@@ -187,12 +201,13 @@ async def cases(
     _oversight_only(principal)
     where, args = flt.sql()
     if after is not None:
-        where += " AND c.id > {}"
+        where += " AND f.case_id > {}"
         args = [*args, after]
     return await _raw(
         "SELECT c.id AS id, c.folio AS folio, c.estado AS estado, c.status AS status,"  # noqa: S608
         " c.risk AS risk, c.opened_at AS opened_at"
-        f" FROM nna_case c WHERE {where} ORDER BY c.id LIMIT {int(limit)}",
+        f" FROM case_figure f JOIN nna_case c ON c.id = f.case_id WHERE {where}"
+        f" ORDER BY f.case_id LIMIT {int(limit)}",
         args,
     )
 

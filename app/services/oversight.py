@@ -13,8 +13,6 @@ import statistics
 from datetime import datetime
 from typing import Any
 
-from piccolo.query.functions.aggregate import Count
-
 from app.clock import utcnow
 from app.command import command
 from app.errors import Forbidden, NotFound
@@ -191,8 +189,7 @@ async def compliance(
         "estado": estado,
         "deadlines": await register_report.compliance(flt, now),
         "workload": await _workload(now),
-        "cases_by_risk": await _count_cases(Case.risk, Case.status == "open"),
-        "cases_by_status": await _count_cases(Case.status),
+        **await _cases_by_status_and_risk(),
         "procuraduria_notification": await _notification_times(since, until),
         "children_in_migration_stations": await custody.oversight_figures(since, until, now),
         "calendar_warnings": await calendars.warnings(now),
@@ -230,100 +227,67 @@ async def _workload(now: datetime) -> list[dict[str, Any]]:
     return sorted(out, key=lambda r: r["authority"])
 
 
-async def _count_cases(column: Any, where: Any = None) -> list[dict[str, Any]]:
-    """Cases per value of ``column`` (risk, status), for the report's summaries."""
-    query = Case.select(column.as_alias("value"), Count(alias="n")).group_by(column)
-    if where is not None:
-        query = query.where(where)
-    name = column._meta.name
-    return sorted(
-        ({name: r["value"], "n": r["n"]} for r in await query), key=lambda r: str(r[name] or "")
-    )
-
-
-#: ``fecha_deteccion`` as an instant with its zone (the form's date-time); anything else is
-#: not counted, as the Python path below skips it
-_INSTANT = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$"
-
-
-async def _notification_times_pg(since: datetime | None, until: datetime | None) -> dict[str, Any]:
-    """The same figures in one aggregate query (PostgreSQL): the case variables are not
-    loaded into Python (100,000 cases would take seconds)."""
-    where, args = (
-        ["t.bpmn_id = {}", "t.status = 'completed'", "t.completed_at IS NOT NULL"],
-        [NOTIFY_PROCURADURIA_TASK],
-    )
-    if since:
-        where.append("t.created_at >= {}")
-        args.append(since)
-    if until:
-        where.append("t.created_at < {}")
-        args.append(until)
-    detected = (
-        "CASE WHEN c.variables->>'fecha_deteccion' IS NULL THEN c.opened_at"
-        " WHEN c.variables->>'fecha_deteccion' ~ {} THEN"
-        " CAST(c.variables->>'fecha_deteccion' AS timestamptz) END"
-    )
-    inner = (
-        f"SELECT EXTRACT(EPOCH FROM (t.completed_at - ({detected}))) / 3600 AS h"  # noqa: S608
-        " FROM task t JOIN nna_case c ON c.id = t.case_id WHERE " + " AND ".join(where)
-    )
-    outer = (
-        "SELECT COUNT(h) AS notified, percentile_cont(0.5) WITHIN GROUP (ORDER BY h) AS median,"
-        " MAX(h) AS max, COUNT(h) FILTER (WHERE h <= 24) AS within FROM"
-    )
-    rows = await Task.raw(
-        f"{outer} ({inner}) x",
-        _INSTANT,
-        *args,
-    )
-    r = rows[0]
+async def _cases_by_status_and_risk() -> dict[str, list[dict[str, Any]]]:
+    """Cases per status, and open cases per risk: one grouped count over the
+    ``(status, risk)`` index."""
+    rows = await Case.raw("SELECT status, risk, COUNT(*) AS n FROM nna_case GROUP BY status, risk")
+    by_status: dict[Any, int] = {}
+    by_risk: dict[Any, int] = {}
+    for r in rows:
+        by_status[r["status"]] = by_status.get(r["status"], 0) + int(r["n"])
+        if r["status"] == "open":
+            by_risk[r["risk"]] = by_risk.get(r["risk"], 0) + int(r["n"])
     return {
-        "notified": int(r["notified"]),
-        "median_hours": round(float(r["median"]), 2) if r["median"] is not None else None,
-        "max_hours": round(float(r["max"]), 2) if r["max"] is not None else None,
-        "within_24h": int(r["within"]),
+        "cases_by_risk": [
+            {"risk": k, "n": v} for k, v in sorted(by_risk.items(), key=lambda i: str(i[0] or ""))
+        ],
+        "cases_by_status": [
+            {"status": k, "n": v}
+            for k, v in sorted(by_status.items(), key=lambda i: str(i[0] or ""))
+        ],
     }
 
 
 async def _notification_times(since: datetime | None, until: datetime | None) -> dict[str, Any]:
-    """Hours from detection (``fecha_deteccion``, else the case's opening) to the completion of
-    ``notificar_procuraduria`` (LM art. 112 fr. I: immediately; INM protocol: within 24 h)."""
+    """Hours from detection to the first notification of the Procuraduría (LM art. 112 fr. I:
+    immediately; INM protocol: within 24 h), for the cases detected in the period (as the
+    dashboard's other case figures). Both instants are in the case's figures row
+    (``case_figure``: ``detected_at`` is ``fecha_deteccion`` when it is an instant, else the
+    opening; ``notified_at`` the first completion of ``notificar_procuraduria``;
+    app/cases/handlers/figures.py), so one scan of the period's rows gives them."""
     from app import db
 
-    if not db.is_sqlite():
-        return await _notification_times_pg(since, until)
-    query = Task.select(
-        Task.completed_at,
-        Task.case.opened_at.as_alias("opened_at"),
-        Task.case.variables.as_alias("variables"),
-    ).where((Task.bpmn_id == NOTIFY_PROCURADURIA_TASK) & (Task.status == "completed"))
+    where, args = ["f.notified_at IS NOT NULL", "f.detected_at IS NOT NULL"], []
     if since:
-        query = query.where(Task.created_at >= since)
+        where.append("f.opened_at >= {}")
+        args.append(since)
     if until:
-        query = query.where(Task.created_at < until)
-    hours = []
-    for r in await query:
-        variables = r["variables"]
-        if isinstance(variables, str):
-            import json
-
-            variables = json.loads(variables or "{}")
-        detected = r["opened_at"]
-        raw = (variables or {}).get("fecha_deteccion")
-        if raw:
-            try:
-                detected = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
-            except ValueError:
-                pass
-        if detected.tzinfo is None or r["completed_at"] is None:
-            continue
-        hours.append((r["completed_at"] - detected).total_seconds() / 3600)
+        where.append("f.opened_at < {}")
+        args.append(until)
+    scan = "FROM case_figure f WHERE " + " AND ".join(where)
+    if not db.is_sqlite():
+        hours = "EXTRACT(EPOCH FROM (f.notified_at - f.detected_at)) / 3600"
+        r = (
+            await Task.raw(
+                f"SELECT COUNT(*) AS notified, percentile_cont(0.5) WITHIN GROUP"  # noqa: S608
+                f" (ORDER BY {hours}) AS median, MAX({hours}) AS max,"
+                f" COUNT(*) FILTER (WHERE {hours} <= 24) AS within {scan}",
+                *args,
+            )
+        )[0]
+        return {
+            "notified": int(r["notified"]),
+            "median_hours": round(float(r["median"]), 2) if r["median"] is not None else None,
+            "max_hours": round(float(r["max"]), 2) if r["max"] is not None else None,
+            "within_24h": int(r["within"]),
+        }
+    rows = await Task.raw(f"SELECT f.notified_at, f.detected_at {scan}", *args)  # noqa: S608
+    values = [(r["notified_at"] - r["detected_at"]).total_seconds() / 3600 for r in rows]
     return {
-        "notified": len(hours),
-        "median_hours": round(statistics.median(hours), 2) if hours else None,
-        "max_hours": round(max(hours), 2) if hours else None,
-        "within_24h": sum(1 for h in hours if h <= 24),
+        "notified": len(values),
+        "median_hours": round(statistics.median(values), 2) if values else None,
+        "max_hours": round(max(values), 2) if values else None,
+        "within_24h": sum(1 for h in values if h <= 24),
     }
 
 

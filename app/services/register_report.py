@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
-from piccolo.query.functions.aggregate import Count
-
-from app.tables import DeadlineRegister
+from app import db
+from app.cases import register_counts
+from app.tables import Authority, DeadlineRegister
 
 STATUSES = ("running", "met", "breached", "cancelled")
 #: the authority filter's value for rows with no authority (unroutable): the drill-down of that
@@ -36,6 +36,34 @@ class RegisterFilter:
     authority: str | None = None  # authority code
     estado: str | None = None
     status: str | None = None
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The same filter as ``where()``, as SQL over ``deadline_register r`` (Piccolo's
+        ``{}`` placeholders) and its values, for the aggregate statements."""
+        parts, args = ["1 = 1"], []
+        if self.since is not None:
+            parts.append("r.due_at >= {}")
+            args.append(self.since)
+        if self.until is not None:
+            parts.append("r.due_at < {}")
+            args.append(self.until)
+        if self.plazo_id:
+            parts.append("r.plazo_id = {}")
+            args.append(self.plazo_id)
+        if self.authority == NO_AUTHORITY:
+            parts.append("r.authority_id IS NULL")
+        elif self.authority:
+            parts.append("r.authority_id IN (SELECT a.id FROM authority a WHERE a.code = {})")
+            args.append(self.authority)
+        if self.estado:
+            parts.append("r.estado = {}")
+            args.append(self.estado)
+        if self.status == "breached_open":
+            parts.append("r.status = 'breached' AND r.closed_at IS NULL")
+        elif self.status:
+            parts.append("r.status = {}")
+            args.append(self.status)
+        return " AND ".join(parts), args
 
     def where(self) -> Any:
         clause = DeadlineRegister.id.is_not_null()
@@ -72,85 +100,184 @@ def _empty() -> dict[str, Any]:
     }
 
 
-def _finish(group: dict[str, Any], late: list[float]) -> dict[str, Any]:
-    decided = group["met"] + group["breached"]
-    group["on_time_pct"] = round(100 * group["met"] / decided, 1) if decided else None
-    group["median_hours_late"] = _hours(statistics.median(late)) if late else None
-    return group
+async def _codes() -> dict[int, str]:
+    return {r["id"]: r["code"] for r in await Authority.select(Authority.id, Authority.code)}
+
+
+async def _late_seconds(
+    flt: RegisterFilter, now: datetime
+) -> dict[tuple[int, str, str, str], float]:
+    """Median lateness (seconds) of the filter's breaches, per (grouping, deadline, authority id,
+    state): grouping 0 = the three together, 3 = per deadline, 5 = per authority, 6 = per state,
+    7 = all. PostgreSQL computes it in one aggregate; SQLite (small databases) in Python."""
+    where, args = flt.sql()
+    where += " AND r.status = 'breached'"
+    out: dict[tuple[int, str, str, str], float] = {}
+    if not db.is_sqlite():
+        rows = await DeadlineRegister.raw(
+            "SELECT GROUPING(r.plazo_id, r.authority_id, r.estado) AS g, r.plazo_id,"  # noqa: S608
+            " r.authority_id, r.estado, percentile_cont(0.5) WITHIN GROUP"
+            " (ORDER BY EXTRACT(EPOCH FROM (COALESCE(r.closed_at, {}) - r.due_at))) AS late"
+            f" FROM deadline_register r WHERE {where} GROUP BY GROUPING SETS"
+            " ((r.plazo_id, r.authority_id, r.estado), (r.plazo_id), (r.authority_id),"
+            " (r.estado), ())",
+            now,
+            *args,
+        )
+        for r in rows:
+            if r["late"] is not None:
+                key = (int(r["g"]), r["plazo_id"] or "", r["authority_id"] or 0, r["estado"] or "")
+                out[key] = float(r["late"])
+        return out
+    rows = await DeadlineRegister.raw(
+        "SELECT r.plazo_id, r.authority_id, r.estado, r.due_at, r.closed_at"  # noqa: S608
+        f" FROM deadline_register r WHERE {where}",
+        *args,
+    )
+    groups: dict[tuple[int, str, int, str], list[float]] = {}
+    for r in rows:
+        seconds = ((r["closed_at"] or now) - r["due_at"]).total_seconds()
+        p, a, e = r["plazo_id"] or "", r["authority_id"] or 0, r["estado"] or ""
+        for key in ((0, p, a, e), (3, p, 0, ""), (5, "", a, ""), (6, "", 0, e), (7, "", 0, "")):
+            groups.setdefault(key, []).append(seconds)
+    return {k: statistics.median(v) for k, v in groups.items()}
+
+
+def _local_midnight(instant: datetime | None) -> bool:
+    if instant is None:
+        return True
+    local = instant.astimezone(register_counts.LOCAL_TZ)
+    return local.time() == time(0) and local.tzinfo is not None
+
+
+def whole_days(flt: RegisterFilter) -> bool:
+    """Whether the per-day counts answer this filter exactly: a period of whole days in
+    central Mexico (the pages' periods; open ends too) and no status asked."""
+    return flt.status is None and _local_midnight(flt.since) and _local_midnight(flt.until)
+
+
+async def counted(flt: RegisterFilter) -> list[dict[str, Any]]:
+    """The filter's register rows counted per (deadline, authority, state, status, open), from
+    the per-day counts (``register_day``, app/cases/register_counts.py): a few rows per day."""
+    parts, args = ["1 = 1"], []
+    if flt.since is not None:
+        parts.append("r.day >= {}")
+        args.append(register_counts.local_day(flt.since))
+    if flt.until is not None:
+        parts.append("r.day < {}")
+        args.append(register_counts.local_day(flt.until))
+    if flt.plazo_id:
+        parts.append("r.plazo_id = {}")
+        args.append(flt.plazo_id)
+    if flt.authority == NO_AUTHORITY:
+        parts.append("r.authority_id = 0")
+    elif flt.authority:
+        parts.append("r.authority_id IN (SELECT a.id FROM authority a WHERE a.code = {})")
+        args.append(flt.authority)
+    if flt.estado:
+        parts.append("r.estado = {}")
+        args.append(flt.estado)
+    rows = await DeadlineRegister.raw(
+        "SELECT r.plazo_id, r.authority_id, r.estado, r.status, r.open, SUM(r.n) AS n"  # noqa: S608
+        f" FROM register_day r WHERE {' AND '.join(parts)}"
+        " GROUP BY r.plazo_id, r.authority_id, r.estado, r.status, r.open",
+        *args,
+    )
+    return [r for r in rows if int(r["n"])]
+
+
+async def recount(flt: RegisterFilter) -> list[dict[str, Any]]:
+    """The same counts from the register rows themselves (any period; and the check of the
+    per-day counts: tests compare the two)."""
+    where, args = flt.sql()
+    return await DeadlineRegister.raw(
+        "SELECT r.plazo_id, r.authority_id, r.estado, r.status,"  # noqa: S608 (constants)
+        " CASE WHEN r.closed_at IS NULL THEN 1 ELSE 0 END AS open, COUNT(*) AS n"
+        f" FROM deadline_register r WHERE {where} GROUP BY r.plazo_id, r.authority_id,"
+        " r.estado, r.status, CASE WHEN r.closed_at IS NULL THEN 1 ELSE 0 END",
+        *args,
+    )
 
 
 async def compliance(flt: RegisterFilter, now: datetime) -> dict[str, Any]:
     """Counts per (deadline, authority, state), summed per deadline, per authority, per state
-    and overall; open breaches with their lateness; median lateness of every breach."""
-    rows = await (
-        DeadlineRegister.select(
-            DeadlineRegister.plazo_id,
-            DeadlineRegister.authority.code.as_alias("authority"),
-            DeadlineRegister.estado,
-            DeadlineRegister.status,
-            Count(alias="n"),
-        )
-        .where(flt.where())
-        .group_by(
-            DeadlineRegister.plazo_id,
-            DeadlineRegister.authority.code,
-            DeadlineRegister.estado,
-            DeadlineRegister.status,
-        )
+    and overall; open breaches with their lateness; median lateness of every breach.
+
+    The counts come from the per-day counts when the period is whole days (the pages' periods),
+    else from the rows; the lateness medians from the period's breached rows
+    (``deadline_register_report`` holds every column they read), the open breaches shown from
+    ``deadline_register_open_breach`` in lateness order."""
+    where, args = flt.sql()
+    rows = await (counted(flt) if whole_days(flt) else recount(flt))
+    codes = await _codes()
+    late = await _late_seconds(flt, now)
+    shown = await DeadlineRegister.raw(
+        "SELECT r.case_folio, r.plazo_id, r.authority_id, r.estado, r.task_bpmn_id,"  # noqa: S608
+        " r.due_at, r.closed_at, r.levels_reached FROM deadline_register r"
+        f" WHERE {where} AND r.status = 'breached' AND r.closed_at IS NULL"
+        f" ORDER BY r.due_at, r.id LIMIT {OPEN_BREACHES_SHOWN}",
+        *args,
     )
-    breaches = await DeadlineRegister.select(
-        DeadlineRegister.case_folio,
-        DeadlineRegister.plazo_id,
-        DeadlineRegister.authority.code.as_alias("authority"),
-        DeadlineRegister.estado,
-        DeadlineRegister.task_bpmn_id,
-        DeadlineRegister.due_at,
-        DeadlineRegister.closed_at,
-        DeadlineRegister.levels_reached,
-    ).where(flt.where() & (DeadlineRegister.status == "breached"))
-    groups: dict[tuple[str, str, str], dict[str, Any]] = {}
+    groups: dict[tuple[str, int, str], dict[str, Any]] = {}
     for r in rows:
-        key = (r["plazo_id"], r["authority"] or "", r["estado"] or "")
+        key = (r["plazo_id"], r["authority_id"] or 0, r["estado"] or "")
         g = groups.setdefault(key, _empty())
-        g["deadlines"] += r["n"]
-        g[r["status"]] += r["n"]
-    late: dict[tuple[str, str, str], list[float]] = {}
+        n = int(r["n"])
+        g["deadlines"] += n
+        g[r["status"]] += n
+        if r["status"] == "breached" and int(r["open"]):
+            g["breached_open"] += n
     open_breaches = []
-    for b in breaches:
-        key = (b["plazo_id"], b["authority"] or "", b["estado"] or "")
-        seconds = ((b["closed_at"] or now) - b["due_at"]).total_seconds()
-        late.setdefault(key, []).append(seconds)
-        if b["closed_at"] is None:
-            # setdefault: a row breached between the two reads still counts once, here
-            groups.setdefault(key, _empty())["breached_open"] += 1
-            open_breaches.append(b | {"hours_late": _hours(seconds)})
-    open_breaches.sort(key=lambda b: -b["hours_late"])
+    for b in shown:
+        authority_id = b.pop("authority_id")
+        b["authority"] = codes.get(authority_id) if authority_id else None
+        b["hours_late"] = _hours((now - b["due_at"]).total_seconds())
+        open_breaches.append(b)
+
+    def finish(group: dict[str, Any], key: tuple[int, str, int, str]) -> dict[str, Any]:
+        decided = group["met"] + group["breached"]
+        group["on_time_pct"] = round(100 * group["met"] / decided, 1) if decided else None
+        seconds = late.get(key)
+        group["median_hours_late"] = _hours(seconds) if seconds is not None else None
+        return group
 
     def summed(index: int | None) -> list[dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        lates: dict[str, list[float]] = {}
+        out: dict[Any, dict[str, Any]] = {}
         for key, g in groups.items():
             name = "" if index is None else key[index]
             s = out.setdefault(name, _empty())
             for field in ("deadlines", *STATUSES, "breached_open"):
                 s[field] += g[field]
-            lates.setdefault(name, []).extend(late.get(key, []))
-        return [_finish({"key": k} | out[k], lates[k]) for k in sorted(out)]
+        result = []
+        for name in out:
+            if index == 0:
+                key, label = (3, name, 0, ""), name
+            elif index == 1:
+                key, label = (5, "", name, ""), codes.get(name, "") if name else ""
+            elif index == 2:
+                key, label = (6, "", 0, name), name
+            else:
+                key, label = (7, "", 0, ""), ""
+            result.append(finish({"key": label} | out[name], key))
+        return sorted(result, key=lambda r: r["key"])
 
     totals = summed(None)
+    detail = [
+        finish(
+            {"deadline_id": k[0], "authority": codes.get(k[1]) if k[1] else None,
+             "estado": k[2] or None} | g,
+            (0, *k),
+        )
+        for k, g in groups.items()
+    ]  # fmt: skip
+    detail.sort(key=lambda r: (r["deadline_id"], r["authority"] or "", r["estado"] or ""))
     return {
-        "rows": [
-            _finish(
-                {"deadline_id": k[0], "authority": k[1] or None, "estado": k[2] or None} | g,
-                late.get(k, []),
-            )
-            for k, g in sorted(groups.items())
-        ],
-        "totals": _strip_key(totals[0]) if totals else _finish(_empty(), []),
+        "rows": detail,
+        "totals": _strip_key(totals[0]) if totals else finish(_empty(), (7, "", 0, "")),
         "by_deadline": summed(0),
         "by_authority": summed(1),
         "by_state": summed(2),
-        "open_breaches": open_breaches[:OPEN_BREACHES_SHOWN],
+        "open_breaches": open_breaches,
     }
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from app.cases.handlers import figures
 from app.cases.handlers.task_index import NO_DUE
 from app.data_protection_rules import recipients_of
 from app.route_engine import form_example, library
@@ -186,8 +187,9 @@ async def store_case(
                 variables={},
                 spec_version=library().version,
             )
-        ).returning(Case.id)
+        ).returning(Case.id, Case.opened_at)
     )[0]
+    await figures.write([row["id"]], row["opened_at"], {}, {})  # as the opening writes it
     await WorkflowState.insert(
         WorkflowState(
             case=row["id"],

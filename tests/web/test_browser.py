@@ -353,6 +353,9 @@ AXE_PAGES = [
     ("form-record", "inm-07.officer", "form_record"),
     ("case-file", "inm-07.officer", "case_file"),
     ("approval", "procuraduria-07.supervisor", "approval"),
+    ("cases-list", "inm-07.officer", "/cases"),
+    ("cases-oversight-list", "cndh.oversight", "/cases"),
+    ("compliance-period", "cndh.oversight", "/compliance?since=&estado=07"),
 ]
 
 
@@ -438,30 +441,90 @@ def test_oversight_filters_by_period_and_drills_down_to_a_case(server, chromium)
     s.close()
 
 
-PHONE_PAGES = [
-    ("login", None, "/login"),
-    ("inbox", "inm-07.officer", "/inbox"),
-    ("task", "inm-07.officer", "task"),
-    ("case", "inm-07.officer", "case"),
-    ("identity", "inm-07.officer", "identity"),
-    ("new-case", "inm-07.officer", "/cases/new"),
-    ("notifications", "inm-07.supervisor", "/notifications"),
-    ("shelters", "cas-07-tapachula.shelter-staff", "/shelters"),
-    ("shelter", "cas-07-tapachula.shelter-staff", "shelter"),
-    ("audit", "cndh.oversight", "/audit"),
-    ("verify", "cndh.oversight", "/audit/verify"),
-    ("compliance", "cndh.oversight", "/compliance?since="),
-    ("compliance-rows", "cndh.oversight", "/compliance/rows?since="),
-    ("compliance-cases", "cndh.oversight", "/compliance/cases?since="),
+#: pages only the phone test visits (besides every page of AXE_PAGES): the other states of the
+#: list, the case page with notes and attachments, the dashboard's default and period views
+PHONE_ONLY = [
+    ("cases-all", "inm-07.officer", "/cases"),
+    ("cases-folio", "inm-07.officer", "cases_by_folio"),
+    ("cases-oversight", "cndh.oversight", "/cases?sort=updated"),
+    ("case-with-files", "inm-07.officer", "case_with_files"),
     ("case-oversight", "cndh.oversight", "case_admit"),
+    ("compliance-all-time", "cndh.oversight", "/compliance?since="),
+    ("compliance-breaches", "cndh.oversight", "/compliance/rows?status=breached&since="),
+    ("compliance-stage", "cndh.oversight", "/compliance/cases?since=&stage=deteccion"),
+    ("task-plain", "inm-07.officer", "task_plain"),
 ]
+LONG_NOTE = (
+    "Nota de prueba con una palabra muy larga sin espacios "
+    "https://ejemplo.gob.mx/expedientes/documentos/anexos/informe_medico_y_psicologico_completo"
+)
+LONG_PDF = {"name": "informe_médico_psicológico_y_de_trabajo_social_de_la_nna_completo.pdf",
+            "mimeType": "application/pdf",
+            "buffer": b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n"}  # fmt: skip
+
+
+def goto(p, path: str, server: dict) -> None:
+    """Open a page of AXE_PAGES or PHONE_ONLY: a URL, or a name for a page reached by clicks
+    (with a form's errors shown where the name says so)."""
+    if path in ("task", "task_plain"):
+        p.goto("/inbox")
+        p.locator("a[href^='/tasks/']").first.click()
+        p.wait_for_load_state()
+        if path == "task":
+            p.get_by_role("button", name="Completar la tarea").click()  # with errors shown
+    elif path == "case":
+        p.goto("/inbox")
+        p.locator("table a[href^='/cases/']").first.click()
+    elif path == "identity":
+        p.goto("/inbox")
+        p.locator("table a[href^='/cases/']").first.click()
+        p.wait_for_load_state()
+        p.get_by_role("link", name="Ver datos de identidad").click()
+    elif path == "fake_pdf":  # the case page with the attachment form's error shown
+        p.goto("/inbox")
+        p.locator("table a[href^='/cases/']").first.click()
+        p.wait_for_load_state()
+        p.locator("#attachment-file").set_input_files(FAKE_PDF)
+        p.get_by_role("button", name="Subir documento").click()
+    elif path == "case_with_files":  # a note and a document with long unbroken names
+        p.goto(f"/cases/{server['named']}")
+        p.locator("#note-body").fill(LONG_NOTE)
+        p.get_by_role("button", name="Agregar nota").click()
+        p.wait_for_load_state()
+        p.locator("#attachment-file").set_input_files(LONG_PDF)
+        p.get_by_role("button", name="Subir documento").click()
+        p.wait_for_load_state()
+        assert LONG_NOTE in p.inner_text("main")
+    elif path == "new_case_errors":
+        p.goto("/cases/new")
+        p.get_by_role("button", name="Abrir caso").click()  # with errors shown
+    elif path == "form_record":
+        p.goto(f"/cases/{server['named']}")
+        p.locator(f"a[href^='/cases/{server['named']}/formularios/']").first.click()
+    elif path == "case_file":
+        p.goto(f"/cases/{server['named']}/expediente")
+    elif path == "cases_by_folio":
+        p.goto("/cases?folio=" + server["named"].rsplit("-", 1)[1])
+    elif path == "approval":
+        p.goto(f"/cases/{server['bia']}")
+        p.get_by_role("link", name="Aprobar la evaluación del interés superior").click()
+    elif path == "shelter":
+        p.goto("/shelters")
+        p.get_by_role("link", name="CAS DIF Chiapas, Tapachula").click()
+    elif path == "case_admit":
+        p.goto(f"/cases/{server['admit']}")
+    else:
+        p.goto(path)
+    p.wait_for_load_state()
 
 
 def test_every_page_fits_a_phone_at_390px(server, chromium):
-    """No page is wider than a 390 px phone screen (no sideways scrolling)."""
+    """No page is wider than a 390 px phone screen (no sideways scrolling): every page the
+    accessibility test checks, and the other states of the case list, the case page with notes
+    and attachments, the dashboard over all time and its drill-downs."""
     wide = []
     contexts = {}
-    for name, user, path in PHONE_PAGES:
+    for name, user, path in AXE_PAGES + PHONE_ONLY:
         if user not in contexts:
             ctx = chromium.new_context(
                 base_url=server["base"], locale="es-MX", viewport={"width": 390, "height": 844}
@@ -475,21 +538,9 @@ def test_every_page_fits_a_phone_at_390px(server, chromium):
                 page.wait_for_load_state()
             contexts[user] = (ctx, page)
         p = contexts[user][1]
-        if path in ("task", "case", "identity"):
-            p.goto("/inbox")
-            target = "a[href^='/tasks/']" if path == "task" else "table a[href^='/cases/']"
-            p.locator(target).first.click()
-            p.wait_for_load_state()
-            if path == "identity":
-                p.get_by_role("link", name="Ver datos de identidad").click()
-        elif path == "shelter":
-            p.goto("/shelters")
-            p.get_by_role("link", name="CAS DIF Chiapas, Tapachula").click()
-        elif path == "case_admit":
-            p.goto(f"/cases/{server['admit']}")
-        else:
-            p.goto(path)
-        p.wait_for_load_state()
+        goto(p, path, server)
+        if user:  # still logged in: the page itself was measured
+            assert p.url.split("?")[0] != server["base"] + "/login", (name, p.url)
         width = p.evaluate("() => document.documentElement.scrollWidth")
         if width > 390:
             offenders = p.evaluate(
@@ -501,6 +552,7 @@ def test_every_page_fits_a_phone_at_390px(server, chromium):
         p.screenshot(path=str(ARTIFACTS / f"phone-{name}.png"), full_page=False)
     for ctx, _ in contexts.values():
         ctx.close()
+    assert len(AXE_PAGES + PHONE_ONLY) >= 28
     assert not wide, wide
 
 
@@ -517,44 +569,7 @@ def test_accessibility_axe_core(server, chromium):
             if user:
                 sessions[user].login(user)
         p = sessions[user].page
-        if path == "task":
-            p.goto("/inbox")
-            p.locator("a[href^='/tasks/']").first.click()
-            p.wait_for_load_state()
-            p.get_by_role("button", name="Completar la tarea").click()  # with errors shown
-            p.wait_for_load_state()
-        elif path == "case":
-            p.goto("/inbox")
-            p.locator("table a[href^='/cases/']").first.click()
-        elif path == "identity":
-            p.goto("/inbox")
-            p.locator("table a[href^='/cases/']").first.click()
-            p.wait_for_load_state()
-            p.get_by_role("link", name="Ver datos de identidad").click()
-        elif path == "fake_pdf":  # the case page with the attachment form's error shown
-            p.goto("/inbox")
-            p.locator("table a[href^='/cases/']").first.click()
-            p.wait_for_load_state()
-            p.locator("#attachment-file").set_input_files(FAKE_PDF)
-            p.get_by_role("button", name="Subir documento").click()
-        elif path == "new_case_errors":
-            p.goto("/cases/new")
-            p.get_by_role("button", name="Abrir caso").click()  # with errors shown
-            p.wait_for_load_state()
-        elif path == "form_record":
-            p.goto(f"/cases/{server['named']}")
-            p.locator(f"a[href^='/cases/{server['named']}/formularios/']").first.click()
-        elif path == "case_file":
-            p.goto(f"/cases/{server['named']}/expediente")
-        elif path == "approval":
-            p.goto(f"/cases/{server['bia']}")
-            p.get_by_role("link", name="Aprobar la evaluación del interés superior").click()
-        elif path == "shelter":
-            p.goto("/shelters")
-            p.get_by_role("link", name="CAS DIF Chiapas, Tapachula").click()
-        else:
-            p.goto(path)
-        p.wait_for_load_state()
+        goto(p, path, server)
         p.add_script_tag(path=str(AXE))
         found = p.evaluate(
             "async () => (await axe.run(document, {resultTypes: ['violations']})).violations"

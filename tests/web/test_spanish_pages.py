@@ -65,7 +65,17 @@ async def test_spanish_pages_show_no_english_status_word_nor_element_id(browser,
         "task": await oversight.get(f"/tasks/{task}"),
         "compliance rows": await oversight.get("/compliance/rows?status=running"),
         "compliance cases": await oversight.get("/compliance/cases"),
+        "cases": await officer.get("/cases"),
+        "cases (folio search)": await officer.get(f"/cases?folio={folio.rsplit('-', 1)[1]}"),
+        "cases (oversight, overdue)": await oversight.get("/cases?overdue=true"),
+        "case file (expediente)": await officer.get(f"/cases/{folio}/expediente"),
+        "new case": await officer.get("/cases/new"),
     }
+    # every completed form of the case, as its record page shows it
+    for href in sorted(set(re.findall(rf'href="(/cases/{folio}/formularios/[^"]+)"',
+                                      pages["case (officer)"].text))):  # fmt: skip
+        pages[f"form {href.rsplit('/', 1)[1]}"] = await officer.get(href)
+    assert any(name.startswith("form ") for name in pages)
     bad: list[str] = []
     for name, r in pages.items():
         assert r.status_code == 200, (name, r.status_code)

@@ -29,6 +29,7 @@ from app.cases.handlers import (
     data_sharing,
     deadline_register,
     escalations,
+    figures,
     milestones,
     notes,
     representation,
@@ -54,8 +55,10 @@ POLICIES: dict[str, list[Handler]] = {
 
 PROJECTIONS: dict[str, list[Handler]] = {
     "case_changed": [task_index.sync],
+    # the dashboard's figures of the case (a reopened case keeps its first)
+    "case_started": [figures.case_started],
     # the completed form as submitted, who and when (the case record reads it)
-    "task_completed": [submissions.record, milestones.task_completed],
+    "task_completed": [submissions.record, milestones.task_completed, figures.task_completed],
     "deadline_started": [deadline_register.started],
     "deadline_escalated": [
         task_index.escalation_level,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.cases.aggregate import Event
+from app.cases.handlers import figures
 from app.tables import CaseMilestone
 
 if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
@@ -40,6 +41,7 @@ async def _reach(session: CaseSession, stage: str) -> None:
         stage,
         session.now,
     )
+    await figures.stage_reached(session, stage)
 
 
 async def task_completed(session: CaseSession, event: Event) -> None:
