@@ -287,7 +287,7 @@ def plan(
     # Subprocesses: their spec is named in the workflow dict.
     for sid, sub in state.get("subprocesses", {}).items():
         old = sub.get("spec")
-        new = renames.get(f"sub:{sid}", old) if renames else mapping.rename(old)
+        new = renames[f"sub:{sid}"] if renames and f"sub:{sid}" in renames else mapping.rename(old)
         if new != old:
             sub["spec"] = new
             result.renamed[f"sub:{sid}"] = [old, new]
@@ -297,7 +297,7 @@ def plan(
     missing: set[str] = set()
     for tid, task, holder in _tasks(state):
         old = task["task_spec"]
-        new = renames.get(tid, old) if renames else mapping.rename(old)
+        new = renames[tid] if renames and tid in renames else mapping.rename(old)
         if new != old:
             task["task_spec"] = new
             result.renamed[tid] = [old, new]
@@ -401,6 +401,18 @@ def migrate(
 def revert_renames(entry: Mapping[str, Any]) -> dict[str, str]:
     """Task uuid -> old spec name: the inverse of what a recorded migration renamed."""
     return {tid: pair[0] for tid, pair in (entry.get("renamed") or {}).items()}
+
+
+def revert_mapping(entry: Mapping[str, Any]) -> ElementMapping:
+    """New element -> old element, for tasks a case reached after the recorded migration (a
+    loop back to a renamed task): each new id that one old id became."""
+    olds: dict[str, set[str]] = {}
+    for old, new in (entry.get("renamed") or {}).values():
+        olds.setdefault(new, set()).add(old)
+    return ElementMapping(
+        elements={new: next(iter(o)) for new, o in olds.items() if len(o) == 1},
+        name=f"revert of {entry.get('run')}",
+    )
 
 
 def _repredict(case: Case) -> None:

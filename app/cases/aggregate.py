@@ -242,14 +242,14 @@ class CaseAggregate:
         ``mapping``, or (``revert``: a recorded migration) back with exactly the renames it
         made. ``workflows.versions.MigrationBlocked`` naming why, with nothing changed, when an
         element the case reached does not exist there. Returns the renames applied."""
-        from workflows.versions import migrate, revert_renames
+        from workflows.versions import migrate, revert_mapping, revert_renames
 
         state = self._engine.dump() if self._engine is not None else (self.state or "")
         source = self._engine.engine.library.version if self._engine else None
         case, result = migrate(
             state,
             target,
-            mapping,
+            revert_mapping(revert) if revert else mapping,
             run=run,
             at=None,
             renames=revert_renames(revert) if revert else None,

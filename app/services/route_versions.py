@@ -31,6 +31,7 @@ from workflows.versions import (
     MigrationBlocked,
     RouteSnapshot,
     plan,
+    revert_mapping,
     revert_renames,
 )
 
@@ -357,7 +358,7 @@ async def revert(
             engine = routes.engine_for(back)
             renames = revert_renames(entry)
             if dry_run:
-                result, _ = plan(row["state"], engine, renames=renames)
+                result, _ = plan(row["state"], engine, revert_mapping(entry), renames=renames)
                 item.update(_dry(result))
             else:
                 item.update(

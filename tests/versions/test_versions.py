@@ -139,3 +139,12 @@ def test_a_mapping_to_an_element_the_target_lacks_is_refused():
     mapping = ElementMapping.parse(f'[elements]\n{OLD} = "no_such_task"\n'.encode(), "m.toml")
     with pytest.raises(MappingError, match="no_such_task"):
         mapping.check_target(target().library)
+
+
+def test_revert_maps_back_only_what_one_old_element_became():
+    """Tasks a case reaches after a move (a loop back to a renamed task) revert by element;
+    an element two old ones were merged into cannot, so such a task blocks the revert."""
+    from workflows.versions import revert_mapping
+
+    entry = {"run": "r", "renamed": {"u1": ["a", "b"], "u2": ["c", "b"], "u3": ["d", "e"]}}
+    assert dict(revert_mapping(entry).elements) == {"e": "d"}
