@@ -1,6 +1,6 @@
 """``careroute`` command line: serve, demo, migrate, audit verify, audit checkpoint export, keys,
 users create / approve / reject, tick, worker, calendario (declared non-working days per
-authority).
+authority), route versions / route migrate (route versions and moving open cases).
 
 ``--db PATH`` (before or after any subcommand) selects the SQLite file;
 ``DATABASE_URL=postgresql://...`` selects PostgreSQL and wins over ``--db``.
@@ -398,6 +398,103 @@ def cmd_tick(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_route_versions(args: argparse.Namespace) -> int:
+    from app.services import route_versions
+
+    async def body() -> list[dict[str, Any]]:
+        await route_versions.register_current()
+        return await route_versions.versions()
+
+    rows = asyncio.run(_with_db(body))
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+        return 0
+    for r in rows:
+        r["number"] = r["number"] if r["number"] is not None else "-"
+        r["current"] = "yes" if r["current"] else ""
+        r["registered_at"] = f"{r['registered_at']:%Y-%m-%d %H:%M}" if r["registered_at"] else "-"
+    print(
+        _table(
+            rows, ["number", "version", "registered_at", "current", "open_cases", "closed_cases"]
+        )
+    )
+    return 0
+
+
+#: ``route migrate`` applied, but some cases stayed where they were (blocked or in conflict).
+EXIT_NOT_ALL_MIGRATED = 3
+
+
+def cmd_route_migrate(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.services import route_versions
+
+    if bool(args.to) == bool(args.revert):
+        return _fail(args, "give either --to VERSION or --revert RUN")
+    if args.revert and args.mapping:
+        return _fail(args, "--revert undoes the run's own renames: it takes no --mapping")
+    mapping = None
+    if args.mapping:
+        path = Path(args.mapping)
+        try:
+            text = path.read_bytes()
+        except OSError as exc:
+            return _fail(args, f"--mapping {args.mapping}: cannot read it ({exc.strerror})")
+        try:
+            mapping = route_versions.read_mapping(text, path.name)
+        except ServiceError as exc:
+            return _fail(args, str(exc))
+
+    async def body() -> Any:
+        if args.revert:
+            return await route_versions.revert(args.revert, dry_run=args.dry_run, folios=args.case)
+        return await route_versions.migrate(
+            args.to, mapping, dry_run=args.dry_run, folios=args.case
+        )
+
+    try:
+        report = asyncio.run(_with_db(body))
+    except ServiceError as exc:
+        return _fail(args, str(exc))
+    if args.json:
+        print(json.dumps(report.__dict__, indent=2, default=str))
+    else:
+        _print_migration(report)
+    if report.dry_run:
+        return 0
+    stuck = report.count("blocked") + report.count("conflict")
+    return EXIT_NOT_ALL_MIGRATED if stuck else 0
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    print(f"{args.prog}: {message}", file=sys.stderr)
+    return EXIT_UNUSABLE
+
+
+def _print_migration(report: Any) -> None:
+    rows = [
+        {
+            "folio": c["folio"],
+            "from": c.get("from_number") or c["from_version"],
+            "status": c["status"],
+            "reason": c.get("reason") or "",
+        }
+        for c in report.cases
+    ]
+    if rows:
+        print(_table(rows, ["folio", "from", "status", "reason"]))
+    verb = "would move" if report.dry_run else "moved"
+    target = f" to version {report.to_number} ({report.to_version})" if report.to_number else ""
+    moved = report.count("migratable" if report.dry_run else "migrated")
+    print(
+        f"{verb} {moved} of {len(report.cases)} open cases{target}; "
+        f"blocked {report.count('blocked')}, conflicts {report.count('conflict')}"
+        + (f"; mapping {report.mapping} sha256 {report.mapping_sha256}" if report.mapping else "")
+    )
+    if report.run:
+        print(f"run {report.run} (undo: careroute route migrate --revert {report.run})")
+
+
 def _worker_interval() -> float:
     """CAREROUTE_WORKER=0 disables the in-server worker; CAREROUTE_WORKER_INTERVAL sets its period."""
     if os.environ.get("CAREROUTE_WORKER", "1").strip() == "0":
@@ -559,6 +656,31 @@ def build_parser() -> argparse.ArgumentParser:
             users, verb, cmd_users_decide, help=f"{verb} an account an admin asked for (API)"
         )
         decide.add_argument("username")
+
+    route = _group(sub, "route", help="route versions: list them, migrate open cases")
+    versions = _command(
+        route,
+        "versions",
+        cmd_route_versions,
+        route=True,
+        help="list route versions with the number of open cases on each",
+    )
+    versions.add_argument("--json", action="store_true")
+    migrate = _command(
+        route,
+        "migrate",
+        cmd_route_migrate,
+        route=True,
+        help="move open cases to another route version (docs/route-versions.md)",
+    )
+    migrate.add_argument("--to", metavar="VERSION", help="version number or hash (6+ chars)")
+    migrate.add_argument("--mapping", metavar="FILE", help='TOML: [elements] old_id = "new_id"')
+    migrate.add_argument("--dry-run", action="store_true", help="report only: change nothing")
+    migrate.add_argument("--revert", metavar="RUN", help="move the cases of a migration run back")
+    migrate.add_argument(
+        "--case", action="append", metavar="FOLIO", help="only this open case (repeatable)"
+    )
+    migrate.add_argument("--json", action="store_true")
 
     cal = _group(sub, "calendario", help="non-working days each authority declares (LFPA art. 28)")
     declarar = _command(

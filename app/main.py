@@ -28,7 +28,7 @@ from app.api.security import TokenAuthMiddleware
 from app.api.session import MeController, SessionController
 from app.api.tasks import InboxController, TaskController
 from app.route_engine import library
-from app.services import calendars, checkpoints, deadlines, suspensions
+from app.services import calendars, checkpoints, deadlines, route_versions, suspensions
 from app.web.pages import template_config
 from app.web.router import web_router
 
@@ -78,6 +78,8 @@ def create_app(
             await db.migrate()
         await suspensions.load_suspensions()
         await calendars.load_declared_days()
+        if manage_db:  # this route's files stored; the versions open cases run on loaded
+            await route_versions.prewarm()
         if tick_seconds:
             background.append(asyncio.create_task(_tick_forever(tick_seconds)))
 

@@ -45,6 +45,46 @@ def route_engine() -> RouteEngine:
     return RouteEngine(library(), calendario())
 
 
+#: Other route versions this process loaded (app/services/route_versions.py reads their files
+#: from the database): cases run on the version they were started on until migrated.
+_libraries: dict[str, RouteLibrary] = {}
+_engines: dict[str, RouteEngine] = {}
+_VERSION = re.compile(r'"spec_version":"([0-9a-f]{1,64})"')
+
+
+def add_version(other: RouteLibrary) -> None:
+    """Make another route version's engine available to ``engine_for``."""
+    if other.version != library().version:
+        _libraries[other.version] = other
+
+
+def has_version(version: str) -> bool:
+    return version == library().version or version in _libraries
+
+
+def engine_for(version: str | None) -> RouteEngine:
+    """The engine of a route version: the current one, another loaded one, or (a version whose
+    files were never stored) the current one, which moves a compatible case to itself
+    (workflows/serialization.py) and refuses the others."""
+    if not version or version not in _libraries:
+        return route_engine()
+    engine = _engines.get(version)
+    if engine is None:
+        engine = _engines[version] = RouteEngine(_libraries[version], calendario())
+    return engine
+
+
+def state_version(state: str | None) -> str | None:
+    """The route version a dumped case names (its envelope's head), without parsing it all."""
+    match = _VERSION.search((state or "")[:300])
+    return match.group(1) if match else None
+
+
+def restore(state: str) -> Any:
+    """A dumped case, on its own route version's engine."""
+    return engine_for(state_version(state)).restore(state)
+
+
 def calendario() -> CalendarioLaboral:
     cal = library().plazos.calendario_desde_config()
     for suspension in _suspensions:
@@ -61,6 +101,7 @@ def set_suspensions(suspensions: tuple[Suspension, ...]) -> bool:
         return False
     _suspensions = suspensions
     route_engine.cache_clear()
+    _engines.clear()
     return True
 
 
@@ -73,6 +114,7 @@ def set_declared_days(declared: dict[str, frozenset[date]]) -> bool:
         return False
     _declared = value
     route_engine.cache_clear()
+    _engines.clear()
     return True
 
 

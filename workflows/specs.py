@@ -100,6 +100,9 @@ class RouteLibrary:
     deadlines: dict[str, DeadlineInfo]
     version: str
     files: list[str] = field(default_factory=list)
+    #: the folders it was read from (workflows/versions.py stores a version's files)
+    bpmn_dir: Path | None = None
+    forms_dir: Path | None = None
 
     @property
     def start_form(self) -> dict[str, Any]:
@@ -157,6 +160,8 @@ def load_library(
         deadlines=deadlines,
         version=_version(files, forms_dir, catalogo),
         files=[p.name for p in files],
+        bpmn_dir=bpmn_dir,
+        forms_dir=forms_dir,
     )
 
 

@@ -1010,6 +1010,18 @@ class MigrationStationsOut(msgspec.Struct):
     legal_source: str
 
 
+class RouteVersionOut(msgspec.Struct):
+    #: the version's number (null: a version whose files were never stored)
+    number: int | None
+    #: the content hash cases record
+    version: str
+    registered_at: datetime | None
+    #: new cases start on it
+    current: bool
+    open_cases: int
+    closed_cases: int
+
+
 class ComplianceOut(msgspec.Struct):
     generated_at: datetime
     #: the period: deadlines due at or after ``since`` and before ``until``
@@ -1029,3 +1041,5 @@ class ComplianceOut(msgspec.Struct):
     children_in_migration_stations: MigrationStationsOut
     #: years in use without an authority's declared non-working days (app/services/calendars.py)
     calendar_warnings: list[CalendarWarningOut]
+    #: route versions with the cases running on each (app/services/route_versions.py)
+    route_versions: list[RouteVersionOut] = []

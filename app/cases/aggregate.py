@@ -111,10 +111,10 @@ class CaseAggregate:
     def engine(self) -> EngineCase:
         """The engine case, restored from ``state`` the first time it is needed."""
         if self._engine is None:
-            from app.route_engine import route_engine
+            from app.route_engine import restore
 
             try:
-                self._engine = route_engine().restore(self.state or "")
+                self._engine = restore(self.state or "")
             except StateFormatError as exc:
                 # The route changed since this case was saved; the engine refuses to guess.
                 raise Conflict(f"cannot continue this case on this server: {exc}") from exc
@@ -229,6 +229,52 @@ class CaseAggregate:
             authority_id=authority_id,
         )
         return run["numero"]
+
+    def migrate_route(
+        self,
+        target: Any,
+        mapping: Any,
+        run: str | None,
+        *,
+        revert: dict[str, Any] | None = None,
+    ) -> list[str]:
+        """Move the case to route version ``target`` (an engine), renaming elements with
+        ``mapping``, or (``revert``: a recorded migration) back with exactly the renames it
+        made. ``workflows.versions.MigrationBlocked`` naming why, with nothing changed, when an
+        element the case reached does not exist there. Returns the renames applied."""
+        from workflows.versions import migrate, revert_mapping, revert_renames
+
+        state = self._engine.dump() if self._engine is not None else (self.state or "")
+        source = self._engine.engine.library.version if self._engine else None
+        case, result = migrate(
+            state,
+            target,
+            revert_mapping(revert) if revert else mapping,
+            run=run,
+            at=None,
+            renames=revert_renames(revert) if revert else None,
+        )
+        entry = case.meta["migrations"][-1]
+        entry["revert_of"] = revert.get("run") if revert else None
+        if revert:
+            entry["mapping"], entry["mapping_sha256"] = (
+                revert.get("mapping"),
+                revert.get("mapping_sha256"),
+            )
+        self._engine = case
+        self._engine_did([])
+        self.record(
+            "route_migrated",
+            run=run,
+            from_version=result.from_version or source,
+            to_version=result.to_version,
+            mapping=entry["mapping"],
+            mapping_sha256=entry["mapping_sha256"],
+            renamed=result.elements,
+            repredicted=sorted(set(result.repredicted)),
+            revert_of=entry["revert_of"],
+        )
+        return result.elements
 
     def fire_timers(self, now: datetime) -> None:
         self._engine_did(self.engine.fire_timers(now))

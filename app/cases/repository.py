@@ -26,6 +26,8 @@ from app.cases.writes import CaseWrites, StateWrite
 from app.db import is_sqlite
 from app.directory import directory
 from app.errors import NotFound
+from app.route_engine import state_version
+from app.services import route_versions
 from app.tables import Case, WorkflowState
 
 _CASE_COLUMNS = (
@@ -156,6 +158,8 @@ async def aggregate_from(row: dict[str, Any]) -> CaseAggregate:
 
 
 async def _aggregate(row: dict[str, Any]) -> CaseAggregate:
+    # the case runs on its own route version: its engine is loaded before the command needs it
+    await route_versions.ensure_loaded(state_version(row["state"]))
     case_row = {
         k: row[k]
         for k in ("id", "folio", "estado", "municipio", "family_group", "opened_by_authority_id")
@@ -207,7 +211,14 @@ async def save(case: CaseAggregate, now: datetime, writes: CaseWrites) -> None:
     engine_case = case.engine
     case.version += 1
     writes.states.append(
-        StateWrite(case.id, engine_case.dump(), case.version, engine_case.next_due_at(), now)
+        StateWrite(
+            case.id,
+            engine_case.dump(),
+            case.version,
+            engine_case.next_due_at(),
+            now,
+            engine_case.engine.library.version,
+        )
     )
     await save_case_row(case, now)
 

@@ -45,6 +45,8 @@ class StateWrite:
     version: int  # the new version; the row must still hold version - 1
     next_due_at: datetime | None
     updated_at: datetime
+    #: the route version the state runs on (a migration changes it)
+    spec_version: str = ""
 
 
 @dataclass
@@ -220,11 +222,13 @@ async def _write_states(states: list[StateWrite]) -> None:
         for s in states:
             rows = await WorkflowState.raw(
                 "UPDATE workflow_state SET state = {}, version = {}, next_due_at = {},"
-                " updated_at = {} WHERE case_id = {} AND version = {} RETURNING id",
+                " updated_at = {}, spec_version = {} WHERE case_id = {} AND version = {}"
+                " RETURNING id",
                 s.state,
                 s.version,
                 s.next_due_at,
                 s.updated_at,
+                s.spec_version,
                 s.case_id,
                 s.version - 1,
             )
@@ -232,15 +236,18 @@ async def _write_states(states: list[StateWrite]) -> None:
     else:
         rows = await WorkflowState.raw(
             "UPDATE workflow_state AS w SET state = v.state, version = v.version,"
-            " next_due_at = v.next_due_at, updated_at = v.updated_at"
+            " next_due_at = v.next_due_at, updated_at = v.updated_at,"
+            " spec_version = v.spec_version"
             " FROM unnest({}::integer[], {}::text[], {}::integer[], {}::timestamptz[],"
-            " {}::timestamptz[]) AS v(case_id, state, version, next_due_at, updated_at)"
+            " {}::timestamptz[], {}::text[])"
+            " AS v(case_id, state, version, next_due_at, updated_at, spec_version)"
             " WHERE w.case_id = v.case_id AND w.version = v.version - 1 RETURNING w.id",
             [s.case_id for s in states],
             [s.state for s in states],
             [s.version for s in states],
             [s.next_due_at for s in states],
             [s.updated_at for s in states],
+            [s.spec_version for s in states],
         )
         updated = len(rows)
     if updated != len(states):

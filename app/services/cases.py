@@ -24,8 +24,8 @@ from app.command import command
 from app.directory import directory
 from app.errors import Conflict, Forbidden, NotFound, field_error, form_errors
 from app.principal import Principal
-from app.route_engine import library, route_engine
-from app.services import case_search, custody, users
+from app.route_engine import library, restore, route_engine, state_version
+from app.services import case_search, custody, route_versions, users
 from app.tables import (
     AuditEvent,
     Case,
@@ -131,6 +131,7 @@ async def open_case(
         raise Forbidden(f"role {principal.role} may not open cases")
     if family_of is None:
         await _may_join_group(principal, form.get("grupo_familiar_id"))
+    await route_versions.register_current()  # its files, so any server can run the case
     async with command(principal.actor, now) as cmd:
         try:
             # the opener's authority type receives the child: it must receive by this channel
@@ -556,7 +557,9 @@ async def representation(principal: Principal, folio: str) -> dict[str, Any]:
     row = (
         await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id).first()
     )
-    history = route_engine().restore(row["state"]).representation if row else []
+    if row:
+        await route_versions.ensure_loaded(state_version(row["state"]))
+    history = restore(row["state"]).representation if row else []
     return {"folio": folio, "representacion": [_appointment(a) for a in history]}
 
 

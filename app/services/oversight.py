@@ -17,7 +17,7 @@ from app.clock import utcnow
 from app.command import command
 from app.errors import Forbidden, NotFound
 from app.principal import Principal
-from app.services import calendars, custody, register_report
+from app.services import calendars, custody, register_report, route_versions
 from app.tables import Case, CaseAccess, DeadlineEscalation, Notification, Task
 
 #: The task whose completion is the notification of the Procuraduría (D1, LM art. 112 fr. I).
@@ -193,6 +193,7 @@ async def compliance(
         "procuraduria_notification": await _notification_times(since, until),
         "children_in_migration_stations": await custody.oversight_figures(since, until, now),
         "calendar_warnings": await calendars.warnings(now),
+        "route_versions": await route_versions.versions(),
     }
 
 

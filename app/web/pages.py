@@ -505,7 +505,9 @@ async def case_view(
         by_name, other = forms.field_errors(schema, reopen_errors or [], lang, prefix="$")
         reopen_fields = forms.build_fields(schema, lang, reopen_form or {}, by_name, {}, "")
         reopen_unplaced = forms.attach_unplaced(reopen_fields, by_name) + other
-    svgs = route_svg.route_svgs(detail["tasks"], translate(lang, "route_svg_title"))
+    svgs = route_svg.route_svgs(
+        detail["tasks"], translate(lang, "route_svg_title"), dict(request.query_params)
+    )
     states = [(c, f"{c} · {inegi.state_name(c)}") for c in inegi.STATES if c != inegi.FEDERAL]
     can_move = p.is_worker and detail["case"]["status"] == "open"
     can_custody = p.is_worker and p.authority_tipo in custody.RECORDERS

@@ -2,8 +2,13 @@
 
 Shapes (``dc:Bounds``) become rectangles (tasks, subprocesses, lanes), circles (events) and
 diamonds (gateways); edges (``di:waypoint``) become polylines. Elements with an open task are
-highlighted, elements already done (completed tasks, and call activities whose subprocess has
-finished work and nothing open) are shaded. The BPMN files are read, never executed.
+highlighted on every level (the main route's stage, the embedded subprocess's call activity, the
+called process's task), elements already done are shaded. The BPMN files are read, never executed.
+
+Each diagram fits the page's column (``COLUMN`` px): at the default zoom it shows, at full size
+(labels at ``LABEL_PX`` px or more), the window of the diagram around the current step; plain
+links (no JavaScript) zoom in, show the whole diagram, or move the window left and right
+(``zoom_<key>`` / ``pan_<key>`` query parameters, one pair per diagram).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import xml.etree.ElementTree as ET  # noqa: S405  (our own repository files, not
 from dataclasses import dataclass, field
 from functools import cache
 from html import escape
+from typing import Any
+from urllib.parse import urlencode
 
 from app.route_engine import bpmn_dir
 
@@ -21,7 +28,15 @@ NS = {
     "dc": "http://www.omg.org/spec/DD/20100524/DC",
     "di": "http://www.omg.org/spec/DD/20100524/DI",
 }
-SCALE = 0.75  # drawn at 75 % of the diagram's size; the figure scrolls sideways
+#: The case page's column at a 1366 px wide window (main: 1200 px less padding and border).
+COLUMN = 1160
+#: The smallest label, in px on screen at the default zoom (issue 13: at least 11).
+LABEL_PX = 11
+#: Font sizes in diagram units: at zoom 1 one unit is one pixel.
+FONT = {"label": 11, "sub-label": 12, "lane-label": 14}
+#: Zoom levels a link may ask for: the whole diagram ("all"), full size, enlarged.
+ZOOMS = {"all": 0.0, "1": 1.0, "2": 1.5}
+MAX_PAN = 20
 
 
 @dataclass
@@ -133,8 +148,12 @@ def render(
     done_processes: set[str],
     title: str,
     plane_of: str | None = None,
+    zoom: str = "1",
+    pan: int = 0,
 ) -> str:
-    """One process plane as an accessible inline SVG (``role=img`` with a title)."""
+    """One process plane as an accessible inline SVG (``role=img`` with a title), ``COLUMN``
+    px wide: the whole diagram (``zoom="all"``) or the window around the current step at
+    ``ZOOMS[zoom]``, moved ``pan`` half-windows sideways."""
     d = diagram(process_id, plane_of)
     if d is None or not d.shapes:
         return ""
@@ -143,21 +162,14 @@ def render(
     x0, y0, x1, y1 = min(xs) - 10, min(ys) - 10, max(xs) + 10, max(ys) + 10
 
     def state(el_id: str) -> str:
-        if el_id in current or d.subplanes.get(el_id, set()) & current:
-            return "current"
-        called = d.called.get(el_id)
-        if called and _descendants(called) & active_processes:
-            return "current"
-        if el_id in done:
-            return "done"
-        if called and _descendants(called) & done_processes:
-            return "done"
-        return ""
+        return element_state(d, el_id, current, done, active_processes, done_processes)
 
+    vx, vw, scale = _window(d, state, (x0, x1), zoom, pan)
+    height = (y1 - y0) * scale
     tid = f"svg-{process_id}-{plane_of or 'pool'}"
     out = [
-        f'<svg class="route" viewBox="{x0:.0f} {y0:.0f} {x1 - x0:.0f} {y1 - y0:.0f}" '
-        f'width="{(x1 - x0) * SCALE:.0f}" height="{(y1 - y0) * SCALE:.0f}" '
+        f'<svg class="route" viewBox="{vx:.0f} {y0:.0f} {vw:.0f} {y1 - y0:.0f}" '
+        f'width="{vw * scale:.0f}" height="{height:.0f}" preserveAspectRatio="xMinYMin meet" '
         f'role="img" aria-labelledby="{tid}" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="{tid}">{escape(title)}: {escape(d.name)}</title>',
     ]
@@ -182,8 +194,8 @@ def render(
             out.append(f'<rect class="{kind}" x="{x}" y="{y}" width="{w}" height="{h}"/>')
             if kind == "lane" and name:
                 out.append(
-                    f'<text class="lane-label" x="{x + 14}" y="{y + h / 2}" '
-                    f'transform="rotate(-90 {x + 14} {y + h / 2})">{name}</text>'
+                    f'<text class="lane-label" font-size="{FONT["lane-label"]}" x="{x + 14}" '
+                    f'y="{y + h / 2}" transform="rotate(-90 {x + 14} {y + h / 2})">{name}</text>'
                 )
             continue
         if kind.endswith("Event"):
@@ -199,14 +211,18 @@ def render(
         if kind == "subProcess":
             nodes.append(
                 f'<rect class="{cls}" x="{x}" y="{y}" width="{w}" height="{h}" rx="8"/>'
-                f'<text class="sub-label" x="{x + 8}" y="{y + 16}">{name}</text>'
+                f'<text class="sub-label" font-size="{FONT["sub-label"]}" x="{x + 8}" '
+                f'y="{y + 16}">{name}</text>'
             )
             continue
         nodes.append(f'<rect class="{cls}" x="{x}" y="{y}" width="{w}" height="{h}" rx="6"/>')
         lines = _wrap(d.names.get(el_id, ""), max(int(w / 6.2), 8))
         for i, line in enumerate(lines):
             ty = y + h / 2 + (i - (len(lines) - 1) / 2) * 13 + 4
-            nodes.append(f'<text class="label" x="{x + w / 2}" y="{ty:.1f}">{escape(line)}</text>')
+            nodes.append(
+                f'<text class="label" font-size="{FONT["label"]}" x="{x + w / 2}" '
+                f'y="{ty:.1f}">{escape(line)}</text>'
+            )
     for flow_id, points in d.edges.items():
         if not points:
             continue
@@ -219,22 +235,143 @@ def render(
     return "".join(out)
 
 
-def route_svgs(tasks: list[dict], title: str) -> list[str]:
-    """SVGs for the main route plus every process with an open task (the current subprocess)."""
+def element_state(
+    d: Diagram,
+    el_id: str,
+    current: set[str],
+    done: set[str],
+    active_processes: set[str],
+    done_processes: set[str],
+    seen: frozenset[str] = frozenset(),
+) -> str:
+    """``current`` if the case waits at this element or anywhere inside it (an embedded
+    subprocess's drill-down, a called process, at any depth); ``done`` if it was there; else ""."""
+    if el_id in current:
+        return "current"
+    members = d.subplanes.get(el_id, set()) - seen - {el_id}
+    inner = [
+        element_state(d, m, current, done, active_processes, done_processes, seen | {el_id})
+        for m in members
+    ]
+    called = d.called.get(el_id)
+    if "current" in inner or (called and _descendants(called) & active_processes):
+        return "current"
+    if el_id in done or "done" in inner or (called and _descendants(called) & done_processes):
+        return "done"
+    return ""
+
+
+def _window(
+    d: Diagram, state: Any, span: tuple[float, float], zoom: str, pan: int
+) -> tuple[float, float, float]:
+    """(viewBox x, viewBox width, px per unit): the whole diagram fitted to the column, or a
+    window of the column's width at the zoom, centred on the current step (else the last step
+    done, else the start), moved ``pan`` half-windows and kept inside the diagram."""
+    x0, x1 = span
+    width = x1 - x0
+    factor = ZOOMS.get(zoom, 1.0)
+    if not factor or width * factor <= COLUMN:
+        return x0, width, min(COLUMN / width, factor or 1.0)
+    window = COLUMN / factor
+    focus = [b for el, b in d.shapes.items() if state(el) == "current"] or [
+        b for el, b in d.shapes.items() if state(el) == "done"
+    ]
+    centres = sorted(x + w / 2 for x, _, w, _ in focus) or [x0 + window / 2]
+    if centres[-1] - centres[0] <= window * 0.8:
+        centre = (centres[0] + centres[-1]) / 2
+    else:  # steps far apart: the first one, with room to its right
+        centre = centres[0] + window * 0.3
+    left = centre - window / 2 + pan * window / 2
+    left = max(x0, min(left, x1 - window))
+    return left, window, factor
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return max(-MAX_PAN, min(MAX_PAN, int(str(value))))
+    except (TypeError, ValueError):
+        return default
+
+
+def _href(params: dict[str, str], **changes: str) -> str:
+    query = {k: v for k, v in params.items() if k.startswith(("zoom_", "pan_"))}
+    query.update(changes)
+    query = {k: v for k, v in query.items() if v not in ("", "0") or k.startswith("zoom_")}
+    query = {k: v for k, v in query.items() if not (k.startswith("zoom_") and v == "1")}
+    return ("?" + urlencode(sorted(query.items())) if query else "?") + "#ruta"
+
+
+def route_svgs(
+    tasks: list[dict], title: str, params: dict[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The main route, every embedded subprocess the case is or was in, and every process with
+    an open task (the current subprocess), each as a figure: ``svg``, ``process`` (its name),
+    ``level`` (main route, subprocess, called process), ``current`` (whether the case waits in
+    it), and the zoom links (``links``: label key, href, whether it is the zoom shown)."""
+    params = params or {}
     current = {t["bpmn_id"] for t in tasks if t["status"] == "open"}
     done = {t["bpmn_id"] for t in tasks if t["status"] == "completed"}
     active = {t["process_id"] for t in tasks if t["status"] == "open"}
     done_procs = {t["process_id"] for t in tasks if t["status"] == "completed"}
     shown = ["ruta_proteccion_nna"] + sorted(active - {"ruta_proteccion_nna"})
-    svgs = []
+    planes: list[tuple[str, str | None, str]] = []
     for pid in shown:
-        svg = render(pid, current, done, active, done_procs, title)
-        if svg:
-            svgs.append(svg)
+        planes.append((pid, None, "main" if pid == "ruta_proteccion_nna" else "called"))
         d = diagram(pid)
-        for sub, members in sorted((d.subplanes if d else {}).items()):
-            if members & (current | done):  # the embedded subprocess the child is in, or was in
-                sub_svg = render(pid, current, done, active, done_procs, title, plane_of=sub)
-                if sub_svg:
-                    svgs.append(sub_svg)
-    return svgs
+        for sub in sorted(d.subplanes if d else {}):
+            st = element_state(d, sub, current, done, active, done_procs) if d else ""
+            if st:  # the embedded subprocess the child is in, or was in
+                planes.append((pid, sub, "subprocess"))
+    figures = []
+    for pid, sub, level in planes:
+        key = pid if sub is None else f"{pid}.{sub}"
+        zoom = params.get(f"zoom_{key}", "1")
+        zoom = zoom if zoom in ZOOMS else "1"
+        pan = _int(params.get(f"pan_{key}"))
+        svg = render(pid, current, done, active, done_procs, title, sub, zoom, pan)
+        if not svg:
+            continue
+        d = diagram(pid, sub)
+        assert d is not None
+        whole = _window(d, lambda _: "", _span(d), "all", 0)[1]
+        fits = whole <= COLUMN
+        links = []
+        if not fits:
+            links += [
+                (
+                    "zoom_normal",
+                    _href(params, **{f"zoom_{key}": "1", f"pan_{key}": ""}),
+                    zoom == "1",
+                ),
+                ("zoom_in", _href(params, **{f"zoom_{key}": "2"}), zoom == "2"),
+                (
+                    "zoom_all",
+                    _href(params, **{f"zoom_{key}": "all", f"pan_{key}": ""}),
+                    zoom == "all",
+                ),
+            ]
+            if zoom != "all":
+                links += [
+                    ("pan_left", _href(params, **{f"pan_{key}": str(pan - 1)}), False),
+                    ("pan_right", _href(params, **{f"pan_{key}": str(pan + 1)}), False),
+                ]
+        figures.append(
+            {
+                "key": key,
+                "svg": svg,
+                "process": d.name,
+                "process_id": pid,
+                "level": level,
+                "current": any(
+                    element_state(d, el, current, done, active, done_procs) == "current"
+                    for el in d.shapes
+                ),
+                "links": links,
+            }
+        )
+    return figures
+
+
+def _span(d: Diagram) -> tuple[float, float]:
+    xs = [x for x, _, w, _ in d.shapes.values()] + [x + w for x, _, w, _ in d.shapes.values()]
+    return min(xs) - 10, max(xs) + 10

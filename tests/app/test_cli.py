@@ -245,3 +245,34 @@ def test_missing_route_folder_is_one_line_for_every_command_that_runs_the_route(
     }  # fmt: skip
     for (var, name), result in _finish(runs).items():
         _assert_one_line(result, rf"careroute {name}: cannot load the route: {ROUTE_FOLDERS[var]}")
+
+
+def test_route_versions_and_migrate_bad_input(tmp_path):
+    """``route versions`` lists the current version (stored on first use) with its open cases;
+    every bad input to ``route migrate`` is one line naming it, exit 1, nothing changed."""
+    db = tmp_path / "route.db"
+    listed = _run(db, "route", "versions", "--json")
+    assert listed.returncode == 0, listed.stderr
+    (only,) = json.loads(listed.stdout)
+    assert (only["number"], only["current"], only["open_cases"]) == (1, True, 0)
+    (tmp_path / "bad.toml").write_text("[elements\n")
+    (tmp_path / "far.toml").write_text('[elements]\nregistrar_deteccion = "no_such_task"\n')
+    cases = {
+        ("--to", "9", "--dry-run"): "'9' is not a stored route version",
+        ("--dry-run",): "give either --to VERSION or --revert RUN",
+        ("--to", "1", "--mapping", str(tmp_path / "none.toml")): "cannot read it",
+        ("--to", "1", "--mapping", str(tmp_path / "bad.toml")): "bad.toml: not a TOML file",
+        ("--to", "1", "--mapping", str(tmp_path / "far.toml")): "'no_such_task', which the target",
+        ("--revert", "mig-x"): "no open case's last migration is run 'mig-x'",
+        ("--to", "1", "--case", "CHIS-0"): "--case CHIS-0: no open case has this folio",
+        ("--revert", "mig-x", "--mapping", "m.toml"): "takes no --mapping",
+    }
+    for args, message in cases.items():
+        out = _run(db, "route", "migrate", *args)
+        assert out.returncode == 1, (args, out.stdout, out.stderr)
+        assert out.stderr.startswith("careroute route migrate: ") and message in out.stderr, (
+            args,
+            out.stderr,
+        )
+    dry = _run(db, "route", "migrate", "--to", "1", "--dry-run")
+    assert dry.returncode == 0 and "would move 0 of 0 open cases to version 1" in dry.stdout

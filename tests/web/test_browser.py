@@ -582,3 +582,43 @@ def test_accessibility_axe_core(server, chromium):
         s.context.close()
     (ARTIFACTS / "axe-results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
     assert not bad, json.dumps(bad, indent=2)
+
+
+def test_case_page_route_at_1366_px_highlights_the_current_step(server, chromium):
+    """Issue 13: at a 1366 px wide window each diagram fits the page's column, every label is
+    11 px or more on screen, the case's place is highlighted on every level, and a plain link
+    shows the whole diagram. The screenshot is kept as a test artifact."""
+    s = Session(chromium, server["base"])
+    p = s.page
+    p.set_viewport_size({"width": 1366, "height": 900})
+    s.login("cndh.oversight")
+    p.goto(f"/cases/{server['admit']}#ruta")  # waits for the shelter's admission (colocacion)
+    main_box = p.locator("main").bounding_box()
+    figures = p.locator("figure.route-fig")
+    assert figures.count() >= 3  # main route, the protection stage, the placement process
+    for i in range(figures.count()):
+        fig = figures.nth(i)
+        box = fig.locator("svg.route").bounding_box()
+        assert (
+            box["x"] >= main_box["x"]
+            and box["x"] + box["width"] <= main_box["x"] + main_box["width"] + 1
+        )
+        assert fig.locator("svg.route .current").count() >= 1, fig.locator(
+            "figcaption"
+        ).inner_text()
+        smallest = fig.locator("svg.route").evaluate(
+            """svg => Math.min(...[...svg.querySelectorAll('text')].map(t =>
+                   parseFloat(getComputedStyle(t).fontSize)
+                       * Math.hypot(t.getScreenCTM().a, t.getScreenCTM().b)))"""
+        )
+        assert smallest >= 11, (fig.locator("figcaption").inner_text(), smallest)
+    captions = [figures.nth(i).locator("figcaption").inner_text() for i in range(figures.count())]
+    assert captions[0].startswith("Ruta principal:") and "aquí está el caso" in captions[0]
+    assert any(c.startswith("Proceso en curso:") for c in captions)
+    p.locator("figure.route-fig .current").first.scroll_into_view_if_needed()
+    s.shot("16-case-route-1366-current-step")
+    stage = p.locator("figure.route-fig", has=p.locator("nav.zoom")).first
+    stage.get_by_role("link", name="Ver todo el diagrama").click()
+    p.wait_for_load_state()
+    assert p.locator("figure.route-fig nav.zoom a[aria-current='true']").count() >= 1
+    s.close()

@@ -121,3 +121,29 @@ def test_suppression_hides_small_cells_and_one_more():
         ("t", "a", "<5"), ("t", "b", "<5"), ("t", "c", "9")
     ]  # fmt: skip
     assert _suppress([("t", "a", 12)]) == [("t", "a", "12")]
+
+
+async def test_the_oversight_view_counts_open_cases_per_route_version(browser, json_api):
+    """Cases run on the route version they started on until migrated: oversight sees how many
+    run on each (issue 13), in the same report as the API."""
+    from app.route_engine import library
+    from app.services import route_versions
+
+    await _open(json_api)
+    number = await route_versions.register_current()
+    listed = {v["version"]: v for v in await route_versions.versions()}
+    current = listed[library().version]
+    assert current["number"] == number and current["current"] and current["open_cases"] >= 1
+    page = await (await browser(OVERSIGHT)).get("/compliance")
+    assert page.status_code == 200
+    section = page.text.split('id="versiones"', 1)[1]
+    assert "Casos por versión de la ruta" in section
+    row = re.search(
+        rf"<td>{number} \(vigente\)</td><td><code>{library().version}</code></td><td>(\d+)</td>",
+        section,
+    )
+    assert row and int(row.group(1)) == current["open_cases"]
+    r = await json_api.get(OVERSIGHT, "/api/v1/oversight/compliance")
+    assert r.status_code == 200
+    api_row = next(v for v in r.json()["route_versions"] if v["version"] == library().version)
+    assert api_row["open_cases"] == current["open_cases"] and api_row["number"] == number

@@ -4,7 +4,7 @@ Events are the engine's (``workflows.EngineEvent``: task_completed, deadline_sta
 deadline_escalated, deadline_stopped, timer_fired, case_variable_set, case_completed,
 message_received, deadline_recomputed, case_started) and the service's own (``CaseEvent``:
 case_changed, case_relocated, case_reopened, placement_admitted, placement_ended, risk_changed,
-custody_started, custody_ended, note_added, attachment_added; and representative_designated,
+custody_started, custody_ended, note_added, attachment_added, route_migrated; and representative_designated,
 the engine's record of an appointment of the child's representative). The unit of work
 (app/cases/unit_of_work.py) runs them in three steps:
 
@@ -34,6 +34,7 @@ from app.cases.handlers import (
     notes,
     representation,
     route_policies,
+    route_version,
     submissions,
     task_index,
 )
@@ -77,6 +78,8 @@ PROJECTIONS: dict[str, list[Handler]] = {
     "case_completed": [audit_trail.case_closed, closure.discharge_on_close],
     "case_reopened": [audit_trail.case_reopened],
     "case_relocated": [audit_trail.relocated],
+    # moved to another route version (app/services/route_versions.py): row, index, audit
+    "route_migrated": [route_version.follow, route_version.audit],
     "placement_admitted": [audit_trail.placement_admitted, milestones.placement_admitted],
     "representative_designated": [representation.audit_appointment],
     # notes and attachments: the row first (it gives the event its id), then the audit event
