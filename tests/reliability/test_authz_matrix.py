@@ -160,7 +160,7 @@ def body_for(method: str, path: str, rec: Record) -> Any:
     if path.endswith("/transfer"):
         return {"to_shelter_id": rec.other_shelter, "reason": "matrix"}
     if path.endswith("/discharge"):
-        return {"reason": "matrix"}
+        return {"reason": "matrix", "destino": "familia_origen"}
     if path.endswith("/left"):
         return {"fecha_hora_salida": "2026-11-01T10:00:00Z", "circunstancias": "matrix"}
     if path.endswith("/custody"):
