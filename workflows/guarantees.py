@@ -153,19 +153,23 @@ SIN_RETORNO_EN_EL_PAM = Guarantee(
     ),
 )
 
-#: Closing a case ends the stay in a shelter with a recorded destination.
+#: Closing a case, or discharging a child, ends the placement with a recorded destination.
 DESTINO_AL_CIERRE = Guarantee(
     "destino_registrado_al_cierre",
     "LGDNNA art. 26 fr. V (acogimiento residencial el menor tiempo posible) y art. 122 fr. III "
     "(seguimiento de las medidas de protección)",
-    "Al cerrar el caso, la colocación que termina registra con quién o dónde queda la NNA.",
+    "Al cerrar el caso o registrar el egreso, la colocación que termina (un CAS o un cuidado "
+    "familiar) registra con quién o dónde queda la NNA.",
     (
         "forms/proponer_cierre.schema.json: destino_nna (required), destino_detalle",
-        "app/cases/handlers/closure.py discharge_on_close (the placement's end_reason and audit)",
+        "app/cases/handlers/closure.py discharge_on_close (the placement's destino, end_reason "
+        "and audit)",
+        "app/services/placements.py discharge (destino required: 400 naming $.destino)",
     ),
     (
         "tests/route/test_main_route.py::test_a_closure_says_where_the_child_goes",
         "tests/app/test_route_http.py::test_whole_route_through_http",
+        "tests/app/test_placements.py::test_a_discharge_records_where_the_child_goes",
     ),
 )
 
