@@ -222,7 +222,7 @@ async def release(api: Any, rec: Record) -> None:
             r = await api.post(
                 "procuraduria-07.officer",
                 f"/api/v1/placements/{placement['id']}/discharge",
-                json={"reason": "fin de la celda de la matriz"},
+                json={"reason": "fin de la celda de la matriz", "destino": "familia_origen"},
             )
             assert r.status_code == 200, r.text
 
