@@ -36,12 +36,17 @@ _RULE = {"municipal": "municipal", "estatal": "estatal", "federal": "federal_fal
 
 
 async def occupancy(shelter_ids: list[int]) -> dict[int, int]:
-    """Children currently admitted per shelter."""
+    """Children currently admitted per shelter (stays in a CAS: a family placement the DIF
+    follows takes no place)."""
     if not shelter_ids:
         return {}
     rows = (
         await Placement.select(Placement.shelter, Count(alias="n"))
-        .where((Placement.status == "admitted") & Placement.shelter.is_in(shelter_ids))
+        .where(
+            (Placement.status == "admitted")
+            & (Placement.kind == "cas")
+            & Placement.shelter.is_in(shelter_ids)
+        )
         .group_by(Placement.shelter)
     )
     return {r["shelter_id"]: r["n"] for r in rows}
@@ -53,6 +58,7 @@ async def current_shelter(case_id: int) -> dict[str, Any] | None:
             Placement.id,
             Placement.shelter.id.as_alias("shelter_id"),
             Placement.shelter.code.as_alias("shelter_code"),
+            Placement.kind,
         )
         .where((Placement.case == case_id) & (Placement.status == "admitted"))
         .first()

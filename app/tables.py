@@ -252,7 +252,10 @@ class TaskSubmission(Table, tablename="task_submission"):
 
 
 class Placement(Table, tablename="placement"):
-    """A child's stay in a shelter (CAS): admitted, then transferred / discharged / left."""
+    """A child's placement, admitted, then transferred / discharged / left: a stay in a shelter
+    (``kind`` ``cas``) or a family placement (``familia_origen``, ``familia_extensa``,
+    ``acogimiento``, ``preadoptivo``), whose ``shelter`` is the DIF authority that formalised it
+    and follows it up. ``destino``: where the child went when it ended by discharge or closure."""
 
     case = ForeignKey(
         references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
@@ -267,6 +270,8 @@ class Placement(Table, tablename="placement"):
     created_by = ForeignKey(
         references=User, on_delete=OnDelete.restrict, null=True, db_column_name="created_by_id"
     )
+    kind = Varchar(length=16, default="cas")
+    destino = Varchar(length=32, null=True, default=None)
 
 
 class StationCustody(Table, tablename="station_custody"):

@@ -153,19 +153,92 @@ SIN_RETORNO_EN_EL_PAM = Guarantee(
     ),
 )
 
-#: Closing a case ends the stay in a shelter with a recorded destination.
+#: Closing a case, or discharging a child, ends the placement with a recorded destination.
 DESTINO_AL_CIERRE = Guarantee(
     "destino_registrado_al_cierre",
     "LGDNNA art. 26 fr. V (acogimiento residencial el menor tiempo posible) y art. 122 fr. III "
     "(seguimiento de las medidas de protección)",
-    "Al cerrar el caso, la colocación que termina registra con quién o dónde queda la NNA.",
+    "Al cerrar el caso o registrar el egreso, la colocación que termina (un CAS o un cuidado "
+    "familiar) registra con quién o dónde queda la NNA.",
     (
         "forms/proponer_cierre.schema.json: destino_nna (required), destino_detalle",
-        "app/cases/handlers/closure.py discharge_on_close (the placement's end_reason and audit)",
+        "app/cases/handlers/closure.py discharge_on_close (the placement's destino, end_reason "
+        "and audit)",
+        "app/services/placements.py discharge (destino required: 400 naming $.destino)",
     ),
     (
         "tests/route/test_main_route.py::test_a_closure_says_where_the_child_goes",
         "tests/app/test_route_http.py::test_whole_route_through_http",
+        "tests/app/test_placements.py::test_a_discharge_records_where_the_child_goes",
+    ),
+)
+
+# ------------------------------------------------- missing child and family care (issue 12, item 5)
+_NL = "tests/route/test_no_localizado.py::"
+_ACOGIDA = "tests/route/test_acogimiento_no_localizada.py::"
+_PLACEMENTS_API = "tests/app/test_placements.py::"
+
+#: A missing child is searched for in rounds; the protection case closes as not located only
+#: after the configured search period and the supervisor's decision, never on one result.
+CIERRE_NO_LOCALIZADA = Guarantee(
+    "cierre_por_no_localizacion_tras_la_busqueda",
+    "LGMDFP art. 7 (búsqueda de NNA «de manera inmediata y diferenciada»), art. 81 (reporte en "
+    "todo momento) y art. 89 (la búsqueda inicia de inmediato); periodo antes de decidir el "
+    "cierre y periodicidad de las rondas: procedimiento operativo local [sin confirmar], "
+    "config/plazos.toml periodo_cierre_no_localizada y ronda_busqueda_no_localizada",
+    "Un resultado «no localizada» no cierra el caso: la búsqueda sigue en rondas, cada una con "
+    "su plazo. Solo cumplido el periodo configurado sin localizarla, la supervisión de la "
+    "Procuraduría decide cerrar como no localizada (la carpeta y la búsqueda de la Fiscalía "
+    "siguen abiertas, y el caso lo registra) o seguir buscando. Proponer el cierre con motivo "
+    "«no localizada» sin esa decisión, o con destino «no localizada» de una NNA que no lo está, "
+    "se rechaza (409). Si se la localiza en cualquier ronda, la ruta la coloca de nuevo con sus "
+    "garantías.",
+    (
+        "protocolo_no_localizado.bpmn: nl_iniciar_busqueda, gw_nl_ronda, resultado_busqueda "
+        "(plazo_ronda_busqueda, nl_periodo_busqueda), gw_nl_periodo, nl_siguiente_ronda, "
+        "decidir_cierre_no_localizada, nl_registrar_decision, gw_nl_decision",
+        "forms/proponer_cierre.schema.json: motivo no_localizado x-solo-si "
+        "caso.cierre_no_localizada_decidido, destino_nna no_localizada x-solo-si "
+        "caso.nna_no_localizado (workflows/forms.py, before anything is written: 409 through the "
+        "API)",
+    ),
+    (
+        _NL + "test_not_located_in_the_first_round_stays_open_and_gets_a_next_round",
+        _NL + "test_after_the_configured_period_the_closure_decision_appears",
+        _NL + "test_keep_searching_counts_a_new_period",
+        _ACOGIDA + "test_kinship_care_with_a_missing_child",
+        _ACOGIDA + "test_closing_as_not_located_before_the_period_is_refused",
+        _ACOGIDA + "test_a_child_located_in_a_later_round_re_enters_with_the_guarantees_intact",
+        _PLACEMENTS_API
+        + "test_closing_as_not_located_before_the_period_is_refused_through_the_api",
+    ),
+)
+
+#: Kinship, foster and pre-adoptive care are placements too: leaving one starts the search.
+COLOCACION_FAMILIAR = Guarantee(
+    "colocacion_familiar_con_busqueda",
+    "LGDNNA art. 26 (cuidado alternativo: familia extensa o ampliada, familia de acogida, "
+    "familia de acogimiento pre-adoptivo, acogimiento residencial) y art. 122 fr. III "
+    "(seguimiento de las medidas de protección); LGMDFP arts. 7 y 89",
+    "Toda colocación queda registrada con su tipo (CAS, familia de origen, familia extensa, "
+    "acogimiento, preadoptivo): formalizar el acogimiento familiar la crea; si la NNA deja una "
+    "colocación familiar, la Procuraduría lo registra y empieza el protocolo de NNA no "
+    "localizada, como en un CAS. Las reglas del ingreso siguen valiendo (medida de protección "
+    "antes de la colocación; un CAS solo para NNA). Al cerrar el caso, la colocación que termina "
+    "registra el destino de la NNA.",
+    (
+        "colocacion.bpmn: formalizar_acogimiento_familiar (forms: tipo_colocacion)",
+        "app/cases/handlers/route_policies.py place_on_family_care_task → "
+        "app/cases/placement.py place_in_family (kind, protection measure first)",
+        "app/services/placements.py left() and discharge() (any kind; family placements: the "
+        "Procuraduría handling the case), app/cases/handlers/closure.py discharge_on_close",
+    ),
+    (
+        _ACOGIDA + "test_kinship_care_with_a_missing_child",
+        _PLACEMENTS_API
+        + "test_formalised_kinship_care_is_a_placement_the_procuraduria_reports_left",
+        _PLACEMENTS_API + "test_left_on_a_placement_of_another_authority_is_404",
+        _PLACEMENTS_API + "test_a_discharge_records_where_the_child_goes",
     ),
 )
 
@@ -1144,6 +1217,8 @@ GUARANTEES: tuple[Guarantee, ...] = (
     DESISTIMIENTO_CON_REPRESENTANTE,
     RESIDENCIA_POR_REFUGIO,
     DESTINO_AL_CIERRE,
+    CIERRE_NO_LOCALIZADA,
+    COLOCACION_FAMILIAR,
     INTERPRETE,
     REPRESENTACION,
     ESCUCHA_A_SOLAS,

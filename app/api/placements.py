@@ -74,12 +74,17 @@ class PlacementController(Controller):
     @post(
         "/{placement_id:int}/discharge",
         status_code=200,
-        responses=writes(MAY_NOT, NOT_FOUND, ENDED),
+        responses=writes(
+            MAY_NOT,
+            NOT_FOUND,
+            ENDED,
+            (422, "`$.destino` (where the child goes) is missing or not one of the list."),
+        ),
     )
     async def discharge(
         self, request: AppRequest, placement_id: PathId, data: JSONBody[DischargeIn]
     ) -> PlacementOut:
-        result = await placements.discharge(request.user, placement_id, data.reason)
+        result = await placements.discharge(request.user, placement_id, data.reason, data.destino)
         return typed(PlacementOut, result)
 
     @post(
@@ -95,7 +100,8 @@ class PlacementController(Controller):
     async def left(
         self, request: AppRequest, placement_id: PathId, data: JSONBody[LeftIn]
     ) -> PlacementLeftOut:
-        """The child left the placement: starts the missing-child protocol."""
+        """The child left the placement (a shelter, or family-based care: then only the
+        Procuraduría reports it): starts the missing-child protocol."""
         payload = msgspec.to_builtins(data)
         return typed(PlacementLeftOut, await placements.left(request.user, placement_id, payload))
 

@@ -144,8 +144,23 @@ class TransferIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: ShortText = "transfer"
 
 
+#: Where the child goes when a placement ends (app/cases/placement.py DESTINOS).
+Destino = Literal[
+    "familia_origen",
+    "familia_extensa",
+    "familia_acogida",
+    "vida_independiente",
+    "otra_entidad_federativa",
+    "otro_pais",
+    "no_localizada",
+    "otro",
+]
+
+
 class DischargeIn(msgspec.Struct, forbid_unknown_fields=True):
     reason: ShortText
+    #: where the child goes (required: no child leaves a placement without a destination)
+    destino: Destino
 
 
 class LeftIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -351,10 +366,15 @@ class CaseTaskOut(msgspec.Struct):
 
 class CasePlacementOut(msgspec.Struct):
     id: int
+    #: the shelter, or the DIF authority that follows a family placement
     shelter: str
     status: str
     admitted_at: datetime
     ended_at: datetime | None
+    #: ``cas`` or a family placement (familia_origen, familia_extensa, acogimiento, preadoptivo)
+    kind: str = "cas"
+    #: where the child went, when the placement ended by discharge or closure
+    destino: str | None = None
 
 
 class CustodyOut(msgspec.Struct):
@@ -639,11 +659,16 @@ class TaskCompletedOut(msgspec.Struct):
 class PlacementOut(msgspec.Struct):
     id: int
     folio: str
+    #: a shelter (kind ``cas``), or the DIF authority that follows a family placement
     shelter_id: int
     shelter_code: str
+    #: ``cas``, ``familia_origen``, ``familia_extensa``, ``acogimiento``, ``preadoptivo``
+    kind: str
     status: str
     admitted_at: datetime
     ended_at: datetime | None
+    #: where the child went, when the placement ended by discharge or closure
+    destino: str | None
 
 
 class PlacementLeftOut(PlacementOut):

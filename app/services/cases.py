@@ -322,9 +322,11 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
         await Placement.select(
             Placement.id,
             Placement.shelter.code.as_alias("shelter"),
+            Placement.kind,
             Placement.status,
             Placement.admitted_at,
             Placement.ended_at,
+            Placement.destino,
         )
         .where(Placement.case == case_id)
         .order_by(Placement.id)

@@ -1,8 +1,10 @@
-"""Placements: a child admitted to a shelter (CAS), transferred, discharged, or who left.
+"""Placements: a child admitted to a shelter (CAS) or placed in family-based care (kinship,
+foster, pre-adoptive, family of origin: the route's formalizar_acogimiento_familiar), transferred,
+discharged (with where the child goes), or who left.
 
 Who may act: the shelter's own people, or the Procuraduría handling the case (it orders
 placements); a transfer only the Procuraduría (where the child lives is part of its protection
-measure). Both must be able to see the case (else 404); oversight is read-only (403). No child is
+measure); on a family placement only the Procuraduría (it reports a child who left the family). Both must be able to see the case (else 404); oversight is read-only (403). No child is
 admitted without a protection measure (409 naming the guarantee: app/cases/placement.py).
 Capacity is enforced on admission and transfer: a full shelter answers 409. A child who left the
 placement is recorded even if the route is not at a point that expects it, because the fact must
@@ -20,21 +22,27 @@ from app.audit import text_digests
 from app.cases import placement as stay
 from app.cases.unit_of_work import case_command
 from app.clock import utcnow
-from app.errors import Forbidden, InvalidInput, NotFound, field_error
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, field_error
 from app.principal import Principal
 from app.tables import Authority, Case, Placement
 from workflows.forms import FECHA_MINIMA, TOLERANCIA_FUTURO
 
 LEFT_MESSAGE = "nna_salio_colocacion"
+#: Where a child goes when a placement ends (the pages offer these).
+DESTINOS = stay.DESTINOS
 #: Longest description of how the child left (the route's form keeps the rest).
 MAX_CIRCUMSTANCES = 100
 
 
-async def _check_manager(principal: Principal, case_id: int, shelter_id: int | None) -> None:
+async def _check_manager(
+    principal: Principal, case_id: int, shelter_id: int | None, kind: str = stay.CAS
+) -> None:
     if not await access.can_see_case(principal, case_id):
         raise NotFound("case not found")
     if not principal.is_worker:
         raise Forbidden(f"role {principal.role} is read-only")
+    if kind != stay.CAS and principal.authority_tipo != "PROCURADURIA":
+        raise Forbidden("only the Procuraduría handling the case acts on a family placement")
     if principal.authority_id != shelter_id and principal.authority_tipo != "PROCURADURIA":
         raise Forbidden("only the shelter or the Procuraduría handling the case may do this")
 
@@ -67,6 +75,8 @@ async def transfer(
 ) -> dict[str, Any]:
     placement = await _placement(placement_id)
     await _check_manager(principal, placement["case_id"], placement["shelter_id"])
+    if placement["kind"] != stay.CAS:
+        raise Conflict("a family placement is not transferred: end it and place the child again")
     if principal.authority_tipo != "PROCURADURIA":
         # where the child lives is part of the protection measure, the Procuraduría's decision
         raise Forbidden("only the Procuraduría handling the case orders a transfer")
@@ -86,16 +96,32 @@ async def transfer(
     return await placement_view(new_id)
 
 
-async def discharge(principal: Principal, placement_id: int, reason: str) -> dict[str, Any]:
+def destino_of(value: Any) -> str:
+    """Where the child goes when a placement ends (required: no child leaves a placement
+    without a recorded destination); a 422 naming ``$.destino`` otherwise."""
+    if value in (None, ""):
+        raise field_error("$.destino", "is required")
+    if value not in stay.DESTINOS:
+        raise field_error("$.destino", f"must be one of {', '.join(stay.DESTINOS)}")
+    return str(value)
+
+
+async def discharge(
+    principal: Principal, placement_id: int, reason: str, destino: Any = None
+) -> dict[str, Any]:
+    destino = destino_of(destino)
     placement = await _placement(placement_id)
-    await _check_manager(principal, placement["case_id"], placement["shelter_id"])
+    await _check_manager(
+        principal, placement["case_id"], placement["shelter_id"], placement["kind"]
+    )
     async with case_command(principal.actor, placement["case_id"]) as s:
         placement = await _placement(placement_id)
-        await stay.end(s, placement, "discharged", reason)
+        await stay.end(s, placement, "discharged", reason, destino)
         s.audit(
             "placement.discharged",
             authority_id=placement["shelter_id"],
-            changes={"placement_id": placement_id},
+            # the destination is a value of a list, never text about the child
+            changes={"placement_id": placement_id, "kind": placement["kind"], "destino": destino},
         )
     return await placement_view(placement_id)
 
@@ -147,7 +173,9 @@ async def left(principal: Principal, placement_id: int, payload: dict[str, Any])
         payload.get("indicios_riesgo"),
     )
     placement = await _placement(placement_id)
-    await _check_manager(principal, placement["case_id"], placement["shelter_id"])
+    await _check_manager(
+        principal, placement["case_id"], placement["shelter_id"], placement["kind"]
+    )
     async with case_command(principal.actor, placement["case_id"]) as s:
         placement = await _placement(placement_id)
         await stay.end(s, placement, "left", payload["circunstancias"])
@@ -157,6 +185,7 @@ async def left(principal: Principal, placement_id: int, payload: dict[str, Any])
             authority_id=placement["shelter_id"],
             changes={
                 "placement_id": placement_id,
+                "kind": placement["kind"],
                 "route_notified": notified,
                 # the text is the placement's end reason (and the route's message)
                 **text_digests(circunstancias=payload["circunstancias"]),
@@ -174,9 +203,11 @@ async def placement_view(placement_id: int) -> dict[str, Any]:
             Placement.case.folio.as_alias("folio"),
             Placement.shelter.id.as_alias("shelter_id"),
             Placement.shelter.code.as_alias("shelter_code"),
+            Placement.kind,
             Placement.status,
             Placement.admitted_at,
             Placement.ended_at,
+            Placement.destino,
         )
         .where(Placement.id == placement_id)
         .first()
@@ -217,7 +248,11 @@ async def children(principal: Principal, shelter_id: int) -> list[dict[str, Any]
         Placement.case.folio.as_alias("folio"),
         Placement.case.risk.as_alias("risk"),
         Placement.admitted_at,
-    ).where((Placement.shelter == shelter_id) & (Placement.status == "admitted"))
+    ).where(
+        (Placement.shelter == shelter_id)
+        & (Placement.status == "admitted")
+        & (Placement.kind == stay.CAS)
+    )
     if principal.is_oversight or principal.authority_id == shelter_id:
         return rows
     return [r for r in rows if await access.can_see_case(principal, r["case_id"])]

@@ -558,6 +558,7 @@ async def _shelter_view(
         request, "shelter.html", user, status_code=status_code, shelter=shelter,
         children=children, others=[r for r in rows if r["id"] != shelter_id], error=error,
         folio=folio, now_local=datetime.now(forms.LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
+        destinos=placements.DESTINOS,
     )  # fmt: skip
 
 
@@ -624,7 +625,7 @@ async def placement_command(
         if what == "transfer":
             await placements.transfer(user.principal, pid, _int(form.get("to_shelter_id")), reason)
         elif what == "discharge":
-            await placements.discharge(user.principal, pid, reason)
+            await placements.discharge(user.principal, pid, reason, form.get("destino"))
         elif what == "left":  # the service validates; the page only reads the local time
             payload = {
                 "fecha_hora_salida": forms.local_datetime(str(form.get("fecha_hora_salida", ""))),

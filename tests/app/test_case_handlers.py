@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.cases import handlers, placement, repository
 from app.cases.aggregate import Access, CaseEvent
 from app.cases.handlers import access, audit_trail, closure, escalations, route_policies, task_index
 from app.cases.unit_of_work import CaseSession
 from app.command import command
+from app.errors import GuaranteeViolation
 from app.principal import SYSTEM, Actor
 from app.tables import (
     Authority,
@@ -148,6 +151,41 @@ async def test_closure_discharges_the_open_placement(api):
     )
     # no closure proposal in this handler test: the destination is said to be unrecorded
     assert rows == [{"status": "discharged", "end_reason": "case closed; destino: sin_registrar"}]
+
+
+async def test_closure_discharges_a_family_placement_with_the_closure_s_destination(api):
+    """Kinship care is a placement like a shelter stay: the closure ends it and records the
+    closure proposal's destino_nna on the row and in the audit event."""
+    folio = await api.open_case("inm-07.officer")
+    await api.drive_until(folio, "admitir_en_cas")  # a protection measure exists
+    dif = await _authority("CAS-07-TUXTLA")
+    async with session_for(folio) as s:
+        await placement.place_in_family(s, dif, "familia_extensa", None)
+    async with session_for(folio) as s:
+        assert s.case.shelter_id == dif
+        s.case.engine.meta["forms"]["proponer_cierre"] = {"destino_nna": "familia_extensa"}
+        await closure.discharge_on_close(s, EngineEvent("case_completed", s.now, {}))
+        assert s.case.shelter_id is None
+        [event] = [e for e in s.cmd.events if e.action == "placement.discharged"]
+        assert event.changes["kind"] == "familia_extensa"
+        assert event.changes["destino"] == "familia_extensa"
+    rows = await Placement.select(Placement.kind, Placement.status, Placement.destino).where(
+        Placement.case == await _case_id(folio)
+    )
+    assert rows == [
+        {"kind": "familia_extensa", "status": "discharged", "destino": "familia_extensa"}
+    ]
+
+
+async def test_a_family_placement_needs_a_protection_measure_too(api):
+    folio = await api.open_case("inm-07.officer")
+    await api.drive_until(folio, "determinar_acompanamiento")  # no measure yet
+    dif = await _authority("CAS-07-TUXTLA")
+    with pytest.raises(GuaranteeViolation) as refused:
+        async with session_for(folio) as s:
+            await placement.place_in_family(s, dif, "acogimiento", None)
+    assert refused.value.guarantee == "medida_de_proteccion_antes_del_ingreso"
+    assert await Placement.count().where(Placement.case == await _case_id(folio)) == 0
 
 
 async def test_only_a_shelter_completing_admission_admits_the_child(api):

@@ -3,7 +3,10 @@ the child leaving the placement (missing-child protocol), discharge, occupancy."
 
 from __future__ import annotations
 
-from app.tables import Placement
+import json
+
+from app.tables import AuditEvent, Authority, Case, Placement
+from tests.app.helpers import user_for
 
 
 async def _shelter_id(api, code: str) -> int:
@@ -272,16 +275,17 @@ async def test_discharge_ends_the_shelters_access(api):
     r = await api.post(
         "cas-07-tapachula.shelter-staff",
         f"/api/v1/placements/{placement_id}/discharge",
-        json={"reason": "acogimiento familiar"},
+        json={"reason": "acogimiento familiar", "destino": "familia_acogida"},
     )
     assert r.status_code == 200 and r.json()["status"] == "discharged"
+    assert r.json()["destino"] == "familia_acogida"
     assert (
         await api.get("cas-07-tapachula.shelter-staff", f"/api/v1/cases/{folio}")
     ).status_code == 404
     r = await api.post(
         "cndh.oversight",
         f"/api/v1/placements/{placement_id}/discharge",
-        json={"reason": "x"},
+        json={"reason": "x", "destino": "otro"},
     )
     assert r.status_code == 403
 
@@ -334,3 +338,128 @@ async def test_no_shelter_admission_of_an_adult_through_the_api(api):
     assert [(p["shelter"], p["status"]) for p in detail["placements"]] == [
         ("CAS-07-TAPACHULA", "admitted")
     ]
+
+
+# ------------------------------------------------ family placements (issue 12, item 5)
+def _json(value):
+    """A JSON column as read (a string on SQLite, a dict on PostgreSQL)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+async def _in_kinship_care(api, name: str = "Acogida") -> tuple[str, dict]:
+    """A child the DIF placed with extended family through the route's
+    formalizar_acogimiento_familiar: the placement of that kind."""
+    folio = await api.open_case("inm-07.officer", name=name)
+    await api.drive_until(folio, "emitir_medida_proteccion")
+    await api.complete(folio, "emitir_medida_proteccion", opcion_cuidado="familia_extensa")
+    task = next(
+        t for t in await api.open_tasks(folio) if t["bpmn_id"] == "formalizar_acogimiento_familiar"
+    )
+    await api.complete(folio, "formalizar_acogimiento_familiar", tipo_colocacion="familia_extensa")
+    detail = (await api.get("procuraduria-07.officer", f"/api/v1/cases/{folio}")).json()
+    [placement] = detail["placements"]
+    assert (placement["kind"], placement["status"]) == ("familia_extensa", "admitted")
+    placement["dif"] = task["authority"]
+    return folio, placement
+
+
+async def _occupancy(api) -> dict[str, int]:
+    shelters = (await api.get("procuraduria-07.officer", "/api/v1/shelters")).json()
+    return {s["code"]: s["occupancy"] for s in shelters}
+
+
+async def test_formalised_kinship_care_is_a_placement_the_procuraduria_reports_left(api):
+    before = await _occupancy(api)
+    folio, placement = await _in_kinship_care(api)
+    assert await _occupancy(api) == before  # a family placement takes no shelter place
+    # nor is the child listed among the children in the DIF's shelter
+    dif_id = (
+        await Authority.select(Authority.id).where(Authority.code == placement["dif"]).first()
+    )["id"]
+    children = await api.get("cndh.oversight", f"/api/v1/shelters/{dif_id}/children")
+    assert folio not in [c["folio"] for c in children.json()]
+    pid = placement["id"]
+    left = {
+        "fecha_hora_salida": "2026-03-05T20:30:00Z",
+        "circunstancias": "No volvió de la escuela",
+        "indicios_riesgo": True,
+    }
+    # the DIF following the family may not report it: the Procuraduría does
+    r = await api.post(
+        user_for(placement["dif"], "officer"), f"/api/v1/placements/{pid}/left", json=left
+    )
+    assert r.status_code == 403, r.text
+    r = await api.post("procuraduria-07.officer", f"/api/v1/placements/{pid}/left", json=left)
+    assert r.status_code == 200, r.text
+    assert (r.json()["kind"], r.json()["status"]) == ("familia_extensa", "left")
+    assert r.json()["route_notified"] is True
+    tasks = await api.open_tasks(folio)
+    assert "reportar_salida_colocacion" in [t["bpmn_id"] for t in tasks]
+    case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
+    [event] = await AuditEvent.select(AuditEvent.changes).where(
+        (AuditEvent.case_id == case_id) & (AuditEvent.action == "placement.left")
+    )
+    changes = _json(event["changes"])
+    assert changes["kind"] == "familia_extensa"
+    assert "circunstancias" in changes["texts"]  # a keyed digest, never the text
+    assert "escuela" not in json.dumps(changes)
+    # a second record of the same departure is refused: the placement already ended
+    r = await api.post("procuraduria-07.officer", f"/api/v1/placements/{pid}/left", json=left)
+    assert r.status_code == 409
+
+
+async def test_left_on_a_placement_of_another_authority_is_404(api):
+    _folio, placement = await _in_kinship_care(api, "Ajena")
+    left = {"fecha_hora_salida": "2026-03-05T20:30:00Z", "circunstancias": "salida"}
+    for who in ("procuraduria-27.officer", "cas-27-villahermosa.shelter-staff"):
+        r = await api.post(who, f"/api/v1/placements/{placement['id']}/left", json=left)
+        assert r.status_code == 404, (who, r.text)
+    row = await Placement.select(Placement.status).where(Placement.id == placement["id"]).first()
+    assert row["status"] == "admitted"
+
+
+async def test_a_discharge_records_where_the_child_goes(api):
+    folio, placement = await _in_kinship_care(api, "Egreso familiar")
+    url = f"/api/v1/placements/{placement['id']}/discharge"
+    # the body names the missing or unknown field (400, like every malformed body)
+    r = await api.post("procuraduria-07.officer", url, json={"reason": "reunificación"})
+    assert r.status_code == 400 and "destino" in r.json()["errors"][0]["message"], r.text
+    r = await api.post(
+        "procuraduria-07.officer", url, json={"reason": "reunificación", "destino": "luna"}
+    )
+    assert r.status_code == 400 and r.json()["errors"][0]["path"] == "$.destino", r.text
+    row = await Placement.select(Placement.status).where(Placement.id == placement["id"]).first()
+    assert row["status"] == "admitted"  # nothing written
+    r = await api.post(
+        "procuraduria-07.officer",
+        url,
+        json={"reason": "reunificación", "destino": "familia_origen"},
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["status"], r.json()["destino"]) == ("discharged", "familia_origen")
+    detail = (await api.get("procuraduria-07.officer", f"/api/v1/cases/{folio}")).json()
+    assert detail["placements"][0]["destino"] == "familia_origen"
+    case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
+    [event] = await AuditEvent.select(AuditEvent.changes).where(
+        (AuditEvent.case_id == case_id) & (AuditEvent.action == "placement.discharged")
+    )
+    assert _json(event["changes"])["destino"] == "familia_origen"
+
+
+async def test_closing_as_not_located_before_the_period_is_refused_through_the_api(api):
+    """The closure proposal with motivo 'no_localizado' before the search ran its period and
+    the supervisor decided: 409 naming the guarantee, nothing written."""
+    from tests.app.test_representation import _in_flight, _refused
+
+    folio = await _in_flight("cierre", "proponer_cierre", {})
+    body = await _refused(
+        api,
+        folio,
+        "proponer_cierre",
+        "cierre_por_no_localizacion_tras_la_busqueda",
+        motivo="no_localizado",
+        destino_nna="no_localizada",
+    )
+    assert {e["path"] for e in body["errors"]} == {"$.data.motivo", "$.data.destino_nna"}
+    assert "LGMDFP" in body["legal_source"]
+    await api.complete(folio, "proponer_cierre")

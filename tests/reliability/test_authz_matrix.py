@@ -178,7 +178,7 @@ def body_for(method: str, path: str, rec: Record) -> Any:
     if path.endswith("/transfer"):
         return {"to_shelter_id": rec.other_shelter, "reason": "matrix"}
     if path.endswith("/discharge"):
-        return {"reason": "matrix"}
+        return {"reason": "matrix", "destino": "familia_origen"}
     if path.endswith("/left"):
         return {"fecha_hora_salida": "2026-11-01T10:00:00Z", "circunstancias": "matrix"}
     if path.endswith("/custody"):
@@ -268,7 +268,7 @@ async def release(api: Any, rec: Record) -> None:
             r = await api.post(
                 "procuraduria-07.officer",
                 f"/api/v1/placements/{placement['id']}/discharge",
-                json={"reason": "fin de la celda de la matriz"},
+                json={"reason": "fin de la celda de la matriz", "destino": "familia_origen"},
             )
             assert r.status_code == 200, r.text
 

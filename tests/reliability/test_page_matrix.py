@@ -142,7 +142,7 @@ def body_for(method: str, path: str, rec: Record) -> list[tuple[str, str]]:
     if path.endswith("/transfer"):
         return [("to_shelter_id", str(rec.other_shelter)), ("reason", "matriz")]
     if path.endswith("/discharge"):
-        return [("reason", "matriz")]
+        return [("reason", "matriz"), ("destino", "familia_origen")]
     if path.endswith("/left"):
         return [("fecha_hora_salida", "2026-11-01T10:00"), ("circunstancias", "matriz")]
     if path.endswith("/custody"):

@@ -434,6 +434,7 @@ PROTOCOLO = (
     "resultado_busqueda",
 )
 NO_LOCALIZADA = {"localizado": False, "acciones_busqueda_realizadas": "Alerta Amber; albergues."}
+CIERRE_NO_LOCALIZADA = {"motivo": "no_localizado", "destino_nna": "no_localizada"}
 
 
 def search(d: Driver, resultado: dict[str, Any] | None = None) -> None:
@@ -441,6 +442,21 @@ def search(d: Driver, resultado: dict[str, Any] | None = None) -> None:
     for task_id in PROTOCOLO[:-1]:
         d.complete(task_id)
     d.complete("resultado_busqueda", resultado)
+
+
+def search_until_closed(d: Driver) -> None:
+    """Run the missing-child protocol without locating the child: weekly rounds until the
+    configured search period (three months [U]) passed, then the supervisor decides to close
+    (the Fiscalía's search stays open)."""
+    for task_id in PROTOCOLO[:-1]:
+        d.complete(task_id)
+    available = datetime.fromisoformat(d.variables["nl_cierre_disponible"])
+    while "decidir_cierre_no_localizada" not in d.ready():
+        d.complete("resultado_busqueda", NO_LOCALIZADA)
+        assert "proponer_cierre" not in d.ready()  # one round never closes the case
+        if "decidir_cierre_no_localizada" not in d.ready():
+            d.advance(max(available - d.now, timedelta(0)) + timedelta(seconds=1))
+    d.complete("decidir_cierre_no_localizada", decision="cerrar")
 
 
 def completions(d: Driver, bpmn_id: str) -> int:
@@ -602,13 +618,15 @@ def test_re_entry_after_going_missing_keeps_the_claim_and_the_consular_block():
 def test_child_not_located_closes_the_case_and_keeps_the_asylum_guarantees():
     d, pending = judge_and_comar_pending()
     d.send("nna_salio_colocacion")
-    search(d, NO_LOCALIZADA)
+    search_until_closed(d)
     assert d.variables["nna_no_localizado"] is True
-    # the search ended without finding the child: protection stops and the case goes to closure
+    # the search went on for the configured period and the Procuraduría decided to close:
+    # protection stops and the case goes to closure (the Fiscalía's search stays open)
     assert d.ready() == ["proponer_cierre"]
+    assert d.variables["busqueda_fiscalia_abierta"] is True
     assert d.variables["asilo_pendiente"] is True
     assert d.variables["contacto_consular_bloqueado"] is True
-    done = walk(d)
+    done = walk(d, {"proponer_cierre": CIERRE_NO_LOCALIZADA})
     assert d.end_state == "fin_nna_no_localizada"
     assert "resolver_medida_urgente" not in done and "entrevista_elegibilidad" not in done
 
@@ -622,8 +640,8 @@ def test_child_not_located_after_a_second_departure_closes_the_case():
     d.complete("admitir_en_cas")
     assert "consolidar_bia" in d.ready()
     d.send("nna_salio_colocacion")
-    search(d, NO_LOCALIZADA)
-    done = walk(d)
+    search_until_closed(d)
+    done = walk(d, {"proponer_cierre": CIERRE_NO_LOCALIZADA})
     assert "proponer_cierre" in done and "consolidar_bia" not in done
     assert d.end_state == "fin_nna_no_localizada"
 

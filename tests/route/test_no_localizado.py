@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
 
 from tests.route.driver import DEFAULT_NOW, Driver
+from workflows import FormValidationError
 
 PID = "protocolo_no_localizado"
 
@@ -42,18 +46,86 @@ def test_located_child_without_risk():
     assert d.variables["riesgo_inminente"] is False
 
 
-def test_child_not_located():
+NO_LOCALIZADA = {"localizado": False, "acciones_busqueda_realizadas": "Alerta Amber; albergues."}
+MEXICO = ZoneInfo("America/Mexico_City")
+
+
+def end_of_local_day(instant: datetime, days: int = 0) -> datetime:
+    """Day deadlines end at 23:59:59.999999 local time of their last day."""
+    day = instant.astimezone(MEXICO).date() + timedelta(days=days)
+    return datetime.combine(day, time.max, tzinfo=MEXICO)
+
+
+def test_not_located_in_the_first_round_stays_open_and_gets_a_next_round():
+    """LGMDFP arts. 7 and 89: the search does not end with one 'not located' result; it is
+    repeated in rounds, each with its own deadline for the result (configurable, [U])."""
     d = searched(riesgo_inminente=True)
-    d.complete(
-        "resultado_busqueda",
-        {
-            "localizado": False,
-            "acciones_busqueda_realizadas": "Alerta Amber; albergues; hospitales.",
-        },
-    )
-    assert d.completed and d.end_state == "fin_nl_no_localizada"
+    assert d.variables["nl_busqueda"] == 1
+    first = d.task("resultado_busqueda")
+    assert first.deadline_id == "ronda_busqueda_no_localizada"
+    assert first.due_at == end_of_local_day(d.now, 7)
+    d.complete("resultado_busqueda", NO_LOCALIZADA)
+    assert not d.completed
+    assert d.ready() == ["resultado_busqueda"]  # the next round
+    assert d.variables["nl_busqueda"] == 2
     assert d.variables["nna_no_localizado"] is True
     assert d.variables["riesgo_inminente"] is True  # unchanged: not re-assessed
+    assert "decidir_cierre_no_localizada" not in d.ready()
+    # a late round is escalated like any deadline, and the round stays open
+    d.advance(timedelta(days=8))
+    assert [e.data["level"] for e in d.events_of("deadline_escalated")][:1] == [1]
+    d.complete("resultado_busqueda", NO_LOCALIZADA)
+    assert d.variables["nl_busqueda"] == 3 and not d.completed
+    d.complete("resultado_busqueda")  # located in round 3
+    assert d.end_state == "fin_nl_localizada"
+    assert d.variables["nna_no_localizado"] is False
+
+
+def rounds_until_the_period(d: Driver) -> None:
+    """Weekly 'not located' rounds until the configured period (three months [U]) passed."""
+    available = datetime.fromisoformat(d.variables["nl_cierre_disponible"])
+    while d.now <= available:
+        assert "decidir_cierre_no_localizada" not in d.ready()
+        d.complete("resultado_busqueda", NO_LOCALIZADA)
+        d.advance(timedelta(days=7))
+    assert d.variables["nl_periodo_cumplido"] is True
+
+
+def test_after_the_configured_period_the_closure_decision_appears():
+    salida = DEFAULT_NOW - timedelta(hours=2)
+    d = searched(fecha_salida_colocacion=salida.isoformat())
+    available = datetime.fromisoformat(d.variables["nl_cierre_disponible"])
+    # three months [U] from the departure, to the end of that local day
+    assert available == end_of_local_day(datetime(2026, 6, 2, 12, tzinfo=MEXICO))
+    rounds_until_the_period(d)
+    assert d.variables["nl_busqueda"] > 12
+    d.complete("resultado_busqueda", NO_LOCALIZADA)
+    assert d.ready() == ["decidir_cierre_no_localizada"]
+    decision = d.task("decidir_cierre_no_localizada")
+    assert decision.lane == "PROCURADURIA" and decision.rol == "supervisor"
+    with pytest.raises(FormValidationError) as refused:  # the Fiscalía's search stays open
+        d.complete(
+            "decidir_cierre_no_localizada", decision="cerrar", reporte_fiscalia_abierto=False
+        )
+    assert "$.reporte_fiscalia_abierto" in str(refused.value)
+    d.complete("decidir_cierre_no_localizada", decision="cerrar")
+    assert d.completed and d.end_state == "fin_nl_no_localizada"
+    assert d.variables["cierre_no_localizada_decidido"] is True
+    assert d.variables["busqueda_fiscalia_abierta"] is True  # the record says so
+    assert d.variables["nna_no_localizado"] is True
+
+
+def test_keep_searching_counts_a_new_period():
+    d = searched()
+    rounds_until_the_period(d)
+    d.complete("resultado_busqueda", NO_LOCALIZADA)
+    d.complete("decidir_cierre_no_localizada")  # example: keep searching
+    assert d.ready() == ["resultado_busqueda"]
+    assert d.variables["cierre_no_localizada_decidido"] is False
+    assert d.variables["nl_periodo_cumplido"] is False
+    assert datetime.fromisoformat(d.variables["nl_cierre_disponible"]) > d.now + timedelta(days=80)
+    d.complete("resultado_busqueda", NO_LOCALIZADA)
+    assert d.ready() == ["resultado_busqueda"]  # no new decision before the new period
 
 
 #: The child left at 15:30; the departure is recorded at 17:00 (DEFAULT_NOW).

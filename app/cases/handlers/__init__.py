@@ -45,6 +45,7 @@ Finalizer = Callable[[Any], Awaitable[None]]
 POLICIES: dict[str, list[Handler]] = {
     "task_completed": [
         route_policies.admit_on_admission_task,
+        route_policies.place_on_family_care_task,
         route_policies.move_on_other_state,
         custody.record_from_channelling,
         # sharing the child's data with a third party: consent or legal basis, else 409

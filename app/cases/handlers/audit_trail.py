@@ -98,7 +98,11 @@ async def placement_admitted(session: CaseSession, event: Event) -> None:
     session.audit(
         "placement.admitted",
         authority_id=event.data["shelter_id"],
-        changes={"placement_id": event.data["placement_id"], "shelter": event.data["shelter"]},
+        changes={
+            "placement_id": event.data["placement_id"],
+            "shelter": event.data["shelter"],
+            "kind": event.data.get("placement_kind", "cas"),
+        },
         legal_basis="LGDNNA art. 108; convenio SNDIF–SEDIF (2021)",
     )
 

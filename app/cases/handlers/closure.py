@@ -1,6 +1,6 @@
-"""A closed case has no child in a shelter: end any placement still open, recording where the
-child goes (the closure proposal's ``destino_nna``), so no child leaves a shelter without a
-recorded destination (issue 12)."""
+"""A closed case has no child in a placement: end any placement still open (a shelter or
+family-based care), recording where the child goes (the closure proposal's ``destino_nna``, a
+required field), so no child leaves a placement without a recorded destination (issue 12)."""
 
 from __future__ import annotations
 
@@ -26,15 +26,21 @@ async def discharge_on_close(session: CaseSession, _: Event) -> None:
                 Placement.status: "discharged",
                 Placement.ended_at: session.now,
                 Placement.end_reason: f"{reason} ({detail})"[:500] if detail else reason,
+                Placement.destino: None if destino == "sin_registrar" else destino,
             }
         )
         .where((Placement.case == session.case.id) & (Placement.status == "admitted"))
-        .returning(Placement.id, Placement.shelter)
+        .returning(Placement.id, Placement.shelter, Placement.kind)
     )
     session.case.shelter_id = None
     for row in ended:
         session.audit(
             "placement.discharged",
             authority_id=row["shelter_id"],
-            changes={"placement_id": row["id"], "reason": "case closed", "destino": destino},
+            changes={
+                "placement_id": row["id"],
+                "kind": row["kind"],
+                "reason": "case closed",
+                "destino": destino,
+            },
         )
