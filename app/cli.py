@@ -409,7 +409,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """The deadline worker as its own process (docs/deadlines.md): sweep, sleep, repeat."""
     import logging
 
-    from app.services import calendars, deadlines, suspensions
+    from app.clock import utcnow
+    from app.services import calendars, deadlines, retention, suspensions
 
     # WARNING for libraries (SpiffWorkflow logs every task state change at INFO: that alone
     # would cost most of a sweep), INFO for the worker's own messages.
@@ -427,11 +428,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await suspensions.load_suspensions()
             await calendars.load_declared_days()
             result = await deadlines.sweep(limit=args.limit)
+            kept = await retention.sweep(utcnow())
             await checkpoints.maybe_write()
             if result.cases or args.once:
                 print(
                     f"fired timers of {result.cases} cases ({result.escalations} escalations, "
-                    f"{len(result.failed)} failed, {result.delivered} notifications sent)",
+                    f"{len(result.failed)} failed, {result.delivered} notifications sent; "
+                    f"retention: {kept.blocked} blocked, {kept.erased} erased)",
                     flush=True,
                 )
             if args.once:

@@ -48,15 +48,19 @@ AUTHORITIES: list[tuple[str, str, str, str, str, str | None, int | None]] = [
 def _roles_for(tipo: str) -> list[str]:
     """Every role the route gives this authority type's tasks, plus the supervisors and heads
     deadline escalations notify: so every path of the route can be finished in the demo (COMAR's
-    decision, for one, is a head's task). Shelters: their staff and head."""
+    decision, for one, is a head's task). Shelters: their staff and head. Every authority of the
+    route also has its data protection officer (``proteccion_datos``, issue 16)."""
     if tipo == "SISTEMA":
         return ["admin"]
     if tipo == "SUPERVISION":
         return ["oversight"]
     if tipo == "DIF_CAS":
-        return ["shelter_staff", "head"]
+        return ["shelter_staff", "head", "proteccion_datos"]
     needed = {"officer", "supervisor", "head"} | _route_roles().get(tipo, set())
-    return [role for role in ("officer", "supervisor", "head") if role in needed]
+    # each authority (a sujeto obligado) has its data protection officer (LGPDPPSO 2025 [U])
+    return [role for role in ("officer", "supervisor", "head") if role in needed] + [
+        "proteccion_datos"
+    ]
 
 
 def _route_roles() -> dict[str, set[str]]:
