@@ -1,6 +1,6 @@
 """``careroute`` command line: serve, demo, migrate, audit verify, audit checkpoint export, keys,
-users create / approve / reject, tick, worker, calendario (declared non-working days per
-authority).
+users create / approve / reject, tick, worker, retencion (legal holds), calendario (declared
+non-working days per authority).
 
 ``--db PATH`` (before or after any subcommand) selects the SQLite file;
 ``DATABASE_URL=postgresql://...`` selects PostgreSQL and wins over ``--db``.
@@ -390,6 +390,48 @@ def cmd_calendario_avisos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_actor(por: str) -> Any:
+    """Who ordered a command run on the server (the audit trail's actor)."""
+    from app.principal import Actor
+
+    return Actor(None, f"cli:{por.strip()[:90]}", "proteccion_datos", None, None)
+
+
+def cmd_retencion_retener(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.services import retention
+
+    async def body() -> Any:
+        return await retention.set_hold(
+            _cli_actor(args.por), args.folio, args.motivo, args.referencia
+        )
+
+    try:
+        hold = asyncio.run(_with_db(body))
+    except ServiceError as exc:
+        return _service_errors(args.prog, exc)
+    print(f"retención legal {hold['id']} sobre {hold['folio']} ({hold['motivo']}): plazo detenido")
+    return 0
+
+
+def cmd_retencion_liberar(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.services import retention
+
+    async def body() -> Any:
+        return await retention.lift_hold(_cli_actor(args.por), args.id)
+
+    try:
+        out = asyncio.run(_with_db(body))
+    except ServiceError as exc:
+        return _service_errors(args.prog, exc)
+    print(
+        f"retención legal {out['id']} de {out['folio']} levantada; el plazo se recorre "
+        f"{out['held_seconds'] // 86400} días"
+    )
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from app.services import timers
 
@@ -601,6 +643,19 @@ def build_parser() -> argparse.ArgumentParser:
         cal, "avisos", cmd_calendario_avisos, route=True, help="years in use without declared days"
     )
     avisos.add_argument("--json", action="store_true")
+    ret = _group(sub, "retencion", help="retention of closed cases: legal holds (issue 16)")
+    retener = _command(
+        ret, "retener", cmd_retencion_retener, help="set a legal hold: the case's clock stops"
+    )
+    retener.add_argument("folio")
+    retener.add_argument(
+        "--motivo", required=True, help="litigio | queja | requerimiento_supervision"
+    )
+    retener.add_argument("--referencia", required=True, help="docket, complaint or request number")
+    retener.add_argument("--por", required=True, help="who orders it (recorded in the audit trail)")
+    liberar = _command(ret, "liberar", cmd_retencion_liberar, help="lift a legal hold")
+    liberar.add_argument("id", type=int)
+    liberar.add_argument("--por", required=True, help="who orders it (recorded in the audit trail)")
     return parser
 
 
