@@ -36,7 +36,7 @@ _DELETES = (
 )
 
 
-async def erase_due(now: datetime, size: int) -> int:
+async def erase_due(now: datetime, size: int, cases: list[int] | None = None) -> int:
     """Erase up to ``size`` blocked cases past ``erase_at`` and not on hold; audited per case."""
     from app.services.case_files import blob_path
 
@@ -46,8 +46,10 @@ async def erase_due(now: datetime, size: int) -> int:
         rows = await Case.raw(
             "SELECT c.id, c.folio FROM nna_case c JOIN case_retention r ON r.case_id = c.id"  # noqa: S608
             " WHERE c.retention = 'blocked' AND r.erased_at IS NULL AND r.erase_at <= {}"
-            f" AND {retention.NOT_HELD} ORDER BY r.erase_at, c.id LIMIT {{}}{lock}",
+            f" AND {retention.NOT_HELD}{retention.only(cases)[0]}"
+            f" ORDER BY r.erase_at, c.id LIMIT {{}}{lock}",
             now,
+            *retention.only(cases)[1],
             size,
         )
         if not rows:

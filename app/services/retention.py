@@ -167,17 +167,20 @@ def _batch() -> int:
         return 200
 
 
-async def sweep(now: datetime, *, batch_size: int | None = None) -> RetentionResult:
-    """Enroll newly closed cases, block and erase those past their instants, in batches."""
+async def sweep(
+    now: datetime, *, batch_size: int | None = None, cases: list[int] | None = None
+) -> RetentionResult:
+    """Enroll newly closed cases, block and erase those past their instants, in batches.
+    ``cases``: only these (a targeted run; tests that move the clock years ahead)."""
     from app.services import erasure
 
     size = batch_size or _batch()
     result = RetentionResult()
-    while n := await enroll(now, size * 5):  # a cheap insert per case: larger batches
+    while n := await enroll(now, size * 5, cases):  # a cheap insert per case: larger batches
         result.enrolled += n
-    while n := await block_due(now, size):
+    while n := await block_due(now, size, cases):
         result.blocked += n
-    while n := await erasure.erase_due(now, size):
+    while n := await erasure.erase_due(now, size, cases):
         result.erased += n
     if result.blocked or result.erased:
         log.info("retention: %s blocked, %s erased", result.blocked, result.erased)
@@ -188,10 +191,19 @@ def _skip_locked() -> str:
     return "" if is_sqlite() else " FOR UPDATE OF c SKIP LOCKED"
 
 
+def only(cases: list[int] | None) -> tuple[str, list[int]]:
+    """The clause (and its values) restricting a step to ``cases`` (None: every case)."""
+    if cases is None:
+        return "", []
+    if not cases:
+        return " AND 1 = 0", []
+    return " AND c.id IN (" + ", ".join("{}" for _ in cases) + ")", list(cases)
+
+
 NOT_HELD = "NOT EXISTS (SELECT 1 FROM legal_hold h WHERE h.case_id = c.id AND h.lifted_at IS NULL)"
 
 
-async def enroll(now: datetime, size: int) -> int:
+async def enroll(now: datetime, size: int, cases: list[int] | None = None) -> int:
     """Give up to ``size`` closed cases the clock of their current closure."""
     import json
 
@@ -202,7 +214,10 @@ async def enroll(now: datetime, size: int) -> int:
             " WHERE c.status = 'closed' AND c.retention = 'active' AND c.closed_at IS NOT NULL"
             " AND NOT EXISTS (SELECT 1 FROM case_retention r WHERE r.case_id = c.id"
             " AND r.closed_at = c.closed_at)"
-            " ORDER BY c.closed_at, c.id LIMIT {}" + _skip_locked(),
+            + only(cases)[0]
+            + " ORDER BY c.closed_at, c.id LIMIT {}"
+            + _skip_locked(),
+            *only(cases)[1],
             size,
         )
         clocks = []
@@ -225,7 +240,7 @@ async def enroll(now: datetime, size: int) -> int:
     return len(rows)
 
 
-async def block_due(now: datetime, size: int) -> int:
+async def block_due(now: datetime, size: int, cases: list[int] | None = None) -> int:
     """Block up to ``size`` cases past ``block_at`` and not on hold; audited per case."""
     sched = schedule()
     async with command(SYSTEM, now) as cmd:
@@ -234,8 +249,11 @@ async def block_due(now: datetime, size: int) -> int:
             " JOIN case_retention r ON r.case_id = c.id"
             " WHERE c.retention = 'active' AND c.status = 'closed' AND r.closed_at = c.closed_at"
             f" AND r.blocked_at IS NULL AND r.block_at <= {{}} AND {NOT_HELD}"
-            " ORDER BY r.block_at, c.id LIMIT {}" + _skip_locked(),
+            + only(cases)[0]
+            + " ORDER BY r.block_at, c.id LIMIT {}"
+            + _skip_locked(),
             now,
+            *only(cases)[1],
             size,
         )
         if not rows:
@@ -306,21 +324,18 @@ async def lift_hold(actor: Actor, hold_id: int, now: datetime | None = None) -> 
     """Lift a hold: its duration is added to the case's instants not yet passed (the clock
     restarts where it stopped). 404 if no active hold has this id."""
     async with command(actor, now) as cmd:
-        hold = (
-            await LegalHold.select(
-                LegalHold.id,
-                LegalHold.set_at,
-                LegalHold.case.id.as_alias("case_id"),
-                LegalHold.case.folio.as_alias("folio"),
-            )  # fmt: skip
-            .where((LegalHold.id == hold_id) & LegalHold.lifted_at.is_null())
-            .first()
+        # one statement claims the hold: of two lifts at once one wins, the other is a 404
+        lifted = await LegalHold.raw(
+            "UPDATE legal_hold SET lifted_at = {}, lifted_by = {}"
+            " WHERE id = {} AND lifted_at IS NULL RETURNING case_id, set_at",
+            cmd.now,
+            actor.username,
+            hold_id,
         )
-        if hold is None:
+        if not lifted:
             raise NotFound("no active legal hold with this id")
-        await LegalHold.update(
-            {LegalHold.lifted_at: cmd.now, LegalHold.lifted_by: actor.username}
-        ).where(LegalHold.id == hold_id)
+        case = await Case.select(Case.folio).where(Case.id == lifted[0]["case_id"]).first()
+        hold = {**lifted[0], "folio": case["folio"]}
         held = cmd.now - _aware(hold["set_at"])
         seconds = int(held.total_seconds())
         await _shift(hold["case_id"], held, seconds)
@@ -337,11 +352,14 @@ async def _shift(case_id: int, held: timedelta, seconds: int) -> None:
     """Move the case's instants not yet passed by ``held`` (one row, locked by the command)."""
     from app.tables import CaseRetention
 
-    row = (
-        await CaseRetention.select()
-        .where((CaseRetention.case == case_id) & CaseRetention.erased_at.is_null())
-        .first()
+    # the row is locked (PostgreSQL): two holds of one case lifted at once shift it in turn
+    lock = "" if is_sqlite() else " FOR UPDATE"
+    sql = (
+        "SELECT id, block_at, erase_at, blocked_at, held_seconds FROM case_retention"  # noqa: S608
+        " WHERE case_id = {} AND erased_at IS NULL" + lock
     )
+    rows = await CaseRetention.raw(sql, case_id)
+    row = rows[0] if rows else None
     if row is None:
         return
     values: dict[Any, Any] = {

@@ -91,18 +91,18 @@ async def test_retention_blocks_then_erases_a_closed_case_on_the_clock(api, tmp_
     folio, case_id = await _case_with_data(api, "Retenciondos")
     closed = (await Case.select(Case.closed_at).where(Case.id == case_id).first())["closed_at"]
     now = closed + timedelta(minutes=1)
-    await retention.sweep(now)
+    await retention.sweep(now, cases=[case_id])
     clock = await _instants(case_id)
     sched = retention.schedule()
     assert clock["block_at"] > now and clock["erase_at"] == retention.add_duration(
         clock["block_at"], sched.bloqueo
     )
     # the day before the term: nothing changes
-    await retention.sweep(clock["block_at"] - timedelta(days=1))
+    await retention.sweep(clock["block_at"] - timedelta(days=1), cases=[case_id])
     assert (await _retention(case_id)) == "active"
 
     # past the term: blocked. Only the data protection officer of an authority that held it reads it
-    await retention.sweep(clock["block_at"] + timedelta(seconds=1))
+    await retention.sweep(clock["block_at"] + timedelta(seconds=1), cases=[case_id])
     assert (await _retention(case_id)) == "blocked"
     for who in EVERYONE + (OTHER_DPO,):
         r = await api.get(who, f"/api/v1/cases/{folio}")
@@ -118,7 +118,7 @@ async def test_retention_blocks_then_erases_a_closed_case_on_the_clock(api, tmp_
     assert r.status_code == 403  # reads, never edits
 
     # past the blocking period: erased
-    await retention.sweep(clock["erase_at"] + timedelta(seconds=1))
+    await retention.sweep(clock["erase_at"] + timedelta(seconds=1), cases=[case_id])
     assert (await _retention(case_id)) == "erased"
     key = await CaseDataKey.select().where(CaseDataKey.case == case_id).first()
     assert key["wrapped"] is None and key["destroyed_at"] is not None
@@ -165,10 +165,10 @@ async def test_a_copy_of_the_database_taken_before_the_erasure_is_unreadable_aft
     folio, case_id = await _case_with_data(api, "Retenciontres")
     backup = (await CaseIdentity.select(CaseIdentity.data).where(CaseIdentity.case == case_id))[0]
     closed = (await Case.select(Case.closed_at).where(Case.id == case_id).first())["closed_at"]
-    await retention.sweep(closed + timedelta(minutes=1))
+    await retention.sweep(closed + timedelta(minutes=1), cases=[case_id])
     clock = await _instants(case_id)
-    await retention.sweep(clock["block_at"] + timedelta(seconds=1))
-    await retention.sweep(clock["erase_at"] + timedelta(seconds=1))
+    await retention.sweep(clock["block_at"] + timedelta(seconds=1), cases=[case_id])
+    await retention.sweep(clock["erase_at"] + timedelta(seconds=1), cases=[case_id])
     keys_now = await datakeys.existing_keys([case_id])
     assert keys_now == {case_id: None}
     data = backup["data"]
@@ -184,13 +184,13 @@ async def test_a_copy_of_the_database_taken_before_the_erasure_is_unreadable_aft
 async def test_a_legal_hold_stops_the_clock_until_lifted(api):
     folio, case_id = await _case_with_data(api, "Retencioncuatro")
     closed = (await Case.select(Case.closed_at).where(Case.id == case_id).first())["closed_at"]
-    await retention.sweep(closed + timedelta(minutes=1))
+    await retention.sweep(closed + timedelta(minutes=1), cases=[case_id])
     before = await _instants(case_id)
     hold_at = before["block_at"] - timedelta(days=30)
     hold = await retention.set_hold(SYSTEM, folio, "litigio", "Amparo 123/2031", hold_at)
     # far past the term and the blocking period: held, so still active
     late = before["erase_at"] + timedelta(days=400)
-    await retention.sweep(late)
+    await retention.sweep(late, cases=[case_id])
     assert (await _retention(case_id)) == "active"
     # lifted: the time it lasted is added; the clock restarts where it stopped (30 days left)
     await retention.lift_hold(SYSTEM, hold["id"], late)
@@ -198,9 +198,9 @@ async def test_a_legal_hold_stops_the_clock_until_lifted(api):
     held = late - hold_at
     assert after["block_at"] == before["block_at"] + held
     assert after["erase_at"] == before["erase_at"] + held
-    await retention.sweep(late + timedelta(days=29))
+    await retention.sweep(late + timedelta(days=29), cases=[case_id])
     assert (await _retention(case_id)) == "active"
-    await retention.sweep(late + timedelta(days=31))
+    await retention.sweep(late + timedelta(days=31), cases=[case_id])
     assert (await _retention(case_id)) == "blocked"
     events = await AuditEvent.select(AuditEvent.action, AuditEvent.changes).where(
         AuditEvent.case_id == case_id
@@ -232,3 +232,22 @@ async def test_a_hold_refuses_bad_input_naming_the_field(database):
 
 async def _retention(case_id: int) -> str:
     return (await Case.select(Case.retention).where(Case.id == case_id).first())["retention"]
+
+
+async def test_two_lifts_of_one_hold_at_once_one_wins(api):
+    """Read-then-write on the hold: two lifts at once (PostgreSQL: concurrent transactions) lift
+    it once and shift the clock once; the other is a 404."""
+    import asyncio
+
+    folio = await api.open_case(name="Retencioncinco")
+    hold = await retention.set_hold(SYSTEM, folio, "queja", "Queja CNDH/1/2031/1")
+    results = await asyncio.gather(
+        retention.lift_hold(SYSTEM, hold["id"]),
+        retention.lift_hold(SYSTEM, hold["id"]),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["NotFound", "dict"], results
+    lifted = await AuditEvent.count().where(
+        (AuditEvent.case_folio == folio) & (AuditEvent.action == "case.legal_hold_lifted")
+    )
+    assert lifted == 1

@@ -37,9 +37,9 @@ async def test_blocked_then_erased_case_pages(browser, json_api):
     r = await b.get(pages[2])
     assert r.status_code == 200 and r.content == PDF
 
-    await retention.sweep(case["closed_at"] + timedelta(minutes=1))
+    await retention.sweep(case["closed_at"] + timedelta(minutes=1), cases=[case["id"]])
     clock = await retention_clock(case["id"])
-    await retention.sweep(clock["block_at"] + timedelta(seconds=1))
+    await retention.sweep(clock["block_at"] + timedelta(seconds=1), cases=[case["id"]])
     for who in OTHERS:
         b = await browser(who)
         for url in pages:
@@ -48,7 +48,7 @@ async def test_blocked_then_erased_case_pages(browser, json_api):
     r = await dpo.get(pages[0])
     assert r.status_code == 200 and "Tijuana" in r.text
 
-    await retention.sweep(clock["erase_at"] + timedelta(seconds=1))
+    await retention.sweep(clock["erase_at"] + timedelta(seconds=1), cases=[case["id"]])
     for who in (*OTHERS, DPO):
         b = await browser(who)
         for url in pages:
