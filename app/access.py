@@ -2,6 +2,8 @@
 
 - Oversight sees every case (each read of a child's record is audited by the caller).
 - Admins manage accounts and see no case.
+- A case past its retention term is blocked: only the data protection officer (``proteccion_datos``)
+  of an authority that held it reads it; once erased nobody does (app/services/retention.py).
 - Officers, supervisors, heads and shelter staff see a case while their authority holds an active
   ``case_access`` row for it. Rows are granted when the authority opens the case, is routed one of
   its tasks, or receives the child in its shelter; they are revoked when the child leaves the
@@ -15,10 +17,22 @@ from datetime import datetime
 from typing import Any
 
 from app.principal import Principal
-from app.tables import Authority, CaseAccess, Placement, Task
+from app.tables import Authority, Case, CaseAccess, Placement, Task
+
+#: ``nna_case.retention`` (app/services/retention.py)
+ACTIVE, BLOCKED, ERASED = "active", "blocked", "erased"
 
 
 async def can_see_case(principal: Principal, case_id: int) -> bool:
+    case = await Case.select(Case.retention).where(Case.id == case_id).first()
+    if case is None:
+        return False
+    if principal.is_data_protection:  # a blocked record its authority held, and nothing else
+        return case["retention"] == BLOCKED and await CaseAccess.exists().where(
+            (CaseAccess.case == case_id) & (CaseAccess.authority == principal.authority_id)
+        )
+    if case["retention"] != ACTIVE:  # blocked: the data protection officer's; erased: nobody's
+        return False
     if principal.is_oversight:
         return True
     if not principal.is_worker:

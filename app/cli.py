@@ -1,6 +1,7 @@
 """``careroute`` command line: serve, demo, migrate, audit verify, audit checkpoint export, keys,
-users create / approve / reject, tick, worker, calendario (declared non-working days per
-authority), route versions / route migrate (route versions and moving open cases).
+users create / approve / reject, tick, worker, retencion (legal holds), calendario (declared
+non-working days per authority), route versions / route migrate (route versions and moving open
+cases).
 
 ``--db PATH`` (before or after any subcommand) selects the SQLite file;
 ``DATABASE_URL=postgresql://...`` selects PostgreSQL and wins over ``--db``.
@@ -390,6 +391,48 @@ def cmd_calendario_avisos(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_actor(por: str) -> Any:
+    """Who ordered a command run on the server (the audit trail's actor)."""
+    from app.principal import Actor
+
+    return Actor(None, f"cli:{por.strip()[:90]}", "proteccion_datos", None, None)
+
+
+def cmd_retencion_retener(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.services import retention
+
+    async def body() -> Any:
+        return await retention.set_hold(
+            _cli_actor(args.por), args.folio, args.motivo, args.referencia
+        )
+
+    try:
+        hold = asyncio.run(_with_db(body))
+    except ServiceError as exc:
+        return _service_errors(args.prog, exc)
+    print(f"retención legal {hold['id']} sobre {hold['folio']} ({hold['motivo']}): plazo detenido")
+    return 0
+
+
+def cmd_retencion_liberar(args: argparse.Namespace) -> int:
+    from app.errors import ServiceError
+    from app.services import retention
+
+    async def body() -> Any:
+        return await retention.lift_hold(_cli_actor(args.por), args.id)
+
+    try:
+        out = asyncio.run(_with_db(body))
+    except ServiceError as exc:
+        return _service_errors(args.prog, exc)
+    print(
+        f"retención legal {out['id']} de {out['folio']} levantada; el plazo se recorre "
+        f"{out['held_seconds'] // 86400} días"
+    )
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from app.services import timers
 
@@ -506,7 +549,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
     """The deadline worker as its own process (docs/deadlines.md): sweep, sleep, repeat."""
     import logging
 
-    from app.services import calendars, deadlines, suspensions
+    from app.clock import utcnow
+    from app.services import calendars, deadlines, retention, suspensions
 
     # WARNING for libraries (SpiffWorkflow logs every task state change at INFO: that alone
     # would cost most of a sweep), INFO for the worker's own messages.
@@ -524,11 +568,13 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await suspensions.load_suspensions()
             await calendars.load_declared_days()
             result = await deadlines.sweep(limit=args.limit)
+            kept = await retention.sweep(utcnow())
             await checkpoints.maybe_write()
             if result.cases or args.once:
                 print(
                     f"fired timers of {result.cases} cases ({result.escalations} escalations, "
-                    f"{len(result.failed)} failed, {result.delivered} notifications sent)",
+                    f"{len(result.failed)} failed, {result.delivered} notifications sent; "
+                    f"retention: {kept.blocked} blocked, {kept.erased} erased)",
                     flush=True,
                 )
             if args.once:
@@ -720,6 +766,19 @@ def build_parser() -> argparse.ArgumentParser:
         cal, "avisos", cmd_calendario_avisos, route=True, help="years in use without declared days"
     )
     avisos.add_argument("--json", action="store_true")
+    ret = _group(sub, "retencion", help="retention of closed cases: legal holds (issue 16)")
+    retener = _command(
+        ret, "retener", cmd_retencion_retener, help="set a legal hold: the case's clock stops"
+    )
+    retener.add_argument("folio")
+    retener.add_argument(
+        "--motivo", required=True, help="litigio | queja | requerimiento_supervision"
+    )
+    retener.add_argument("--referencia", required=True, help="docket, complaint or request number")
+    retener.add_argument("--por", required=True, help="who orders it (recorded in the audit trail)")
+    liberar = _command(ret, "liberar", cmd_retencion_liberar, help="lift a legal hold")
+    liberar.add_argument("id", type=int)
+    liberar.add_argument("--por", required=True, help="who orders it (recorded in the audit trail)")
     return parser
 
 

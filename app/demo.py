@@ -46,10 +46,16 @@ AUTHORITIES: list[tuple[str, str, str, str, str, str | None, int | None]] = [
 ]  # fmt: skip
 
 
+#: Authority types whose demo authorities get a ``proteccion_datos`` account (issue 16); others
+#: get one with ``careroute users create --role proteccion_datos``.
+DPO_DEMO_TYPES = frozenset({"INM", "PROCURADURIA", "FISCALIA"})
+
+
 def _roles_for(tipo: str) -> list[str]:
     """Every role the route gives this authority type's tasks, plus the supervisors and heads
     deadline escalations notify: so every path of the route can be finished in the demo (COMAR's
-    decision, for one, is a head's task). Shelters: their staff and head."""
+    decision, for one, is a head's task). Shelters: their staff and head. INM, Procuraduría and
+    Fiscalía authorities also have their data protection officer (``proteccion_datos``)."""
     if tipo == "SISTEMA":
         return ["admin"]
     if tipo == "SUPERVISION":
@@ -57,7 +63,10 @@ def _roles_for(tipo: str) -> list[str]:
     if tipo == "DIF_CAS":
         return ["shelter_staff", "head"]
     needed = {"officer", "supervisor", "head"} | _route_roles().get(tipo, set())
-    return [role for role in ("officer", "supervisor", "head") if role in needed]
+    roles = [role for role in ("officer", "supervisor", "head") if role in needed]
+    # each authority (a sujeto obligado) has a data protection officer (LGPDPPSO 2025 [U]); the
+    # demo gives one to the authorities that hold most records (each account costs a hash)
+    return roles + (["proteccion_datos"] if tipo in DPO_DEMO_TYPES else [])
 
 
 def _route_roles() -> dict[str, set[str]]:

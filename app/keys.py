@@ -8,8 +8,10 @@ could guess a form back from its digest, or sign a checkpoint of a history they 
 |---|---|---|---|
 | HMAC key | ``audit-hmac.key`` | ``CAREROUTE_HMAC_KEY`` | the audit trail's digests of forms and free text (app/audit.py): without it nobody can confirm a guess |
 | signing key (Ed25519) | ``checkpoint-signing.key`` (``.pub``: its public half, for oversight) | ``CAREROUTE_SIGNING_KEY`` | the signed checkpoints of the chain head (app/services/checkpoints.py) |
+| master key (AES-256) | ``data-master.key`` | ``CAREROUTE_MASTER_KEY`` | wraps each case's data key (app/datakeys.py) and keys the name search's blind index: a copy of the database without it holds no readable identity, form or note |
 
-Issue 16 adds a master key (per-case keys for erasure) here, the same way.
+Losing the master key loses every case's personal data: back it up apart from the database
+(docs/data-protection.md).
 
 Every key file holds 32 random bytes in base64 (the Ed25519 key as its raw private seed), one
 line; an override holds the same text. The folder is ``CAREROUTE_KEYS_DIR``, else
@@ -39,6 +41,8 @@ SIGNING_FILE = "checkpoint-signing.key"
 PUBLIC_FILE = "checkpoint-signing.pub"
 HMAC_ENV = "CAREROUTE_HMAC_KEY"
 SIGNING_ENV = "CAREROUTE_SIGNING_KEY"
+MASTER_FILE = "data-master.key"
+MASTER_ENV = "CAREROUTE_MASTER_KEY"
 DIR_ENV = "CAREROUTE_KEYS_DIR"
 DEFAULT_DIR_NAME = "careroute-keys"
 KEY_BYTES = 32
@@ -120,6 +124,19 @@ def signing_key() -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(_read(SIGNING_FILE, SIGNING_ENV))
 
 
+@dataclass(frozen=True)
+class MasterKey:
+    secret: bytes = b""
+    key_id: str = ""
+
+
+@cache
+def master_key() -> MasterKey:
+    """The AES-256 key that wraps the per-case data keys (app/datakeys.py)."""
+    secret = _read(MASTER_FILE, MASTER_ENV)
+    return MasterKey(secret, _key_id(b"careroute-master-key-id\x00", secret))
+
+
 def public_key_text(key: Ed25519PublicKey | None = None) -> str:
     """The public half (of ``key``, else of the signing key) as base64: what oversight keeps."""
     key = key or signing_key().public_key()
@@ -142,12 +159,14 @@ def require() -> None:
     """Raise KeysUnavailable unless every key loads: servers and workers call it at start."""
     hmac_key()
     signing_key()
+    master_key()
 
 
 def reload() -> None:
     """Forget the loaded keys (tests; a process that was given new keys)."""
     hmac_key.cache_clear()
     signing_key.cache_clear()
+    master_key.cache_clear()
 
 
 def init(directory: Path | None = None) -> list[Path]:
@@ -158,7 +177,7 @@ def init(directory: Path | None = None) -> list[Path]:
     folder = Path(directory) if directory is not None else keys_dir()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     made: list[Path] = []
-    for name in (HMAC_FILE, SIGNING_FILE):
+    for name in (HMAC_FILE, SIGNING_FILE, MASTER_FILE):
         path = folder / name
         if path.exists():
             continue

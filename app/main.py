@@ -27,8 +27,9 @@ from app.api.placements import PlacementController, ShelterController
 from app.api.security import TokenAuthMiddleware
 from app.api.session import MeController, SessionController
 from app.api.tasks import InboxController, TaskController
+from app.clock import utcnow
 from app.route_engine import library
-from app.services import calendars, checkpoints, deadlines, route_versions, suspensions
+from app.services import calendars, checkpoints, deadlines, retention, route_versions, suspensions
 from app.web.pages import template_config
 from app.web.router import web_router
 
@@ -51,6 +52,7 @@ async def _tick_forever(seconds: float) -> None:
             await suspensions.load_suspensions()  # another process may have added one
             await calendars.load_declared_days()
             result = await deadlines.sweep()
+            await retention.sweep(utcnow())  # block and erase closed cases past their terms
             await (
                 checkpoints.maybe_write()
             )  # signed chain head, every CAREROUTE_CHECKPOINT_INTERVAL

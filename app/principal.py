@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-#: Roles that do casework; oversight reads, admin manages accounts.
+#: Roles that do casework; oversight reads, admin manages accounts, ``proteccion_datos`` reads
+#: only the records retention blocked (app/access.py).
 WORKER_ROLES = frozenset({"officer", "supervisor", "head", "shelter_staff"})
 #: Task ``rol`` (BPMN property) -> user roles allowed to complete it.
 TASK_ROLE_ALLOWS: dict[str, frozenset[str]] = {
@@ -61,6 +62,11 @@ class Principal:
     @property
     def is_oversight(self) -> bool:
         return self.role == "oversight"
+
+    @property
+    def is_data_protection(self) -> bool:
+        """The authority's data protection officer: reads only its blocked records."""
+        return self.role == "proteccion_datos"
 
     @property
     def is_admin(self) -> bool:

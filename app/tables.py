@@ -32,7 +32,6 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
-    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -54,7 +53,18 @@ AUTHORITY_TYPES = (
 #: platform operator. No task ever routes to them.
 NON_LANE_TYPES = ("SUPERVISION", "SISTEMA")
 NIVELES = ("federal", "estatal", "municipal")
-ROLES = ("officer", "supervisor", "head", "shelter_staff", "oversight", "admin")
+#: ``proteccion_datos``: an authority's data protection officer (LGPDPPSO 2025, issue 16): sees
+#: no casework except the records of its authority's cases that retention blocked
+#: (app/services/retention.py); ARCO requests and the data protection view are its work too.
+ROLES = (
+    "officer",
+    "supervisor",
+    "head",
+    "shelter_staff",
+    "oversight",
+    "admin",
+    "proteccion_datos",
+)
 
 
 class Authority(Table, tablename="authority"):
@@ -146,6 +156,9 @@ class Case(Table, tablename="nna_case"):
     closed_at = Timestamptz(null=True, default=None)
     end_state = Varchar(length=100, null=True, default=None)
     spec_version = Varchar(length=64)
+    #: migration 0017: ``active``, ``blocked`` (past its retention term: only the data
+    #: protection officer reads it) or ``erased`` (its data key destroyed: app/services/retention.py)
+    retention = Varchar(length=10, default="active")
 
 
 class CaseIdentity(Table, tablename="case_identity"):
@@ -558,7 +571,9 @@ class CaseAttachment(Table, tablename="case_attachment"):
         references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
     )
     sha256 = Varchar(length=64)
-    filename = Varchar(length=200)
+    #: encrypted with the case's data key (a name such as ``acta_de_Kevin.pdf`` identifies the
+    #: child): TEXT since migration 0017
+    filename = Text()
     content_type = Varchar(length=40)
     size = Integer()
     uploaded_by = ForeignKey(
@@ -755,6 +770,79 @@ class RegisterDay(Table, tablename="register_day"):
     n = Integer(default=0)
 
 
+class CaseDataKey(Table, tablename="case_data_key"):
+    """A case's data key (AES-256-GCM), wrapped by the master key kept outside the database
+    (app/keys.py, app/datakeys.py). Erasing the case sets ``wrapped`` to NULL: every copy of its
+    encrypted data, backups included, is then unreadable (migration 0017)."""
+
+    case = ForeignKey(
+        references=Case,
+        on_delete=OnDelete.cascade,
+        null=False,
+        unique=True,
+        db_column_name="case_id",
+    )
+    #: which master key wrapped it (its public name: app/keys.py)
+    key_id = Varchar(length=16)
+    wrapped = Text(null=True, default=None)
+    created_at = Timestamptz()
+    destroyed_at = Timestamptz(null=True, default=None)
+
+
+class CaseNameToken(Table, tablename="case_name_token"):
+    """The blind index of a child's names: a keyed HMAC of each folded word and of its prefixes
+    (app/datakeys.py ``name_tokens``), so the name search finds a case without decrypting every
+    identity and without a readable name in the database (migration 0017)."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    token = Varchar(length=64, index=True)
+
+
+class CaseRetention(Table, tablename="case_retention"):
+    """A closed case's retention clock (config/retencion.toml; app/services/retention.py): when
+    its term started (closure, or the child's majority), when it is blocked and erased, and how
+    long legal holds stopped it."""
+
+    case = ForeignKey(
+        references=Case,
+        on_delete=OnDelete.cascade,
+        null=False,
+        unique=True,
+        db_column_name="case_id",
+    )
+    #: the closure this clock counts from (a reopened and closed again case gets a new clock)
+    closed_at = Timestamptz()
+    counted_from = Timestamptz()
+    block_at = Timestamptz(index=True)
+    erase_at = Timestamptz(index=True)
+    blocked_at = Timestamptz(null=True, default=None)
+    erased_at = Timestamptz(null=True, default=None)
+    #: seconds legal holds kept the clock stopped (added to both instants when a hold is lifted)
+    held_seconds = BigInt(default=0)
+
+
+#: ``legal_hold.motivo``: why a case's retention clock stops
+HOLD_KINDS = ("litigio", "queja", "requerimiento_supervision")
+
+
+class LegalHold(Table, tablename="legal_hold"):
+    """A legal hold on a case: while any is active its retention clock is stopped and nothing
+    of it is blocked or erased. The reference (a docket, a complaint number) is free text: the
+    audit event keeps its keyed digest."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    motivo = Varchar(length=30)
+    referencia = Varchar(length=200)
+    set_at = Timestamptz()
+    set_by = Varchar(length=100)
+    lifted_at = Timestamptz(null=True, default=None)
+    lifted_by = Varchar(length=100, null=True, default=None)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Authority,
     User,
@@ -789,16 +877,8 @@ ALL_TABLES: tuple[type[Table], ...] = (
     SecurityIncident,
     SecurityIncidentCase,
     SecurityIncidentNotice,
+    CaseDataKey,
+    CaseNameToken,
+    CaseRetention,
+    LegalHold,
 )
-
-
-class RouteVersion(Table, tablename="route_version"):
-    """The files of one route version (migration 0016): cases run on the version they were
-    started on until migrated, so every server rebuilds that version's engine from here. ``id``
-    is the version's number; ``version`` the content hash cases record (workflows/versions.py)."""
-
-    id = Serial(primary_key=True)
-    version = Varchar(length=64, unique=True)
-    files = Text()
-    file_count = Integer()
-    registered_at = Timestamptz()

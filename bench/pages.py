@@ -5,7 +5,8 @@ query every officer runs all day, goal p95 < 30 ms).
 Seeds ``--cases`` cases (default 100,000) in bulk SQL: spread over every state (most in Chiapas
 and Tabasco, where the demo authorities are), each with its identity (names from a list of given
 names and surnames, folded for search as the service stores them), one open task (or none when
-closed), the access rows of the authorities that hold it, and a placement for some of the
+closed), the access rows of the authorities that hold it (the identity encrypted with the case's
+data key and its blind name index, as app/services/personal_data.py stores them), and a placement for some of the
 Chiapas children in the Tapachula shelter. Then times each variant ``--requests`` times in
 process (httpx ASGI transport, one request at a time), four of five requests following the
 cursor (deep pages too), and prints median, p95 and the ratio of p95 to the baseline's p95.
@@ -54,6 +55,8 @@ PROCESSES = ("ruta_proteccion_nna", "colocacion", "evaluacion_interes_superior",
 CASE_COLUMNS = ("folio", "estado", "municipio", "family_group", "status", "risk", "summary",
                 "variables", "opened_at", "updated_at", "closed_at", "spec_version")  # fmt: skip
 IDENTITY_COLUMNS = ("case_id", "data", "search_name", "updated_at")
+KEY_COLUMNS = ("case_id", "key_id", "wrapped", "created_at")
+TOKEN_COLUMNS = ("case_id", "token")
 ACCESS_COLUMNS = ("case_id", "authority_id", "reason", "active", "granted_at")
 PLACEMENT_COLUMNS = ("case_id", "shelter_id", "status", "admitted_at")
 
@@ -69,10 +72,15 @@ def _states(rng: random.Random) -> str:
 
 async def seed(count: int) -> tuple[float, list[tuple[str, str]], list[str]]:
     """Bulk-insert ``count`` cases; returns seconds, some (given, surname) pairs and folios."""
+    from app import datakeys, keys
     from app.cases.handlers.task_index import NO_DUE, ROW_COLUMNS
     from app.db import insert_rows, write_tx
     from app.services.case_search import search_name
+    from app.services.personal_data import IDENTITY
     from app.tables import Authority
+
+    keys.init()  # the master key that wraps each case's data key (app/keys.py)
+    key_id = keys.master_key().key_id
 
     t0 = time.perf_counter()
     ids = {r["code"]: r["id"] for r in await Authority.select(Authority.id, Authority.code)}
@@ -111,12 +119,17 @@ async def seed(count: int) -> tuple[float, list[tuple[str, str]], list[str]]:
                 folios.append(folio)
         async with write_tx():
             rows = await insert_rows("nna_case", CASE_COLUMNS, cases, " RETURNING id")
-            identities, tasks, access, placements = [], [], [], []
+            identities, tasks, access, placements, data_keys, tokens = [], [], [], [], [], []
             for row, (estado, closed, given, surname, opened) in zip(rows, meta, strict=True):
                 case_id = row["id"]
                 second = rng.choice(SURNAMES)
                 data = {"nombres": given, "apellidos": f"{surname} {second}"}
-                identities.append((case_id, json.dumps(data), search_name(data), opened))
+                # as the service stores it: encrypted with the case's key, plus the blind index
+                dk = os.urandom(32)
+                data_keys.append((case_id, key_id, datakeys.wrap(dk, case_id), opened))
+                sealed = datakeys.seal_json(dk, case_id, IDENTITY, data)
+                identities.append((case_id, json.dumps(sealed), "", opened))
+                tokens += [(case_id, t) for t in datakeys.name_tokens(search_name(data))]
                 options = holders.get(estado)
                 if options is None:
                     continue  # no demo authority in that state: only oversight sees it
@@ -139,7 +152,9 @@ async def seed(count: int) -> tuple[float, list[tuple[str, str]], list[str]]:
                     rng.choice(PROCESSES), lane, "officer", ids[code], "estatal", None, "open",
                     due, due or NO_DUE, None, None, None, 0, "{}", opened, None, None, None,
                 ))  # fmt: skip
+            await insert_rows("case_data_key", KEY_COLUMNS, data_keys)
             await insert_rows("case_identity", IDENTITY_COLUMNS, identities)
+            await insert_rows("case_name_token", TOKEN_COLUMNS, tokens)
             if tasks:
                 await insert_rows("task", ROW_COLUMNS, tasks)
             if access:
@@ -155,15 +170,17 @@ async def seed(count: int) -> tuple[float, list[tuple[str, str]], list[str]]:
 
 async def sample() -> tuple[list[tuple[str, str]], list[str]]:
     """Names and folios of every 97th seeded case (``--reuse``)."""
+    from app.services.personal_data import read_identities
     from app.tables import Case
 
     rows = await Case.raw(
-        "SELECT c.folio, ci.data FROM nna_case c JOIN case_identity ci ON ci.case_id = c.id"
-        " WHERE c.folio LIKE 'B%' AND c.id % 97 = 0"
+        "SELECT c.folio, ci.case_id, ci.data FROM nna_case c"
+        " JOIN case_identity ci ON ci.case_id = c.id WHERE c.folio LIKE 'B%' AND c.id % 97 = 0"
     )
+    plain = await read_identities(rows)
     names, folios = [], []
     for row in rows:
-        data = json.loads(row["data"]) if isinstance(row["data"], str) else row["data"]
+        data = plain[row["case_id"]]
         names.append((data["nombres"], data["apellidos"].split()[0]))
         folios.append(row["folio"])
     return names, folios

@@ -55,7 +55,7 @@ def _select(where: str, *, task: bool = False) -> str:
             ", tt.id AS task_row_id, tt.task_id AS task_task_id, tt.bpmn_id AS task_bpmn_id,"
             " tt.rol AS task_rol, tt.status AS task_status,"
             " tt.authority_id AS task_authority_id, tt.assignee_id AS task_assignee_id,"
-            " tt.legal_source AS task_legal_source,"
+            " tt.legal_source AS task_legal_source, c.retention AS task_retention,"
             " EXISTS (SELECT 1 FROM case_access cv WHERE cv.case_id = ws.case_id"
             " AND cv.authority_id = {} AND cv.active) AS task_visible"
         )
@@ -126,6 +126,7 @@ async def load_for_task(task_id: str, viewer_authority_id: int) -> tuple[dict, C
         "legal_source": row["task_legal_source"],
         "folio": row["folio"],
         "visible": bool(row["task_visible"]),
+        "retention": row["task_retention"],
     }
     return task, await _aggregate(row)
 

@@ -7,8 +7,8 @@ see answers 404 (docs/api.md "Who sees what"), also for a file of it.
 Attachments: PDF, JPEG or PNG, at most 10 MiB. The type is what the first bytes say (magic
 numbers), and a name that claims another type is refused: an HTML page named ``acta.pdf`` must
 never reach a browser as a document. The bytes are stored outside the database, in the folder
-``CAREROUTE_ATTACHMENTS_DIR`` (default ``var/attachments``), under their SHA-256 (``ab/abcd…``);
-the same content is stored once. The file is written before the command's transaction and is
+``CAREROUTE_ATTACHMENTS_DIR`` (default ``var/attachments``), under their SHA-256 and the case
+(``ab/abcd….<case id>``), encrypted with the case's data key (app/services/personal_data.py). The file is written before the command's transaction and is
 immutable, so a rolled-back command leaves at most an unreferenced file, never a row without
 its file. Downloads are always ``Content-Disposition: attachment`` (app/web/case_files_pages.py).
 """
@@ -23,12 +23,12 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from app import access
+from app import access, datakeys
 from app.cases.unit_of_work import case_command
 from app.command import command
 from app.errors import Forbidden, NotFound, field_error
 from app.principal import Principal
-from app.services import cases
+from app.services import cases, personal_data
 from app.tables import CaseAttachment, CaseNote
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -50,10 +50,14 @@ def storage_dir() -> Path:
     return Path(os.environ.get("CAREROUTE_ATTACHMENTS_DIR", "var/attachments"))
 
 
-def blob_path(sha256: str) -> Path:
+def blob_path(sha256: str, case_id: int | None = None) -> Path:
+    """Where a file's bytes are: ``ab/<sha256>.<case id>`` encrypted with the case's data key
+    (erasing the case makes it unreadable, and the worker deletes it), or ``ab/<sha256>`` for a
+    file stored in plain before migration 0017."""
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise ValueError("not a SHA-256")
-    return storage_dir() / sha256[:2] / sha256
+    name = sha256 if case_id is None else f"{sha256}.{int(case_id)}"
+    return storage_dir() / sha256[:2] / name
 
 
 def sniff(data: bytes) -> str | None:
@@ -87,9 +91,8 @@ def check_file(filename: str, data: bytes) -> str:
     return content_type
 
 
-def _store(sha256: str, data: bytes) -> None:
-    """Write the bytes under their hash (atomic rename; kept if already there)."""
-    target = blob_path(sha256)
+def _store(target: Path, data: bytes) -> None:
+    """Write the bytes (atomic rename; kept if already there)."""
     if target.exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -127,7 +130,9 @@ async def add_attachment(
     name = safe_filename(filename)
     content_type = check_file(name, data)
     sha256 = hashlib.sha256(data).hexdigest()
-    _store(sha256, data)
+    async with command(principal.actor) as cmd:  # the case's key, made on first use
+        sealed = await personal_data.seal_file(case_id, data, cmd.now)
+    _store(blob_path(sha256, case_id), sealed)
     async with case_command(principal.actor, case_id) as s:
         s.case.add_attachment(
             sha256=sha256,
@@ -162,6 +167,9 @@ async def of_case(case_id: int) -> dict[str, list[dict[str, Any]]]:
         .where(CaseNote.case == case_id)
         .order_by(CaseNote.id)
     )
+    opener = await personal_data.Opener.of(case_id)
+    for note in notes:
+        note["body"] = opener.text(personal_data.NOTE, note["body"])
     files = (
         await CaseAttachment.select(
             CaseAttachment.id,
@@ -176,6 +184,8 @@ async def of_case(case_id: int) -> dict[str, list[dict[str, Any]]]:
         .where(CaseAttachment.case == case_id)
         .order_by(CaseAttachment.id)
     )
+    for f in files:
+        f["filename"] = opener.text(personal_data.ATTACHMENT_NAME, f["filename"])
     return {"notes": notes, "attachments": files}
 
 
@@ -185,8 +195,8 @@ async def for_folio(principal: Principal, folio: str) -> dict[str, list[dict[str
 
 async def open_attachment(
     principal: Principal, folio: str, attachment_id: int
-) -> tuple[dict[str, Any], Path]:
-    """An attachment of a case the caller may see, and where its bytes are (404 otherwise:
+) -> tuple[dict[str, Any], bytes]:
+    """An attachment of a case the caller may see, and its bytes, decrypted (404 otherwise:
     another authority's file, a file of another case, a missing blob). The read is audited."""
     row = (
         await CaseAttachment.select(
@@ -205,9 +215,18 @@ async def open_attachment(
         raise NotFound("attachment not found")
     if not await access.can_see_case(principal, row["case_id"]):
         raise NotFound("attachment not found")
-    path = blob_path(row["sha256"])
-    if not path.is_file():
-        raise NotFound("attachment not found")
+    opener = await personal_data.Opener.of(row["case_id"])
+    path = blob_path(row["sha256"], row["case_id"])
+    try:
+        if path.is_file():
+            data = opener.file(path.read_bytes())
+        elif blob_path(row["sha256"]).is_file():  # stored in plain before migration 0017
+            data = blob_path(row["sha256"]).read_bytes()
+        else:
+            raise NotFound("attachment not found")
+    except datakeys.DataErased as exc:
+        raise NotFound("attachment not found") from exc
+    row["filename"] = opener.text(personal_data.ATTACHMENT_NAME, row["filename"])
     async with command(principal.actor) as cmd:
         cmd.audit(
             "case.attachment_read",
@@ -215,4 +234,4 @@ async def open_attachment(
             case_folio=folio,
             changes={"attachment_id": row["id"], "sha256": row["sha256"]},
         )
-    return row, path
+    return row, data

@@ -8,7 +8,6 @@ process's forms (LRPCAP art. 9), as on the case page. An approval or decision ta
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from app.access_rules import CONSULATE
@@ -16,7 +15,7 @@ from app.command import command
 from app.errors import NotFound
 from app.principal import Principal
 from app.route_engine import library
-from app.services import cases
+from app.services import cases, personal_data
 from app.tables import TaskSubmission
 
 #: The opening form has no task; it is the first page of the record.
@@ -52,6 +51,7 @@ async def submissions(
     tasks = library().tasks
     hide_asylum = principal.authority_tipo == CONSULATE and not principal.is_oversight
     out = []
+    opener: personal_data.Opener | None = None
     for row in rows:
         info = tasks.get(row["bpmn_id"])
         if info is None and row["bpmn_id"] != cases.START_FORM_ID:
@@ -59,7 +59,9 @@ async def submissions(
         process = info.process_id if info else OPENING["process"]
         if hide_asylum and process == cases.ASYLUM_PROCESS:
             continue
-        data = row["data"]
+        if opener is None:
+            opener = await personal_data.Opener.of(case_id)
+        data = opener.form(row["data"])
         out.append(
             {
                 "task_id": row["task_id"],
@@ -71,7 +73,7 @@ async def submissions(
                 "submitted_by": row["submitted_by"],
                 "submitted_by_name": row["display_name"],
                 "authority": row["authority"],
-                "data": json.loads(data) if isinstance(data, str) else (data or {}),
+                "data": data,
             }
         )
     return out

@@ -5,8 +5,9 @@ state; a caseworker sees the cases its authority holds an active ``case_access``
 shelter (``DIF_CAS``) lists only the children placed with it now. Another authority's cases never
 appear, whatever the filters say.
 
-Filters: folio (part of it), the child's name (searched in ``case_identity`` only, folded to lower
-case without accents; a name search is an audited read: who searched and which folios it
+Filters: folio (part of it), the child's name (words or their beginnings, folded to lower case
+without accents, matched in the blind index ``case_name_token``, app/datakeys.py, never in a
+readable name; a name search is an audited read: who searched and which folios it
 returned, never the name typed), state, municipality, stage (a process of the route with an open
 task), risk, overdue (an open task past its legal due date), responsible authority (holds an open
 task of the case), family group, status, opened between two instants. Sorted by opening, last
@@ -21,13 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app import inegi
+from app import datakeys, inegi
 from app.access_rules import CONSULATE, SHELTER
 from app.command import command
 from app.errors import Forbidden, field_error
 from app.principal import Principal
 from app.route_engine import library
-from app.services import cases  # (cases imports this module: names are read at call time)
+from app.services import (
+    cases,  # (cases imports this module: names are read at call time)
+    personal_data,
+    retention,
+)
 from app.tables import Authority, Case
 
 SORTS = {"opened": "c.opened_at", "updated": "c.updated_at", "folio": "c.folio"}
@@ -108,7 +113,7 @@ def _like(text: str) -> str:
 
 async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str, Any]:
     """One page of the caller's cases; a name search is audited (``case.searched``)."""
-    if not (principal.is_worker or principal.is_oversight):
+    if not (principal.is_worker or principal.is_oversight or principal.is_data_protection):
         raise Forbidden(f"role {principal.role} has no access to cases")
     q.check()
     sql: list[str] = []
@@ -120,21 +125,28 @@ async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str,
     if q.folio:
         hits.append("SELECT id AS case_id FROM nna_case WHERE folio LIKE {} ESCAPE '\\'")
         args.append(_like(q.folio.strip().upper()))
-    if q.nombre:
-        words = fold(q.nombre).split()
-        likes = " AND ".join("search_name LIKE {} ESCAPE '\\'" for _ in words)
-        hits.append(f"SELECT case_id FROM case_identity WHERE {likes}")  # noqa: S608
-        args += [_like(word) for word in words]
+    if q.nombre:  # the blind index: each word (or its beginning) as a keyed HMAC
+        for word in sorted(set(fold(q.nombre).split())):
+            hits.append("SELECT case_id FROM case_name_token WHERE token = {}")
+            args.append(datakeys.token(word[: datakeys.MAX_WORD]))
     if hits:
         sql.append("WITH hits AS MATERIALIZED (" + " INTERSECT ".join(hits) + ") ")
     sql += [
         "SELECT c.id, c.folio, c.estado, c.municipio, c.status, c.risk, c.family_group,",
         " c.summary, c.opened_at, c.updated_at, c.closed_at",
     ]
-    sql.append(" FROM nna_case c WHERE 1 = 1")
+    sql.append(" FROM nna_case c WHERE c.retention = {}")
+    # a blocked record is the data protection officer's alone; an erased one nobody's
+    args.append(retention.BLOCKED if principal.is_data_protection else retention.ACTIVE)
     if hits:
         sql.append(" AND c.id IN (SELECT case_id FROM hits)")
-    if not principal.is_oversight:
+    if principal.is_data_protection:  # the records its authority held, active or not
+        sql.append(
+            " AND EXISTS (SELECT 1 FROM case_access ca WHERE ca.case_id = c.id"
+            " AND ca.authority_id = {})"
+        )
+        args.append(principal.authority_id)
+    elif not principal.is_oversight:
         sql.append(
             " AND EXISTS (SELECT 1 FROM case_access ca WHERE ca.case_id = c.id"
             " AND ca.authority_id = {} AND ca.active)"
@@ -232,7 +244,7 @@ async def _add_names(rows: list[dict[str, Any]]) -> None:
         f"SELECT case_id, data FROM case_identity WHERE case_id IN ({placeholders})",  # noqa: S608
         *ids,
     )
-    by_case = {r["case_id"]: r["data"] for r in found}
+    by_case = await personal_data.read_identities(found)
     for row in rows:
         row["identidad"] = by_case.get(row["id"])
 

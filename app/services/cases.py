@@ -25,7 +25,7 @@ from app.directory import directory
 from app.errors import Conflict, Forbidden, NotFound, field_error, form_errors
 from app.principal import Principal
 from app.route_engine import library, restore, route_engine, state_version
-from app.services import case_search, custody, route_versions, users
+from app.services import case_search, custody, personal_data, route_versions, users
 from app.tables import (
     AuditEvent,
     Case,
@@ -171,21 +171,16 @@ async def open_case(
             ).returning(Case.id)
         )[0]
         case_id = case_row["id"]
-        await CaseIdentity.insert(
-            CaseIdentity(
-                case=case_id,
-                data=identidad,
-                search_name=case_search.search_name(identidad),
-                updated_at=cmd.now,
-            )
-        )
+        await personal_data.write_identity(case_id, identidad, cmd.now, insert=True)
         # the opening form, as the first page of the record (app/services/case_record.py)
         await TaskSubmission.insert(
             TaskSubmission(
                 case=case_id,
                 task_id=f"inicio-{case_id}",
                 bpmn_id=START_FORM_ID,
-                data=json.dumps(engine_case.forms.get(START_FORM_ID) or form, ensure_ascii=False),
+                data=await personal_data.seal_form(
+                    case_id, dict(engine_case.forms.get(START_FORM_ID) or form), cmd.now
+                ),
                 submitted_at=cmd.now,
                 submitted_by=principal.user_id,
                 submitted_by_authority=principal.authority_id,
@@ -440,14 +435,24 @@ def _timeline_entry(event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def identity(principal: Principal, folio: str) -> dict[str, Any]:
-    case_id = await case_id_for(principal, folio)
+async def _identity_row(case_id: int) -> dict[str, Any] | None:
+    """The case's identity, decrypted (None if it has none, or it was erased)."""
     row = (
         await CaseIdentity.select(CaseIdentity.data, CaseIdentity.updated_at)
         .where(CaseIdentity.case == case_id)
         .first()
-        .output(load_json=True)
     )
+    if row is None:
+        return None
+    found = await personal_data.read_identities([{"case_id": case_id, "data": row["data"]}])
+    if case_id not in found:
+        return None
+    return {"data": found[case_id], "updated_at": row["updated_at"]}
+
+
+async def identity(principal: Principal, folio: str) -> dict[str, Any]:
+    case_id = await case_id_for(principal, folio)
+    row = await _identity_row(case_id)
     async with command(principal.actor) as cmd:
         # An account in its first days reading a child's identity is flagged for oversight
         # (separation of duties, app/services/users.py): the read an admin's own new account
@@ -470,23 +475,13 @@ async def update_identity(principal: Principal, folio: str, identidad: dict[str,
     if not principal.is_worker:
         raise Forbidden(f"role {principal.role} is read-only")
     async with case_command(principal.actor, case_id) as s:
-        row = (
-            await CaseIdentity.select(CaseIdentity.data)
-            .where(CaseIdentity.case == case_id)
-            .first()
-            .output(load_json=True)
-        )
+        row = await _identity_row(case_id)
         before = row["data"] if row else {}
         changed = sorted(
             k for k in set(before) | set(identidad) if before.get(k) != identidad.get(k)
         )
-        await CaseIdentity.update(
-            {
-                CaseIdentity.data: identidad,
-                CaseIdentity.search_name: case_search.search_name(identidad),
-                CaseIdentity.updated_at: s.now,
-            }
-        ).where(CaseIdentity.case == case_id)
+        exists = await CaseIdentity.exists().where(CaseIdentity.case == case_id)
+        await personal_data.write_identity(case_id, identidad, s.now, insert=not exists)
         s.audit("case.identity_updated", changes={"fields": changed})
     return {"folio": folio, "changed_fields": changed}
 

@@ -42,6 +42,8 @@ class TaskRef:
 def _authorize(principal: Principal, task: dict[str, Any]) -> None:
     """404 unless the caller may see the task: oversight sees every task, a worker only those
     routed to their authority, on a case their authority may see."""
+    if task.get("retention", "active") != "active":  # blocked or erased: no casework reads it
+        raise NotFound("task not found")
     if principal.is_oversight:
         return
     if not (principal.is_worker and task["visible"]):
@@ -54,7 +56,7 @@ async def _lookup(principal: Principal, task_id: str) -> TaskRef:
     """The task for a read (one statement); 404 if it does not exist or is not visible."""
     rows = await Task.raw(
         "SELECT t.id, t.task_id, t.case_id, t.bpmn_id, t.rol, t.status, t.authority_id,"
-        " t.assignee_id, t.legal_source, c.folio,"
+        " t.assignee_id, t.legal_source, c.folio, c.retention,"
         " EXISTS (SELECT 1 FROM case_access ca WHERE ca.case_id = t.case_id"
         " AND ca.authority_id = {} AND ca.active) AS visible"
         " FROM task t JOIN nna_case c ON c.id = t.case_id WHERE t.task_id = {}",

@@ -15,7 +15,7 @@ from urllib.parse import quote
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
-from litestar.response import File, Redirect
+from litestar.response import Redirect
 
 from app.errors import InvalidInput
 from app.services import case_files
@@ -70,16 +70,14 @@ async def attachment_submit(request: Request, folio: FromPath[str]) -> Response:
 @get("/cases/{folio:str}/attachments/{attachment_id:int}", include_in_schema=False)
 async def attachment_download(
     request: Request, folio: FromPath[str], attachment_id: FromPath[int]
-) -> File:
+) -> Response:
     user = await current_user(request)
-    row, path = await case_files.open_attachment(user.principal, folio, attachment_id)
+    row, data = await case_files.open_attachment(user.principal, folio, attachment_id)
     name = row["filename"]
     ascii_name = name.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
-    return File(
-        path=path,
+    return Response(
+        content=data,
         media_type=row["content_type"],
-        content_disposition_type="attachment",
-        filename=ascii_name,
         headers={
             "Content-Disposition": f'attachment; filename="{ascii_name}"; '
             f"filename*=UTF-8''{quote(name, safe='')}",

@@ -248,6 +248,8 @@ async def home(request: Request) -> Redirect:
     user = await current_user(request)
     if user.principal.is_oversight or user.principal.is_admin:
         return Redirect("/audit", status_code=303)
+    if user.principal.is_data_protection:  # no inbox: its authority's blocked records
+        return Redirect("/cases", status_code=303)
     return Redirect("/inbox", status_code=303)
 
 
@@ -302,6 +304,8 @@ async def login_submit(request: Request) -> Response:
         return page
     if target == "/inbox" and (result.principal.is_oversight or result.principal.is_admin):
         target = "/audit"
+    elif target == "/inbox" and result.principal.is_data_protection:
+        target = "/cases"
     cookies = session_cookies(
         result.token, result.csrf_token, int(auth.SESSION_TTL.total_seconds())
     )

@@ -13,8 +13,15 @@ from typing import Any
 from app import audit, clock
 from app.principal import SYSTEM
 from app.route_engine import form_example, form_schema
-from app.services import calendars, timers
-from app.tables import AuditEvent, CalendarDeclaration, CaseText, Placement, StationCustody
+from app.services import calendars, personal_data, timers
+from app.tables import (
+    AuditEvent,
+    CalendarDeclaration,
+    Case,
+    CaseText,
+    Placement,
+    StationCustody,
+)
 from tests.app.helpers import opening_form, user_for
 
 MARK = "CANARIO"
@@ -257,7 +264,11 @@ async def test_no_audit_event_of_a_route_run_and_the_commands_holds_free_text(ap
     (kept,) = await CaseText.select().where(
         (CaseText.case.folio == out["relocated"]) & (CaseText.field == "reason")
     )
-    assert kept["text"] == out["relocation_reason"] and kept["action"] == "case.relocated"
+    # encrypted at rest with the case's data key (issue 16); the case's reader decrypts it
+    assert out["relocation_reason"] not in kept["text"] and kept["action"] == "case.relocated"
+    case = await Case.select(Case.id).where(Case.folio == out["relocated"]).first()
+    opener = await personal_data.Opener.of(case["id"])
+    assert opener.text(personal_data.TEXT, kept["text"]) == out["relocation_reason"]
     assert relocated["texts"] == {"reason": audit.keyed_digest(out["relocation_reason"])}
     left = event("placement.left")
     row = await Placement.select(Placement.end_reason).where(Placement.id == out["placement_id"])

@@ -34,7 +34,9 @@ def test_demo_verify_tamper_and_users_create(tmp_path):
     assert out.returncode == 0, out.stderr
     demo = json.loads(out.stdout)
     roles = {u["role"] for u in demo["users"]}
-    assert roles == {"officer", "supervisor", "head", "shelter_staff", "oversight", "admin"}
+    assert roles == {
+        "officer", "supervisor", "head", "shelter_staff", "oversight", "admin", "proteccion_datos"
+    }  # fmt: skip
     assert all(len(u["password"]) >= 12 for u in demo["users"])
     assert len({u["password"] for u in demo["users"]}) == len(demo["users"])  # random each
     assert len(demo["cases"]) >= 6

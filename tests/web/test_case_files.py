@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from app.tables import AuditEvent, CaseAttachment, CaseNote
+from app.tables import AuditEvent, Case, CaseAttachment, CaseNote
 from tests.web.conftest import CSRF_INPUT
 
 OFFICER = "inm-07.officer"
@@ -46,8 +46,10 @@ async def test_upload_list_download_with_hash_in_audit(browser, json_api):
     row = await CaseAttachment.select().where(CaseAttachment.case.folio == folio).first()
     digest = hashlib.sha256(PDF).hexdigest()
     assert row["sha256"] == digest and row["content_type"] == "application/pdf"
-    stored = Path(os.environ["CAREROUTE_ATTACHMENTS_DIR"]) / digest[:2] / digest
-    assert stored.read_bytes() == PDF
+    case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
+    stored = Path(os.environ["CAREROUTE_ATTACHMENTS_DIR"]) / digest[:2] / f"{digest}.{case_id}"
+    assert PDF not in stored.read_bytes()  # encrypted with the case's data key (issue 16)
+    assert "acta" not in row["filename"]  # the file name too
     [event] = await _audit(folio, "case.attachment_added")
     assert event["sha256"] == digest and event["size"] == len(PDF)
     assert "acta" not in json.dumps(event)  # the file name identifies: never in the trail
@@ -126,7 +128,9 @@ async def test_note_is_audited_by_digest_and_visible_to_who_sees_the_case(browse
     r = await b.post(f"/cases/{folio}/notes", {"body": text})
     assert r.status_code == 303, r.text
     [note] = await CaseNote.select().where(CaseNote.case.folio == folio)
-    assert note["body"] == text
+    assert text not in note["body"] and note["body"].startswith("enc1:")  # the case's key
+    page = await b.get(f"/cases/{folio}")
+    assert "Quetzaltenango" in page.text  # decrypted for who may read the case
     [event] = await _audit(folio, "case.note_added")
     assert event == {
         "note_id": note["id"],

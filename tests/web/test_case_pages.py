@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 
 from app.route_engine import form_example
-from app.services import deadlines
+from app.services import deadlines, personal_data
 from app.tables import AuditEvent, Case, CaseIdentity
 from bench.deadline_seed import seed_cases
 
@@ -69,7 +69,9 @@ async def test_open_a_case_with_errors_then_valid_and_read_identity(browser, jso
     assert "Caso abierto" in page.text and "Tarea turnada" in page.text  # timeline in words
     row = await Case.select(Case.id, Case.summary).where(Case.folio == folio).first()
     ident = await CaseIdentity.select().where(CaseIdentity.case == row["id"]).first()
-    assert '"Dania"' in str(ident["data"]) or ident["data"]["nombres"] == "Dania"
+    assert "Dania" not in str(ident["data"])  # encrypted at rest with the case's key (issue 16)
+    plain = await personal_data.read_identities([{"case_id": row["id"], "data": ident["data"]}])
+    assert plain[row["id"]]["nombres"] == "Dania"
 
     reads = AuditEvent.count().where(
         (AuditEvent.case_folio == folio) & (AuditEvent.action == "case.identity_read")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from app.cases.aggregate import Event
+from app.services import personal_data
 from app.tables import CaseAttachment, CaseNote
 
 if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
@@ -24,7 +25,9 @@ async def write_note(session: CaseSession, event: Event) -> None:
         await CaseNote.insert(
             CaseNote(
                 case=session.case.id,
-                body=data["body"],
+                body=await personal_data.seal_text(
+                    session.case.id, personal_data.NOTE, data["body"], session.now
+                ),
                 author=data["author"],
                 author_authority=data["author_authority_id"],
                 created_at=session.now,
@@ -51,7 +54,9 @@ async def write_attachment(session: CaseSession, event: Event) -> None:
             CaseAttachment(
                 case=session.case.id,
                 sha256=data["sha256"],
-                filename=data["filename"],
+                filename=await personal_data.seal_text(
+                    session.case.id, personal_data.ATTACHMENT_NAME, data["filename"], session.now
+                ),
                 content_type=data["content_type"],
                 size=data["size"],
                 uploaded_by=data["by"],

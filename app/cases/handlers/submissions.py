@@ -3,16 +3,17 @@
 The engine keeps the latest submission of each task id in the case state, which is what
 gateways read; the case record needs every one (a returned assessment and its second version,
 each panel member's vote, each follow-up of a measure). The row is written in the command's
-transaction, with the completion it records. Never audited as content: the audit trail keeps the
+transaction, with the completion it records, encrypted with the case's data key
+(app/services/personal_data.py). Never audited as content: the audit trail keeps the
 form's field names and digest (app/services/tasks.py), not a child's free text.
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from app.cases.aggregate import Event
+from app.services import personal_data
 from app.tables import TaskSubmission
 
 if TYPE_CHECKING:  # the unit of work imports the handlers; they only name its session
@@ -34,7 +35,7 @@ async def record(session: CaseSession, event: Event) -> None:
             case=session.case.id,
             task_id=task_id,
             bpmn_id=bpmn_id,
-            data=json.dumps(dict(data), ensure_ascii=False),
+            data=await personal_data.seal_form(session.case.id, dict(data), session.now),
             submitted_at=session.now,
             submitted_by=actor.user_id,
             submitted_by_authority=actor.authority_id,
