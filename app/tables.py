@@ -32,6 +32,7 @@ from piccolo.columns import (
     ForeignKey,
     Integer,
     OnDelete,
+    Serial,
     Text,
     Timestamptz,
     Varchar,
@@ -882,3 +883,15 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CaseRetention,
     LegalHold,
 )
+
+
+class RouteVersion(Table, tablename="route_version"):
+    """The files of one route version (migration 0016): cases run on the version they were
+    started on until migrated, so every server rebuilds that version's engine from here. ``id``
+    is the version's number; ``version`` the content hash cases record (workflows/versions.py)."""
+
+    id = Serial(primary_key=True)
+    version = Varchar(length=64, unique=True)
+    files = Text()
+    file_count = Integer()
+    registered_at = Timestamptz()
