@@ -451,7 +451,7 @@ async def test_closing_as_not_located_before_the_period_is_refused_through_the_a
     the supervisor decided: 409 naming the guarantee, nothing written."""
     from tests.app.test_representation import _in_flight, _refused
 
-    folio = await _in_flight("cierre", "proponer_cierre", {})
+    folio = await _in_flight("cierre", "proponer_cierre", {}, folio="NL-CHIS-CIERRE")
     body = await _refused(
         api,
         folio,

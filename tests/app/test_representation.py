@@ -110,7 +110,9 @@ async def test_the_representative_can_be_replaced_and_must_be_a_procuraduria_use
     assert all("motivo" not in str(e["changes"]) for e in appointed)  # no free text audited
 
 
-async def _in_flight(process_id: str, until: str, variables: dict[str, Any]) -> str:
+async def _in_flight(
+    process_id: str, until: str, variables: dict[str, Any], folio: str | None = None
+) -> str:
     """A case whose route reached ``until`` without anyone appointing a representative, as a
     case in flight before this version of the route did: its engine state, its task index
     routed in Chiapas, and the authorities' access."""
@@ -123,7 +125,7 @@ async def _in_flight(process_id: str, until: str, variables: dict[str, Any]) -> 
             break
         task = next(t for t in case.ready_tasks() if t.bpmn_id == ready[0])
         case.complete_task(task.task_id, form_example(task.form_name, now), now)
-    folio = f"REPR-CHIS-{process_id[:6].upper()}"
+    folio = folio or f"REPR-CHIS-{process_id[:6].upper()}"
     case_id = await store_case(folio, "07", case, index_tasks_at=now)
     codes = {"PROCURADURIA": "PROCURADURIA-07", "COMAR": "COMAR-07", "INM": "INM-07"}
     ids = {

@@ -38,7 +38,15 @@ def test_closure_rejected_then_approved_with_follow_up():
 @pytest.mark.parametrize("motivo", ["no_localizado", "mayoria_edad", "fallecimiento"])
 def test_closure_without_follow_up(motivo):
     # closing for majority needs an adult (workflows/guarantees.py CIERRE_COMO_ADULTO)
-    d = Driver(process_id=PID, variables={"mayoria_edad_cumplida": motivo == "mayoria_edad"})
+    # closing as not located needs the Procuraduría's decision after the search period
+    # (workflows/guarantees.py CIERRE_NO_LOCALIZADA)
+    d = Driver(
+        process_id=PID,
+        variables={
+            "mayoria_edad_cumplida": motivo == "mayoria_edad",
+            "cierre_no_localizada_decidido": motivo == "no_localizado",
+        },
+    )
     d.complete(
         "proponer_cierre",
         motivo=motivo,

@@ -11,10 +11,10 @@ import pytest
 from tests.route.driver import Driver, route_engine
 from tests.route.test_ingreso import INM_FIRST
 from tests.route.test_main_route import (
-    NO_LOCALIZADA,
+    CIERRE_NO_LOCALIZADA,
     RIESGO,
     judge_and_comar_pending,
-    search,
+    search_until_closed,
     start,
     walk,
 )
@@ -72,8 +72,8 @@ def test_a_reopened_case_keeps_the_pending_claim_and_the_consular_block():
     run), whatever the screening finds."""
     d, _ = judge_and_comar_pending()
     d.send("nna_salio_colocacion")
-    search(d, NO_LOCALIZADA)
-    walk(d)
+    search_until_closed(d)  # rounds for the configured period, then the decision to close
+    walk(d, {"proponer_cierre": CIERRE_NO_LOCALIZADA})
     assert d.completed
     reopen(d, categoria="nna_localizada", motivo="La Fiscalía la localizó en Tuxtla.")
     assert d.variables["asilo_pendiente"] is True
