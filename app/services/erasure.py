@@ -3,7 +3,7 @@
 Per batch, one transaction: the cases' data keys are destroyed (``wrapped`` = NULL: every copy of
 their encrypted rows, in this database and in its backups, becomes unreadable), and their personal
 rows are deleted too, so nothing lingers in plain (rows written before migration 0017 were plain):
-identity and name index, forms as submitted, notes, free text, attachment rows, the engine state
+identity and name index, consents and privacy notices, forms as submitted, notes, free text, attachment rows, the engine state
 (it repeats the forms), the case's variables and task context, a placement's end reason. What is
 kept: the case row (folio, state, dates, status, the non-identifying summary for statistics),
 the task index without context, placements and custody records without free text, the deadline
@@ -27,6 +27,8 @@ log = logging.getLogger("careroute.erasure")
 
 #: (table, what is done to the case's rows), in order
 _DELETES = (
+    "data_consent",  # consents and privacy notices hold what was said about the child
+    "privacy_notice",  # (after data_consent, which references it)
     "case_name_token",
     "case_identity",
     "task_submission",

@@ -251,3 +251,55 @@ async def test_two_lifts_of_one_hold_at_once_one_wins(api):
         (AuditEvent.case_folio == folio) & (AuditEvent.action == "case.legal_hold_lifted")
     )
     assert lifted == 1
+
+
+async def test_erasure_deletes_the_consents_and_privacy_notices_of_the_case(api):
+    """What was said about the child when a notice was given or a consent recorded (observaciones,
+    the child's own words, reasons) goes with the rest of the case's personal data."""
+    from app.tables import DataConsent, PrivacyNotice
+
+    folio, case_id = await _case_with_data(api, "Retencioncuatro")
+    closed = (await Case.select(Case.closed_at).where(Case.id == case_id).first())["closed_at"]
+    notice = await PrivacyNotice.insert(
+        PrivacyNotice(
+            case=case_id,
+            version="2026-1",
+            modalidad="simplificado",
+            idioma="espanol",
+            forma_explicacion="verbal",
+            entregado_a="nna",
+            nna_comprende="si",
+            observaciones="Dijo que su tío en Houston no debe saber dónde está.",
+            explicado_en=closed,
+            recorded_at=closed,
+        )  # fmt: skip
+    ).returning(PrivacyNotice.id)
+    await DataConsent.insert(
+        DataConsent(
+            case=case_id,
+            destinatario="acnur",
+            destinatario_nombre="ACNUR Tapachula",
+            finalidad="reasentamiento",
+            decision="consiente",
+            opinion_nna_texto="Quiero ir con mi tía.",
+            privacy_notice=notice[0]["id"],
+            expresado_en=closed,
+            recorded_at=closed,
+        )  # fmt: skip
+    )
+    await retention.sweep(closed + timedelta(minutes=1), cases=[case_id])
+    clock = await _instants(case_id)
+    await retention.sweep(clock["block_at"] + timedelta(seconds=1), cases=[case_id])
+    consents = await DataConsent.count().where(DataConsent.case == case_id)
+    notices = await PrivacyNotice.count().where(PrivacyNotice.case == case_id)
+    assert consents >= 1 and notices >= 1  # blocked: kept
+    await retention.sweep(clock["erase_at"] + timedelta(seconds=1), cases=[case_id])
+    assert (await _retention(case_id)) == "erased"
+    assert await DataConsent.count().where(DataConsent.case == case_id) == 0
+    assert await PrivacyNotice.count().where(PrivacyNotice.case == case_id) == 0
+    erased = await AuditEvent.select(AuditEvent.changes).where(
+        (AuditEvent.case_id == case_id) & (AuditEvent.action == "case.erased")
+    )
+    rows = json.loads(erased[0]["changes"])["rows"]
+    assert rows["data_consent"] == consents and rows["privacy_notice"] == notices
+    assert (await audit.verify()).ok
