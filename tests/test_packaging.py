@@ -123,7 +123,7 @@ def test_installed_careroute_runs_the_demo_and_verifies_its_audit_trail(installe
     assert demo.returncode == 0, demo.stderr
     result = json.loads(demo.stdout)
     assert {u["role"] for u in result["users"]} == {
-        "officer", "supervisor", "head", "shelter_staff", "oversight", "admin",
+        "officer", "supervisor", "head", "shelter_staff", "oversight", "admin", "proteccion_datos",
     }  # fmt: skip
     assert len(result["cases"]) >= 6
 

@@ -73,7 +73,9 @@ def test_servers_refuse_to_start_without_keys(tmp_path):
     assert not db.exists(), "nothing is migrated before the keys are checked"
     # the operator makes them, private to the owner, never replaced
     made = _run(db, "keys", "init", "--dir", str(empty))
-    assert made.returncode == 0 and made.stdout.count("created") == 3, made.stdout
+    assert made.returncode == 0 and made.stdout.count("created") == 4, (
+        made.stdout
+    )  # hmac, signing pair, data master
     for name in ("audit-hmac.key", "checkpoint-signing.key"):
         assert stat.S_IMODE((empty / name).stat().st_mode) == 0o600
     before = {p.name: p.read_text() for p in empty.iterdir()}
