@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 from app.cases.handlers import figures
 from app.clock import set_clock
 from app.services import dashboard, deadlines, register_report
-from app.tables import Case, CaseMilestone, Task
+from app.tables import Case, CaseFigure, CaseMilestone, Task
 from tests.app.helpers import opening_form
 
 MX = ZoneInfo("America/Mexico_City")
@@ -119,11 +119,19 @@ async def _case_recount(since: datetime | None, until: datetime | None):
         if t["case_id"] in cases and t["completed_at"] is not None:
             first = notified.get(t["case_id"])
             notified[t["case_id"]] = min(first, t["completed_at"]) if first else t["completed_at"]
+    # Detection as recorded when the case opened (the figures row keeps it): the stored case
+    # variables are not a source here, because other tests rewrite them to simulate a corrupt
+    # store (tests/app/test_date_bounds.py writes fecha_deteccion "9999-12-31"). The notification
+    # instant and the period come from the task index and the case rows, independently.
+    opened_detection = {
+        r["case_id"]: r["detected_at"]
+        for r in await CaseFigure.select(
+            CaseFigure.case.as_alias("case_id"), CaseFigure.detected_at
+        )
+    }
     hours = []
     for case_id, at in notified.items():
-        r = cases[case_id]
-        v = r["variables"] if isinstance(r["variables"], dict) else json.loads(r["variables"])
-        detected = figures.detected_at(v or {}, r["opened_at"])
+        detected = opened_detection.get(case_id)
         if detected is not None:
             hours.append((at - detected).total_seconds() / 3600)
     return len(cases), dims, stages, hours
