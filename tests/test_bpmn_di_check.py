@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from tools.bpmn_di_check import edge_overlaps
+from tools.bpmn_geometry import collinear_overlap, common_prefix
 from tools.bpmn_layout import NS, complete_file, layout_file, main, problems
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -142,3 +144,90 @@ def test_new_element_is_laid_out_and_the_rest_stays(drawn: Path):
 def test_shipped_diagrams_are_readable(path: Path):
     """No overlapping shapes or labels, no edge through a shape or label, names that fit."""
     assert [str(p) for p in problems(path)] == []
+
+
+# ---------------------------------------------------------------- edges on top of each other
+
+
+def _flows(*specs: tuple[str, str, str]) -> dict[str, etree._Element]:
+    """Semantic sequence flows (id, source, target) for edge_overlaps."""
+    return {
+        fid: etree.Element(
+            f"{{{NS['bpmn']}}}sequenceFlow", id=fid, sourceRef=source, targetRef=target
+        )
+        for fid, source, target in specs
+    }
+
+
+def test_two_flows_on_one_line_are_named():
+    sem = _flows(("f1", "a", "b"), ("f2", "c", "d"))
+    edges = {"f1": [(0, 100), (300, 100)], "f2": [(150, 50), (150, 100), (400, 100)]}
+    assert edge_overlaps(edges, sem) == ["edges f1 and f2 run on top of each other for 150 px"]
+
+
+def test_a_vertical_overlap_and_one_made_of_several_segments_add_up():
+    sem = _flows(("f1", "a", "b"), ("f2", "c", "d"))
+    edges = {
+        "f1": [(50, 0), (50, 8), (90, 8)],
+        "f2": [(50, 4), (50, 8), (80, 8), (80, 40)],
+    }
+    assert edge_overlaps(edges, sem) == ["edges f1 and f2 run on top of each other for 34 px"]
+
+
+def test_crossing_touching_and_short_overlaps_pass():
+    sem = _flows(("f1", "a", "b"), ("f2", "c", "d"), ("f3", "e", "g"), ("f4", "h", "i"))
+    edges = {
+        "f1": [(0, 100), (300, 100)],
+        "f2": [(150, 0), (150, 200)],  # crosses f1
+        "f3": [(300, 100), (300, 300)],  # touches f1's end at a point
+        "f4": [(295, 100), (305, 100), (305, 300)],  # 5 px on f1: under the tolerance
+    }
+    assert edge_overlaps(edges, sem) == []
+
+
+def test_a_fan_out_and_a_fan_in_drawn_as_trees_pass():
+    # both leave gateway g at (100, 100), run together to x=150 and down to y=200, then part
+    sem = _flows(("out1", "g", "t1"), ("out2", "g", "t2"), ("in1", "s1", "j"), ("in2", "s2", "j"))
+    edges = {
+        "out1": [(100, 100), (150, 100), (150, 200), (250, 200)],
+        "out2": [(100, 100), (150, 100), (150, 400), (250, 400)],
+        "in1": [(600, 200), (700, 200), (700, 100), (750, 100)],
+        "in2": [(600, 400), (700, 400), (700, 100), (750, 100)],
+    }
+    assert edge_overlaps(edges, sem) == []
+
+
+def test_flows_of_one_gateway_that_meet_again_after_parting_are_named():
+    # same source, but they leave it from different points and only then run together
+    sem = _flows(("f1", "g", "t1"), ("f2", "g", "t2"))
+    edges = {
+        "f1": [(125, 100), (200, 100), (200, 300), (300, 300)],
+        "f2": [(100, 125), (100, 150), (200, 150), (200, 400), (300, 400)],
+    }
+    assert edge_overlaps(edges, sem) == ["edges f1 and f2 run on top of each other for 150 px"]
+
+
+def test_geometry_of_collinear_overlap_and_common_prefix():
+    assert collinear_overlap((0, 0), (10, 0), (4, 0), (20, 0))[0] == 6
+    assert collinear_overlap((0, 0), (10, 0), (4, 1.5), (20, 1.5))[0] == 0  # parallel, apart
+    assert collinear_overlap((0, 0), (10, 10), (5, 5), (20, 20))[0] == pytest.approx(50**0.5)
+    assert collinear_overlap((0, 0), (10, 0), (5, -5), (5, 5))[0] == 0  # a crossing
+    assert common_prefix([(0, 0), (50, 0), (50, 90)], [(0, 0), (50, 0), (50, -30)]) == 50
+    assert common_prefix([(0, 0), (50, 0)], [(0, 5), (50, 5)]) == 0
+
+
+def test_an_edge_moved_onto_another_in_the_file_is_named(drawn: Path):
+    def onto(tree):
+        first = tree.find(".//bpmndi:BPMNEdge[@bpmnElement='f_inicio_registrar']", NS)
+        other = tree.find(".//bpmndi:BPMNEdge[@bpmnElement='f_registrar_gw_tipo']", NS)
+        a, b = first.findall("di:waypoint", NS)[:2]
+        for w in other.findall("di:waypoint", NS):
+            other.remove(w)
+        etree.SubElement(other, f"{{{NS['di']}}}waypoint", x=a.get("x"), y=a.get("y"))
+        etree.SubElement(other, f"{{{NS['di']}}}waypoint", x=b.get("x"), y=b.get("y"))
+
+    _edit(drawn, onto)
+    assert any(
+        m.startswith("edges f_inicio_registrar and f_registrar_gw_tipo run on top of each other")
+        for m in _messages(drawn)
+    )

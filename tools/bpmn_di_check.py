@@ -9,6 +9,8 @@ plane, in any element order a modeler may write:
   boundary event sits on its host's border);
 - no label overlaps another label or a shape;
 - no edge runs through a shape or a label other than its own ends and its own label;
+- no two sequence or message flows run on top of each other for more than ``EDGE_OVERLAP`` px
+  (collinear stretches; a short stub both leave or enter at a shared gateway or shape is fine);
 - every name fits its box: a task's name in at most the lines that leave its icon free, an
   external label's text in its bounds.
 
@@ -20,12 +22,17 @@ from __future__ import annotations
 
 import io
 import math
+import sys
 import textwrap
 from dataclasses import dataclass
 from itertools import combinations, pairwise
 from pathlib import Path
 
 from lxml import etree
+
+if __package__ in (None, ""):  # run as a script: python tools/bpmn_di_check.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tools.bpmn_geometry import TOLERANCE, Rect, collinear_overlap, common_prefix  # noqa: E402
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 NS = {
@@ -41,7 +48,15 @@ EXTERNAL_LINE_H = 13.2  # one line of an external label (11 px, line height 1.2)
 EXTERNAL_CHAR_W = 5.6  # average width of a character of Arial 11 px
 TASK_PAD = 5  # bpmn-js keeps the text this far from the task's left and right sides
 ICON_H = 14  # the task-type icon in the top-left corner: the centred text must stay below it
-TOLERANCE = 1  # shapes that only touch do not overlap
+
+#: Two flows run on top of each other when their collinear stretches add up to more than this
+#: many px: a reader cannot tell which line goes where. Not counted: the common trunk of two
+#: flows that leave the same shape from the same point (a gateway's fan-out drawn as a tree:
+#: they coincide from that point until they part) or enter the same shape at the same point
+#: (a fan-in). Crossings and single shared points are never overlaps.
+EDGE_OVERLAP = 10
+FLOWS = {"sequenceFlow", "messageFlow"}
+Point = tuple[float, float]
 
 CONTAINERS = {"participant", "lane"}
 INTERNAL_LABELS = {
@@ -89,51 +104,6 @@ MUST_DRAW = INTERNAL_LABELS | {
     "dataObjectReference",
     "dataStoreReference",
 }
-
-
-@dataclass(frozen=True)
-class Rect:
-    x: float
-    y: float
-    w: float
-    h: float
-
-    @property
-    def right(self) -> float:
-        return self.x + self.w
-
-    @property
-    def bottom(self) -> float:
-        return self.y + self.h
-
-    def overlaps(self, other: Rect, tol: float = TOLERANCE) -> bool:
-        return (
-            self.x < other.right - tol
-            and other.x < self.right - tol
-            and self.y < other.bottom - tol
-            and other.y < self.bottom - tol
-        )
-
-    def crossed_by(self, a: tuple[float, float], b: tuple[float, float]) -> bool:
-        """True when the segment a-b passes through the inside of the rectangle."""
-        x0, y0, x1, y1 = self.x + 1, self.y + 1, self.right - 1, self.bottom - 1
-        if x0 >= x1 or y0 >= y1:
-            return False
-        t0, t1 = 0.0, 1.0
-        dx, dy = b[0] - a[0], b[1] - a[1]
-        for p, q in ((-dx, a[0] - x0), (dx, x1 - a[0]), (-dy, a[1] - y0), (dy, y1 - a[1])):
-            if p == 0:
-                if q < 0:
-                    return False
-                continue
-            t = q / p
-            if p < 0:
-                t0 = max(t0, t)
-            else:
-                t1 = min(t1, t)
-            if t0 > t1:
-                return False
-        return t1 - t0 > 1e-9
 
 
 def text_lines(name: str, width: float) -> int:
@@ -292,7 +262,28 @@ def _check_plane(plane_el: etree._Element, sem: dict, name: str, drawn: set[str]
                 continue
             if any(box.crossed_by(p, q) for p, q in pairwise(pts)):
                 problem(f"edge {eid} runs through the label of {other}")
+    out += [Problem(name, pid, msg) for msg in edge_overlaps(edges, sem)]
     return out
+
+
+def edge_overlaps(edges: dict[str, list[Point]], sem: dict[str, etree._Element]) -> list[str]:
+    """Pairs of flows drawn on top of each other (see EDGE_OVERLAP), one message per pair."""
+    found: list[str] = []
+    flows = {eid: pts for eid, pts in edges.items() if _local(sem[eid]) in FLOWS}
+    for a, b in combinations(sorted(flows), 2):
+        pa, pb = flows[a], flows[b]
+        total = sum(
+            collinear_overlap(p, q, r, t)[0] for p, q in pairwise(pa) for r, t in pairwise(pb)
+        )
+        if total <= EDGE_OVERLAP:
+            continue
+        if sem[a].get("sourceRef") == sem[b].get("sourceRef"):
+            total -= common_prefix(pa, pb)
+        if sem[a].get("targetRef") == sem[b].get("targetRef"):
+            total -= common_prefix(pa[::-1], pb[::-1])
+        if total > EDGE_OVERLAP:
+            found.append(f"edges {a} and {b} run on top of each other for {total:.0f} px")
+    return found
 
 
 def check_file(path: Path | str) -> list[Problem]:

@@ -45,8 +45,9 @@ from lxml import etree
 
 if __package__ in (None, ""):  # run as a script: python tools/bpmn_layout.py
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tools.bpmn_di_check import Problem, Rect, label_height, task_fits  # noqa: E402
+from tools.bpmn_di_check import Problem, label_height, task_fits  # noqa: E402
 from tools.bpmn_di_check import check_file as check_di  # noqa: E402
+from tools.bpmn_geometry import Rect  # noqa: E402
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -98,39 +99,13 @@ ARTIFACTS["textAnnotation"] = (100, 30)
 Point = tuple[int, int]
 
 
-@dataclass(frozen=True)
-class Box:
-    """An axis-aligned rectangle in diagram coordinates."""
-
-    x: int
-    y: int
-    w: int
-    h: int
-
-    @property
-    def right(self) -> int:
-        return self.x + self.w
-
-    @property
-    def bottom(self) -> int:
-        return self.y + self.h
-
-    @property
-    def cx(self) -> int:
-        return self.x + self.w // 2
-
-    @property
-    def cy(self) -> int:
-        return self.y + self.h // 2
-
-
 @dataclass
 class Shape:
     """One bpmndi:BPMNShape to emit."""
 
     element: str
-    box: Box
-    label: Box | None = None
+    box: Rect
+    label: Rect | None = None
     horizontal: bool = False
     expanded: bool | None = None
     marker: bool = False
@@ -142,7 +117,7 @@ class Edge:
 
     element: str
     points: list[Point]
-    label: Box | None = None
+    label: Rect | None = None
     text: str = ""
 
 
@@ -194,7 +169,7 @@ class Placement:
     left: int
     content_x: int
     ncols: int
-    boxes: dict[str, Box] = field(default_factory=dict)
+    boxes: dict[str, Rect] = field(default_factory=dict)
 
     @property
     def right(self) -> int:
@@ -544,7 +519,7 @@ def _node_boxes(p: Placement, slot: dict[str, int]) -> None:
         band = p.bands[p.band_of[node]]
         cx = p.col_left(p.col[node]) + COL_W // 2
         cy = band.y + BAND_PAD_TOP + slot[node] * ROW_H + ROW_H // 2
-        p.boxes[node] = Box(cx - w // 2, cy - h // 2, w, h)
+        p.boxes[node] = Rect(cx - w // 2, cy - h // 2, w, h)
 
 
 def _boundary_boxes(p: Placement) -> None:
@@ -557,7 +532,7 @@ def _boundary_boxes(p: Placement) -> None:
         step = min(BOUNDARY_STEP, (hb.w - 20) // max(k - 1, 1))
         for i, boundary in enumerate(boundaries):
             cx = hb.cx + step * i - step * (k - 1) // 2
-            p.boxes[boundary] = Box(cx - 18, hb.bottom - 18, 36, 36)
+            p.boxes[boundary] = Rect(cx - 18, hb.bottom - 18, 36, 36)
 
 
 # ---------------------------------------------------------------- routing
@@ -578,20 +553,9 @@ def _simplify(points: list[Point]) -> list[Point]:
     return out if len(out) >= 2 else [points[0], points[-1]]
 
 
-def _hits(a: Point, b: Point, box: Box, pad: int = 3) -> bool:
-    lo_x, hi_x = sorted((a[0], b[0]))
-    lo_y, hi_y = sorted((a[1], b[1]))
-    return (
-        lo_x < box.right + pad
-        and hi_x > box.x - pad
-        and lo_y < box.bottom + pad
-        and hi_y > box.y - pad
-    )
-
-
 def _free(points: list[Point], p: Placement, ignore: set[str]) -> bool:
     obstacles = [box for node, box in p.boxes.items() if node not in ignore]
-    return not any(_hits(a, b, box) for a, b in pairwise(points) for box in obstacles)
+    return not any(box.near(a, b) for a, b in pairwise(points) for box in obstacles)
 
 
 def _channels(p: Placement) -> list[int]:
@@ -673,18 +637,18 @@ def _route_boundary(
     return _first_free(candidates, p, {boundary, target})
 
 
-def _flow_label(points: list[Point], name: str, back: bool = False) -> Box:
+def _flow_label(points: list[Point], name: str, back: bool = False) -> Rect:
     """Above the segment entering the target when the edge bends there, else above the longest
     horizontal segment (or right of the longest vertical one)."""
     h = _label_h(name)
     segments = list(pairwise(points))
     (a, b) = segments[-1]
     if len(segments) > 1 and not back and a[1] == b[1] and b[0] > a[0]:
-        return Box(b[0] - LABEL_W - 2, b[1] - h - 4, LABEL_W, h)
+        return Rect(b[0] - LABEL_W - 2, b[1] - h - 4, LABEL_W, h)
     a, b = max(segments, key=lambda s: abs(s[1][0] - s[0][0]) + abs(s[1][1] - s[0][1]))
     if a[1] == b[1]:
-        return Box((a[0] + b[0]) // 2 - LABEL_W // 2, a[1] - h - 4, LABEL_W, h)
-    return Box(a[0] + 6, (a[1] + b[1]) // 2 - h // 2, LABEL_W, h)
+        return Rect((a[0] + b[0]) // 2 - LABEL_W // 2, a[1] - h - 4, LABEL_W, h)
+    return Rect(a[0] + 6, (a[1] + b[1]) // 2 - h // 2, LABEL_W, h)
 
 
 def _route_flows(p: Placement) -> list[Edge]:
@@ -708,14 +672,14 @@ def _route_flows(p: Placement) -> list[Edge]:
     return edges
 
 
-def _straight(a: Box, b: Box) -> list[Point]:
+def _straight(a: Rect, b: Rect) -> list[Point]:
     """A two-point connector between the facing horizontal sides of two boxes."""
     if b.cy < a.cy:
         return [(a.cx, a.y), (b.cx, b.bottom)]
     return [(a.cx, a.bottom), (b.cx, b.y)]
 
 
-def _association_edges(container: etree._Element, boxes: dict[str, Box]) -> list[Edge]:
+def _association_edges(container: etree._Element, boxes: dict[str, Rect]) -> list[Edge]:
     """Associations and (identified) data associations, as straight connectors."""
     return [
         Edge(eid, _straight(boxes[a], boxes[b]))
@@ -727,7 +691,7 @@ def _association_edges(container: etree._Element, boxes: dict[str, Box]) -> list
 # ---------------------------------------------------------------- shapes
 
 
-def _node_label(p: Placement, node: str, box: Box, name: str) -> Box:
+def _node_label(p: Placement, node: str, box: Rect, name: str) -> Rect:
     """Below the shape; several boundaries on one host push the outer labels outwards."""
     x = box.cx - LABEL_W // 2
     host = p.graph.hosts.get(node)
@@ -738,7 +702,7 @@ def _node_label(p: Placement, node: str, box: Box, name: str) -> Box:
             x = box.right - LABEL_W
         elif k > 1 and i == k - 1:
             x = box.x
-    return Box(x, box.bottom + 4, LABEL_W, _label_h(name))
+    return Rect(x, box.bottom + 4, LABEL_W, _label_h(name))
 
 
 def _node_shapes(p: Placement) -> list[Shape]:
@@ -771,18 +735,14 @@ def _lane_shapes(p: Placement, left: int, right: int) -> list[Shape]:
         shapes.append(
             Shape(
                 info.element.get("id"),
-                Box(x, first.y, right - x, last.bottom - first.y),
+                Rect(x, first.y, right - x, last.bottom - first.y),
                 horizontal=True,
             )
         )
     return shapes
 
 
-def _r(box: Box) -> Rect:
-    return Rect(box.x, box.y, box.w, box.h)
-
-
-def _node_label_spots(box: Box, label: Box) -> Iterator[Box]:
+def _node_label_spots(box: Rect, label: Rect) -> Iterator[Rect]:
     """Below, above, beside and diagonal to the node; then further below and above."""
     w, h = label.w, label.h
     yield label
@@ -790,16 +750,16 @@ def _node_label_spots(box: Box, label: Box) -> Iterator[Box]:
     xs = (box.cx - w // 2, box.right + 2, box.x - w - 2)
     for y in (below, above):
         for x in xs:
-            yield Box(x, y, w, h)
-    yield Box(box.right + 4, box.cy - h // 2, w, h)
-    yield Box(box.x - w - 4, box.cy - h // 2, w, h)
+            yield Rect(x, y, w, h)
+    yield Rect(box.right + 4, box.cy - h // 2, w, h)
+    yield Rect(box.x - w - 4, box.cy - h // 2, w, h)
     for step in range(1, 10):
         for x in xs:
-            yield Box(x, below + step * LINE_H, w, h)
-            yield Box(x, above - step * LINE_H, w, h)
+            yield Rect(x, below + step * LINE_H, w, h)
+            yield Rect(x, above - step * LINE_H, w, h)
 
 
-def _edge_label_spots(points: list[Point], label: Box, text: str) -> Iterator[Box]:
+def _edge_label_spots(points: list[Point], label: Rect, text: str) -> Iterator[Rect]:
     """Beside each segment (the last first) at its middle, quarters and ends; then the same a
     line or more further away, then in wider and flatter boxes."""
     yield label
@@ -813,20 +773,20 @@ def _edge_label_spots(points: list[Point], label: Box, text: str) -> Iterator[Bo
                     x = round(a[0] + (b[0] - a[0]) * t)
                     y = round(a[1] + (b[1] - a[1]) * t)
                     if a[1] == b[1]:
-                        yield Box(x - w // 2, y - h - off, w, h)
-                        yield Box(x - w // 2, y + off, w, h)
+                        yield Rect(x - w // 2, y - h - off, w, h)
+                        yield Rect(x - w // 2, y + off, w, h)
                     else:
-                        yield Box(x + off + 2, y - h // 2, w, h)
-                        yield Box(x - w - off - 2, y - h // 2, w, h)
+                        yield Rect(x + off + 2, y - h // 2, w, h)
+                        yield Rect(x - w - off - 2, y - h // 2, w, h)
 
 
-def _ring_spots(label: Box) -> Iterator[Box]:
+def _ring_spots(label: Rect) -> Iterator[Rect]:
     """Last resort: rings of growing radius around the preferred spot."""
     for r in range(1, 16):
         d = r * LINE_H
         for k in range(-r, r + 1):
             for dx, dy in ((k * LINE_H, -d), (k * LINE_H, d), (-d, k * LINE_H), (d, k * LINE_H)):
-                yield Box(label.x + dx, label.y + dy, label.w, label.h)
+                yield Rect(label.x + dx, label.y + dy, label.w, label.h)
 
 
 def _place_labels(
@@ -840,12 +800,12 @@ def _place_labels(
     Greedy and deterministic: node labels first (in order), then flow labels. A label with no
     free spot keeps its preferred place and the check reports it.
     """
-    solid = [(s.element, _r(s.box)) for s in shapes if not s.horizontal]
+    solid = [(s.element, s.box) for s in shapes if not s.horizontal]
     segments = [(e.element, a, b) for e in edges for a, b in pairwise(e.points)]
     placed: list[Rect] = list(fixed or [])
 
-    def free(owner: str, box: Box) -> bool:
-        r = _r(box)
+    def free(owner: str, box: Rect) -> bool:
+        r = box
         if any(r.overlaps(other) for _, other in solid):
             return False
         # keep clear of other labels by more than an analyst's nudge of a shape in the modeler
@@ -855,7 +815,7 @@ def _place_labels(
             return False
         return not any(r.crossed_by(a, b) for eid, a, b in segments if eid != owner)
 
-    items: list[tuple[Shape | Edge, Iterator[Box]]] = [
+    items: list[tuple[Shape | Edge, Iterator[Rect]]] = [
         (s, _node_label_spots(s.box, s.label)) for s in shapes if s.label
     ]
     items += [(e, _edge_label_spots(e.points, e.label, e.text)) for e in edges if e.label]
@@ -867,7 +827,7 @@ def _place_labels(
         if chosen is None:
             chosen = next((b for b in _ring_spots(item.label) if free(item.element, b)), item.label)
         item.label = chosen
-        placed.append(_r(chosen))
+        placed.append(chosen)
 
 
 def _container_plane(container: etree._Element) -> tuple[list[Shape], list[Edge]]:
@@ -902,11 +862,11 @@ def _collaboration_plane(
     right = max([p.right for p in placements if p] + [ORIGIN[0] + 600])
     shapes: list[Shape] = []
     edges: list[Edge] = []
-    boxes: dict[str, Box] = {}
+    boxes: dict[str, Rect] = {}
     y = ORIGIN[1]
     for part, p in zip(participants, placements, strict=True):
         top, bottom = (p.top, p.bottom) if p else (y, y + 60)
-        pool = Box(ORIGIN[0], top, right - ORIGIN[0], bottom - top)
+        pool = Rect(ORIGIN[0], top, right - ORIGIN[0], bottom - top)
         shapes.append(Shape(part.get("id"), pool, horizontal=True))
         boxes[part.get("id")] = pool
         if p:
@@ -922,20 +882,20 @@ def _collaboration_plane(
     return shapes, edges, used
 
 
-def _collab_artifacts(collab: etree._Element, y: int, boxes: dict[str, Box]) -> list[Shape]:
+def _collab_artifacts(collab: etree._Element, y: int, boxes: dict[str, Rect]) -> list[Shape]:
     """Text annotations of the collaboration itself, in a row below the pools."""
     shapes = []
     x = ORIGIN[0]
     for el in _children(collab):
         if _local(el) in ARTIFACTS and el.get("id"):
             w, h = _size(_local(el))
-            boxes[el.get("id")] = Box(x, y, w, h)
+            boxes[el.get("id")] = Rect(x, y, w, h)
             shapes.append(Shape(el.get("id"), boxes[el.get("id")]))
             x += w + MARGIN * 4
     return shapes
 
 
-def _message_route(a: Box, b: Box) -> list[Point]:
+def _message_route(a: Rect, b: Rect) -> list[Point]:
     """Vertical between facing sides; straight when one box spans the other's centre."""
     down = b.cy >= a.cy
     y0, y1 = (a.bottom, b.y) if down else (a.y, b.bottom)
@@ -947,7 +907,7 @@ def _message_route(a: Box, b: Box) -> list[Point]:
     return [(a.cx, y0), (a.cx, mid), (b.cx, mid), (b.cx, y1)]
 
 
-def _message_edges(collab: etree._Element, boxes: dict[str, Box]) -> list[Edge]:
+def _message_edges(collab: etree._Element, boxes: dict[str, Rect]) -> list[Edge]:
     """Message flows: vertical out of one pool or node and into the other."""
     edges = []
     for flow in collab.iterfind("bpmn:messageFlow", NS):
@@ -976,7 +936,7 @@ def _add_collaboration(root: etree._Element, processes: list[etree._Element]) ->
 # ---------------------------------------------------------------- emitting XML
 
 
-def _bounds(parent: etree._Element, box: Box) -> None:
+def _bounds(parent: etree._Element, box: Rect) -> None:
     etree.SubElement(
         parent,
         _q(DC_NS, "Bounds"),
@@ -1117,10 +1077,10 @@ def _plane_index(root: etree._Element) -> dict[str, etree._Element]:
     }
 
 
-def _di_box(el: etree._Element | None) -> Box | None:
+def _di_box(el: etree._Element | None) -> Rect | None:
     if el is None:
         return None
-    return Box(*(round(float(el.get(k, 0))) for k in ("x", "y", "width", "height")))
+    return Rect(*(round(float(el.get(k, 0))) for k in ("x", "y", "width", "height")))
 
 
 def _missing_labels(plane: etree._Element, sem: dict[str, etree._Element]) -> bool:
@@ -1143,7 +1103,7 @@ def _missing_labels(plane: etree._Element, sem: dict[str, etree._Element]) -> bo
                 continue
             shape = Shape(el.get("id"), box, label, horizontal=di.get("isHorizontal") == "true")
             if needs:
-                shape.label = Box(box.cx - LABEL_W // 2, box.bottom + 4, LABEL_W, _label_h(name))
+                shape.label = Rect(box.cx - LABEL_W // 2, box.bottom + 4, LABEL_W, _label_h(name))
                 todo.append((di, shape))
             shapes.append(shape)
         else:
@@ -1161,7 +1121,7 @@ def _missing_labels(plane: etree._Element, sem: dict[str, etree._Element]) -> bo
     if not todo:
         return False
     moving = {id(item) for _, item in todo}
-    fixed = [_r(i.label) for i in [*shapes, *edges] if i.label and id(i) not in moving]
+    fixed = [i.label for i in [*shapes, *edges] if i.label and id(i) not in moving]
     _place_labels(shapes, edges, fixed=fixed, only=moving)
     for di, item in todo:
         _bounds(etree.SubElement(di, _q(BPMNDI_NS, "BPMNLabel")), item.label)
