@@ -58,7 +58,9 @@ EDGE_OVERLAP = 10
 FLOWS = {"sequenceFlow", "messageFlow"}
 Point = tuple[float, float]
 
-CONTAINERS = {"participant", "lane"}
+#: Drawn around other elements, never overlapping them: pools, lanes, and groups (a group is an
+#: artifact that frames a stage of the route; it has no semantics, see docs/care-route.md).
+CONTAINERS = {"participant", "lane", "group"}
 INTERNAL_LABELS = {
     "task",
     "userTask",
@@ -74,6 +76,7 @@ INTERNAL_LABELS = {
     "adHocSubProcess",
 }
 EXTERNAL_LABELS = {
+    "group",
     "startEvent",
     "endEvent",
     "intermediateCatchEvent",
@@ -148,6 +151,14 @@ def _rect(el: etree._Element | None) -> Rect | None:
     return Rect(*(float(el.get(k, 0)) for k in ("x", "y", "width", "height")))
 
 
+def element_text(el: etree._Element, sem: dict[str, etree._Element]) -> str:
+    """What a modeler writes on the element: its name, or a group's category value."""
+    if _local(el) == "group":
+        value = sem.get(el.get("categoryValueRef") or "")
+        return (value.get("value") or "").strip() if value is not None else ""
+    return (el.get("name") or "").strip()
+
+
 def _semantics(root: etree._Element) -> dict[str, etree._Element]:
     return {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
 
@@ -204,7 +215,7 @@ def _check_plane(plane_el: etree._Element, sem: dict, name: str, drawn: set[str]
         seen.add(eid)
         drawn.add(eid)
         label_rect = _rect(di.find("bpmndi:BPMNLabel/dc:Bounds", NS))
-        text = (el.get("name") or "").strip()
+        text = element_text(el, sem)
         if label_rect is None and text and _local(el) in EXTERNAL_LABELS:
             problem(f"{eid} is named but has no label position")
         if label_rect is not None and text:

@@ -26,7 +26,13 @@ from lxml import etree
 ROOT = Path(__file__).resolve().parents[1]
 if __package__ in (None, ""):  # run as a script: python tools/route_diagrams.py
     sys.path.insert(0, str(ROOT))
-from tools.bpmn_di_check import CHAR_W, EXTERNAL_CHAR_W, EXTERNAL_LINE_H, NS  # noqa: E402
+from tools.bpmn_di_check import (  # noqa: E402
+    CHAR_W,
+    EXTERNAL_CHAR_W,
+    EXTERNAL_LINE_H,
+    NS,
+    element_text,
+)
 
 BPMN_DIR, OUT_DIR = ROOT / "bpmn", ROOT / "docs" / "route"
 EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent"}
@@ -36,6 +42,7 @@ STYLE = (
     ".t{font-size:12px}.l{font-size:11px}.title{font-size:13px;font-weight:bold}"
     ".shape{fill:#fff;stroke:#222;stroke-width:1.5}.lane{fill:none;stroke:#888}"
     ".flow{fill:none;stroke:#222;stroke-width:1.3}.end{stroke-width:3.5}"
+    ".group{fill:none;stroke:#555;stroke-width:1.5;stroke-dasharray:8 4 2 4}"
 )
 
 
@@ -64,6 +71,11 @@ def _shape_svg(el: etree._Element, di: etree._Element) -> list[str]:
     x, y, w, h = (_f(b, k) for k in ("x", "y", "width", "height"))
     local, name = _local(el), (el.get("name") or "").strip()
     out: list[str] = []
+    if local == "group":
+        out.append(
+            f'<rect class="group" x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}" rx="10"/>'
+        )
+        return out
     if local in {"participant", "lane"}:
         out.append(f'<rect class="lane" x="{x:g}" y="{y:g}" width="{w:g}" height="{h:g}"/>')
         cx, cy = x + 15, y + h / 2
@@ -103,9 +115,9 @@ def _shape_svg(el: etree._Element, di: etree._Element) -> list[str]:
     return out
 
 
-def _label_svg(el: etree._Element, di: etree._Element) -> list[str]:
+def _label_svg(el: etree._Element, di: etree._Element, sem: dict[str, etree._Element]) -> list[str]:
     lb = di.find("bpmndi:BPMNLabel/dc:Bounds", NS)
-    name = (el.get("name") or "").strip()
+    name = element_text(el, sem)
     if lb is None or not name:
         return []
     x, y, w = _f(lb, "x"), _f(lb, "y"), _f(lb, "width")
@@ -137,7 +149,7 @@ def render_plane(plane: etree._Element, sem: dict[str, etree._Element], title: s
             path = " ".join(f"{x:g},{y:g}" for x, y in pts)
             marker = ' marker-end="url(#arrow)"' if _local(el) == "sequenceFlow" else ""
             body.append(f'<polyline class="flow" points="{path}"{marker}/>')
-        labels += _label_svg(el, di)
+        labels += _label_svg(el, di, sem)
         lb = di.find("bpmndi:BPMNLabel/dc:Bounds", NS)
         if lb is not None:
             xs += [_f(lb, "x"), _f(lb, "x") + _f(lb, "width")]

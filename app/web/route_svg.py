@@ -33,7 +33,7 @@ COLUMN = 1160
 #: The smallest label, in px on screen at the default zoom (issue 13: at least 11).
 LABEL_PX = 11
 #: Font sizes in diagram units: at zoom 1 one unit is one pixel.
-FONT = {"label": 11, "sub-label": 12, "lane-label": 14}
+FONT = {"label": 11, "sub-label": 12, "lane-label": 14, "stage-label": 11}
 #: Zoom levels a link may ask for: the whole diagram ("all"), full size, enlarged.
 ZOOMS = {"all": 0.0, "1": 1.0, "2": 1.5}
 MAX_PAN = 20
@@ -51,6 +51,8 @@ class Diagram:
     edges: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
     #: embedded subprocess id -> ids of the elements drawn in its own drill-down plane
     subplanes: dict[str, set[str]] = field(default_factory=dict)
+    #: group (a stage of the route, a BPMN artifact) id -> its label's bounds on this plane
+    labels: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
 
 
 @cache
@@ -82,6 +84,10 @@ def diagram(process_id: str, plane_of: str | None = None) -> Diagram | None:
     for el in root.find("bpmn:collaboration", NS) or []:
         if el.get("id"):
             d.kinds.setdefault(el.get("id", ""), el.tag.split("}")[-1])
+    values = {v.get("id"): v.get("value", "") for v in root.iter(f"{{{NS['bpmn']}}}categoryValue")}
+    for group in root.iter(f"{{{NS['bpmn']}}}group"):
+        d.kinds[group.get("id", "")] = "group"
+        d.names[group.get("id", "")] = values.get(group.get("categoryValueRef"), "") or ""
     for lane in root.iter(f"{{{NS['bpmn']}}}lane"):
         d.kinds[lane.get("id", "")] = "lane"
         d.names[lane.get("id", "")] = lane.get("name", "")
@@ -107,6 +113,11 @@ def diagram(process_id: str, plane_of: str | None = None) -> Diagram | None:
         if b is not None:
             d.shapes[shape.get("bpmnElement", "")] = tuple(  # type: ignore[assignment]
                 float(b.get(k, "0")) for k in ("x", "y", "width", "height")
+            )
+        lb = shape.find("bpmndi:BPMNLabel/dc:Bounds", NS)
+        if lb is not None and d.kinds.get(shape.get("bpmnElement", "")) == "group":
+            d.labels[shape.get("bpmnElement", "")] = tuple(  # type: ignore[assignment]
+                float(lb.get(k, "0")) for k in ("x", "y", "width", "height")
             )
     for edge in plane.iter(f"{{{NS['bpmndi']}}}BPMNEdge"):
         d.edges[edge.get("bpmnElement", "")] = [
@@ -180,7 +191,7 @@ def render(
             0
             if d.kinds.get(kv[0]) in ("participant", "lane")
             else 1
-            if d.kinds.get(kv[0]) in ("subProcess",)
+            if d.kinds.get(kv[0]) in ("group", "subProcess")
             else 2
         ),
     )
@@ -188,6 +199,9 @@ def render(
     for el_id, (x, y, w, h) in order:
         kind = d.kinds.get(el_id, "")
         name = escape(d.names.get(el_id, ""))
+        if kind == "group":
+            out += _group(d, el_id, (x, y, w, h), state)
+            continue
         st = state(el_id)
         cls = f"{kind} {st}".strip()
         if kind in ("participant", "lane"):
@@ -233,6 +247,35 @@ def render(
     out.extend(nodes)
     out.append("</svg>")
     return "".join(out)
+
+
+def stage_of(d: Diagram, group: str, state: Any) -> str:
+    """``current`` when the case waits at an element drawn inside the group's frame (its
+    centre), so the stage the child is in stands out on every level; else ""."""
+    gx, gy, gw, gh = d.shapes[group]
+    for el, (x, y, w, h) in d.shapes.items():
+        if d.kinds.get(el) in ("group", "lane", "participant") or state(el) != "current":
+            continue
+        if gx <= x + w / 2 <= gx + gw and gy <= y + h / 2 <= gy + gh:
+            return "current"
+    return ""
+
+
+def _group(d: Diagram, el_id: str, box: tuple[float, float, float, float], state: Any) -> list[str]:
+    """A stage: a dashed frame (shaded when the child is in it) and its name, where the
+    file's label bounds put it (checked free by tools/bpmn_layout.py --check)."""
+    x, y, w, h = box
+    current = stage_of(d, el_id, state) == "current"
+    cls = "group current-stage" if current else "group"
+    out = [f'<rect class="{cls}" x="{x}" y="{y}" width="{w}" height="{h}" rx="10"/>']
+    lx, ly, lw, _ = d.labels.get(el_id, (x + 8, y + 4, w - 16, 0))
+    size = FONT["stage-label"]
+    for i, line in enumerate(_wrap(d.names.get(el_id, ""), max(int(lw / (size * 0.5)), 8))):
+        out.append(
+            f'<text class="stage-label" font-size="{size}" x="{lx}" '
+            f'y="{ly + size + i * (size + 2):.1f}">{escape(line)}</text>'
+        )
+    return out
 
 
 def element_state(

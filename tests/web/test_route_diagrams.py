@@ -56,6 +56,11 @@ async def test_current_step_on_every_level_readable_and_zoomable(browser, json_a
     assert stage["caption"].startswith("Etapa (subproceso): ")
     assert called["caption"].startswith("Proceso en curso: ")
     assert main["current"] == ["subProcess"]  # the protection stage, collapsed on the main route
+    # the route's stages (BPMN groups) are drawn, and the one the child is in is shaded
+    assert "Etapa 1 · Ingreso al territorio" in main["body"] and "Etapa 4" in main["body"]
+    assert main["body"].count('class="group current-stage"') == 1
+    assert stage["body"].count('class="group current-stage"') == 1
+    assert "Etapa 1 · Medidas urgentes" in stage["body"]
     assert "callActivity" in stage["current"]  # the call of the placement process
     assert called["current"] == ["userTask"]  # the task waiting for a person
     assert 'id="emitir_medida_proteccion"' not in called["body"]  # (drawn, not executed)
