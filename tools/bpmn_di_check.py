@@ -59,7 +59,7 @@ FLOWS = {"sequenceFlow", "messageFlow"}
 Point = tuple[float, float]
 
 #: Drawn around other elements, never overlapping them: pools, lanes, and groups (a group is an
-#: artifact that frames a stage of the route; it has no semantics, see docs/care-route.md).
+#: artifact that frames a stage of the route; it has no semantics, see docs/route-versions.md).
 CONTAINERS = {"participant", "lane", "group"}
 INTERNAL_LABELS = {
     "task",
