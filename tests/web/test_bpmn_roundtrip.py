@@ -139,3 +139,22 @@ def test_the_moved_element_moved_and_kept_its_lane(saved):
     assert x_of(moved) == x_of(before) + 10
     lib = load_library(saved["moved"], REPO_ROOT / "forms")
     assert lib.tasks[task].lane == load_library().tasks[task].lane
+
+
+@pytest.mark.parametrize("kind", ["unedited", "moved"])
+def test_the_stages_survive_the_modeler(saved, kind):
+    """The route's stages (BPMN groups with a category value) are kept, named and drawn."""
+    name = "ruta_proteccion_nna.bpmn"
+
+    def stages(tree) -> dict[str, tuple[str, str]]:
+        values = {v.get("id"): v.get("value") for v in tree.iterfind(".//bpmn:categoryValue", DI)}
+        out = {}
+        for group in tree.iterfind(".//bpmn:group", DI):
+            shape = tree.find(f".//bpmndi:BPMNShape[@bpmnElement='{group.get('id')}']", DI)
+            bounds = shape.find("dc:Bounds", DI)
+            out[group.get("id")] = (values[group.get("categoryValueRef")], bounds.get("width"))
+        return out
+
+    shipped = stages(etree.parse(str(REPO_ROOT / "bpmn" / name)))
+    assert len(shipped) == 8
+    assert stages(etree.parse(str(saved[kind] / name))) == shipped
