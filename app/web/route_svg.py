@@ -350,7 +350,8 @@ def route_svgs(
     """The main route, every embedded subprocess the case is or was in, and every process with
     an open task (the current subprocess), each as a figure: ``svg``, ``process`` (its name),
     ``level`` (main route, subprocess, called process), ``current`` (whether the case waits in
-    it), and the zoom links (``links``: label key, href, whether it is the zoom shown)."""
+    it), ``stage`` (the name of the stage the case is in on that diagram, "" if none), and the
+    zoom links (``links``: label key, href, whether it is the zoom shown)."""
     params = params or {}
     current = {t["bpmn_id"] for t in tasks if t["status"] == "open"}
     done = {t["bpmn_id"] for t in tasks if t["status"] == "completed"}
@@ -398,9 +399,19 @@ def route_svgs(
                     ("pan_left", _href(params, **{f"pan_{key}": str(pan - 1)}), False),
                     ("pan_right", _href(params, **{f"pan_{key}": str(pan + 1)}), False),
                 ]
+
+        def here(el: str, d: Diagram = d) -> str:
+            return element_state(d, el, current, done, active, done_procs)
+
+        stages = [
+            d.names.get(g, "")
+            for g in d.shapes
+            if d.kinds.get(g) == "group" and stage_of(d, g, here) == "current"
+        ]
         figures.append(
             {
                 "key": key,
+                "stage": " · ".join(n for n in stages if n),
                 "svg": svg,
                 "process": d.name,
                 "process_id": pid,

@@ -61,6 +61,9 @@ async def test_current_step_on_every_level_readable_and_zoomable(browser, json_a
     assert main["body"].count('class="group current-stage"') == 1
     assert stage["body"].count('class="group current-stage"') == 1
     assert "Etapa 1 · Medidas urgentes" in stage["body"]
+    # and named in the caption, since the window may not show the stage's frame label
+    assert "Etapas 1 a 3 · Protección integral" in main["caption"]
+    assert "Etapa 1 · Medidas urgentes, acompañamiento y colocación" in stage["caption"]
     assert "callActivity" in stage["current"]  # the call of the placement process
     assert called["current"] == ["userTask"]  # the task waiting for a person
     assert 'id="emitir_medida_proteccion"' not in called["body"]  # (drawn, not executed)
