@@ -15,7 +15,7 @@ from lxml import etree
 from app.web.route_svg import LABEL_PX, diagram, element_state, render, stage_of
 from tests.route_semantics import differences, route_semantics
 from tools.bpmn_di_check import check_tree
-from tools.bpmn_layout import NS
+from tools.bpmn_layout import NS, layout_file
 from workflows import load_library
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,3 +119,19 @@ def test_the_case_page_shades_the_stage_the_child_is_in_on_every_level():
     # nothing open: no stage shaded
     idle = render("ruta_proteccion_nna", set(), set(), set(), set(), "Caso", zoom="all")
     assert _current_stages(idle) == []
+
+
+def test_a_stage_without_a_frame_is_named_and_relayout_keeps_the_frames(tmp_path: Path):
+    tree = etree.parse(str(MAIN))
+    shape = tree.find(".//bpmndi:BPMNShape[@bpmnElement='etapa_ingreso']", NS)
+    shape.getparent().remove(shape)
+    assert [p.message for p in check_tree(tree, "x")] == ["group etapa_ingreso has no shape"]
+    copy = tmp_path / MAIN.name
+    shutil.copy(MAIN, copy)
+    assert layout_file(copy)  # --relayout: everything regenerated but the analysts' frames
+    frames = lambda path: {  # noqa: E731
+        s.get("bpmnElement"): etree.tostring(s.find("dc:Bounds", NS))
+        for s in etree.parse(str(path)).iterfind(".//bpmndi:BPMNShape", NS)
+        if s.get("bpmnElement", "").startswith("etapa_")
+    }
+    assert frames(copy) == frames(MAIN) and len(frames(MAIN)) == 8

@@ -180,6 +180,10 @@ def check_tree(tree: etree._ElementTree, name: str = "") -> list[Problem]:
     drawn_somewhere: set[str] = set()
     for plane_el in root.iterfind("bpmndi:BPMNDiagram/bpmndi:BPMNPlane", NS):
         problems += _check_plane(plane_el, sem, name, drawn_somewhere)
+    for group in root.iter(f"{{{BPMN_NS}}}group"):
+        if group.get("id") not in drawn_somewhere:
+            parent = group.getparent().get("id", "?")
+            problems.append(Problem(name, parent, f"group {group.get('id')} has no shape"))
     for container in root.iterfind("bpmn:process", NS):
         todo = [container, *container.iter(f"{{{BPMN_NS}}}subProcess")]
         for c in todo:

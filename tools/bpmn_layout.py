@@ -4,7 +4,8 @@ The semantics (processes, lanes, tasks, flows) are the route; the drawing belong
 it last, this tool or an analyst in a modeler (bpmn.io, Camunda Modeler). So the tool never
 rewrites an existing drawing unless asked: by default it only lays out what has no DI yet (a file
 without any diagram, a new subprocess's plane, a new element or flow, a name without a label
-position), and ``--relayout`` regenerates everything on explicit request. ``--check`` validates the
+position), and ``--relayout`` regenerates everything on explicit request (except groups, the
+frames analysts draw around the route's stages: they are kept as drawn, to be re-fitted). ``--check`` validates the
 drawing as it is (tools/bpmn_di_check.py: completeness, no overlapping shapes or labels, no edge
 through a shape or a label, names that fit), in whatever element order a modeler writes.
 
@@ -1018,7 +1019,13 @@ def layout_tree(tree: etree._ElementTree | etree._Element) -> etree._ElementTree
     if not isinstance(tree, etree._ElementTree):
         tree = tree.getroottree()
     root = _ensure_namespaces(tree)
+    # groups (the route's stages) are the analysts' frames, not generated: keep them as drawn
+    groups = {g.get("id") for g in root.iter(_q(BPMN_NS, "group"))}
+    kept: dict[str, list[etree._Element]] = {}
     for diagram in root.findall("bpmndi:BPMNDiagram", NS):
+        for plane in diagram.iterfind("bpmndi:BPMNPlane", NS):
+            frames = [s for s in plane if s.get("bpmnElement") in groups]
+            kept.setdefault(plane.get("bpmnElement", ""), []).extend(frames)
         root.remove(diagram)
     processes = root.findall("bpmn:process", NS)
     collab = root.find("bpmn:collaboration", NS)
@@ -1037,6 +1044,8 @@ def layout_tree(tree: etree._ElementTree | etree._Element) -> etree._ElementTree
     for process in processes:
         for sub in _subprocesses(process):
             _emit_diagram(root, sub.get("id"), *_container_plane(sub))
+    for plane in root.iterfind("bpmndi:BPMNDiagram/bpmndi:BPMNPlane", NS):
+        plane.extend(kept.get(plane.get("bpmnElement", ""), []))
     etree.indent(tree, space="  ")
     return tree
 
