@@ -131,9 +131,14 @@ async def _late_histogram(
     hour in its day. Each value stands for the middle of its hour, so each median is within
     half an hour of the exact one (docs/oversight.md)."""
     parts, args = _day_sql(flt)
+    # a closed breach's lateness does not depend on its day: summed over the period's days in
+    # the database, so Python reads one row per (deadline, authority, state, hour); an open
+    # breach's lateness does (now minus its due instant): kept per day
+    day = "CASE WHEN r.open = 1 THEN r.day END"
     rows = await DeadlineRegister.raw(
-        "SELECT r.day, r.plazo_id, r.authority_id, r.estado, r.open, r.hours, r.n"  # noqa: S608
-        f" FROM register_late r WHERE {' AND '.join(parts)} AND r.n > 0",
+        f"SELECT {day} AS day, r.plazo_id, r.authority_id, r.estado, r.open, r.hours,"  # noqa: S608
+        f" SUM(r.n) AS n FROM register_late r WHERE {' AND '.join(parts)} AND r.n <> 0"
+        f" GROUP BY r.plazo_id, r.authority_id, r.estado, r.open, {day}, r.hours",
         *args,
     )
     groups: dict[tuple[int, str, int, str], list[tuple[float, int]]] = {}
