@@ -844,6 +844,39 @@ class LegalHold(Table, tablename="legal_hold"):
     lifted_by = Varchar(length=100, null=True, default=None)
 
 
+class CaseDay(Table, tablename="case_day"):
+    """The case figures counted per day of opening (central Mexico), figure and value
+    (migration 0021, app/cases/figure_counts.py): cases, each value of a disaggregation
+    dimension, and hour histograms of the funnel stages and of the notification."""
+
+    day = Date()
+    figure = Varchar(length=20)
+    value = Varchar(length=40, default="")
+    n = Integer(default=0)
+
+
+class RegisterLate(Table, tablename="register_late"):
+    """The register's breaches per day due, deadline, authority, state, open or closed and
+    hour (migration 0021, app/cases/register_counts.py): a closed breach's whole hours late, an
+    open breach's due hour in its day."""
+
+    day = Date()
+    plazo_id = Varchar(length=100)
+    authority_id = Integer(default=0)
+    estado = Varchar(length=2, default="")
+    open = Integer(default=0)
+    hours = Integer()
+    n = Integer(default=0)
+
+
+class CaseCount(Table, tablename="case_count"):
+    """Cases per status and risk ('' : none) now (migration 0021, app/cases/figure_counts.py)."""
+
+    status = Varchar(length=12)
+    risk = Varchar(length=20, default="")
+    n = Integer(default=0)
+
+
 ALL_TABLES: tuple[type[Table], ...] = (
     Authority,
     User,
@@ -882,6 +915,9 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CaseNameToken,
     CaseRetention,
     LegalHold,
+    CaseDay,
+    RegisterLate,
+    CaseCount,
 )
 
 

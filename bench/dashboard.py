@@ -156,6 +156,46 @@ async def seed(count: int) -> float:
             " WHERE t.case_id = f.case_id AND t.bpmn_id = 'notificar_procuraduria'"
             " AND t.status = 'completed'"
         )
+        # the kept histograms and counts of migration 0021, as their writers keep them
+        # (app/cases/figure_counts.py, app/cases/register_counts.py)
+        day = "CAST(f.opened_at AT TIME ZONE 'America/Mexico_City' AS date)"
+        parts = [f"SELECT {day} AS day, 'casos' AS figure, '' AS value FROM case_figure f"]
+        parts += [
+            f"SELECT {day}, '{dim}', COALESCE(f.{dim}, '') FROM case_figure f"
+            for dim in ("sexo", "edad", "nacionalidad", "acompanamiento")
+        ]
+        parts += [
+            f"SELECT {day}, '{stage}', CAST(FLOOR(EXTRACT(EPOCH FROM (f.{stage}_at"
+            f" - f.opened_at)) / 3600) AS INTEGER)::text FROM case_figure f"
+            f" WHERE f.{stage}_at IS NOT NULL"
+            for stage, *_ in stages
+        ]
+        hours = "EXTRACT(EPOCH FROM (f.notified_at - f.detected_at)) / 3600"
+        notified = "f.notified_at IS NOT NULL AND f.detected_at IS NOT NULL"
+        parts += [
+            f"SELECT {day}, 'notificada', CAST(FLOOR({hours}) AS INTEGER)::text"
+            f" FROM case_figure f WHERE {notified}",
+            f"SELECT {day}, 'notificada_24h', '' FROM case_figure f"
+            f" WHERE {notified} AND {hours} <= 24",
+        ]
+        await Case.raw(
+            "INSERT INTO case_day (day, figure, value, n) SELECT day, figure, value, COUNT(*)"  # noqa: S608
+            f" FROM ({' UNION ALL '.join(parts)}) x GROUP BY day, figure, value"
+        )
+        due = "r.due_at AT TIME ZONE 'America/Mexico_City'"
+        await Case.raw(
+            "INSERT INTO register_late (day, plazo_id, authority_id, estado, open, hours, n)"
+            f" SELECT CAST({due} AS date), r.plazo_id, COALESCE(r.authority_id, 0),"
+            " COALESCE(r.estado, ''), CASE WHEN r.closed_at IS NULL THEN 1 ELSE 0 END,"
+            f" CASE WHEN r.closed_at IS NULL THEN CAST(EXTRACT(HOUR FROM {due}) AS INTEGER)"
+            " ELSE CAST(FLOOR(EXTRACT(EPOCH FROM (r.closed_at - r.due_at)) / 3600) AS INTEGER)"
+            " END, COUNT(*) FROM deadline_register r WHERE r.status = 'breached'"
+            " GROUP BY 1, 2, 3, 4, 5, 6"
+        )
+        await Case.raw(
+            "INSERT INTO case_count (status, risk, n) SELECT status, COALESCE(risk, ''), COUNT(*)"
+            " FROM nna_case GROUP BY status, COALESCE(risk, '')"
+        )
         await Case.raw(
             "INSERT INTO station_custody (case_id, station_authority_id, station_name,"
             " started_at, ended_at, recorded_at)"

@@ -940,6 +940,9 @@ class DeadlineComplianceOut(msgspec.Struct):
     by_state: list[ComplianceGroupOut]
     #: breached and not done, the longest late first (at most 100; the listing has them all)
     open_breaches: list[OpenBreachOut]
+    #: how close the lateness medians are to the exact ones: 0.5 when read from the kept hour
+    #: histogram (a period of whole days), 0 when counted from the rows
+    median_within_hours: float = 0.0
 
 
 class DeadlineRowOut(msgspec.Struct):
@@ -986,6 +989,9 @@ class NotificationTimesOut(msgspec.Struct):
     median_hours: float | None
     max_hours: float | None
     within_24h: int
+    #: how close the median and the maximum are to the exact ones: 0.5 when read from the kept
+    #: hour histogram (a period of whole days), 0 when counted from the rows
+    within_hours: float = 0.0
 
 
 class AuthorityLoadOut(msgspec.Struct):

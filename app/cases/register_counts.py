@@ -44,29 +44,71 @@ def key(row: dict[str, Any], prefix: str = "") -> Key:
     )
 
 
+LateKey = tuple[date, str, int, str, int, int]
+
+
+def _instant(value: Any) -> datetime | None:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def late_key(row: dict[str, Any], prefix: str = "") -> LateKey | None:
+    """The lateness histogram's key of a register row (``register_late``, migration 0021), None
+    unless it is a breach: day due, deadline, authority, state, open, and the hour: a closed
+    breach's whole hours late (fixed once closed), an open breach's due hour in its day (its
+    lateness is now minus its due instant: app/services/register_report.py)."""
+    if row[prefix + "status"] != "breached":
+        return None
+    due, closed = _instant(row[prefix + "due_at"]), _instant(row[prefix + "closed_at"])
+    local = due.astimezone(LOCAL_TZ)
+    if closed is None:
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        hours = int((local - midnight).total_seconds() // 3600)
+    else:
+        hours = int((closed - due).total_seconds() // 3600)
+    return (
+        local.date(),
+        row[prefix + "plazo_id"],
+        row[prefix + "authority_id"] or 0,
+        row[prefix + "estado"] or "",
+        1 if closed is None else 0,
+        hours,
+    )
+
+
 class Deltas:
-    """The changes of one flush, summed per key."""
+    """The changes of one flush, summed per key (and per lateness key)."""
 
     def __init__(self) -> None:
         self.n: dict[Key, int] = {}
+        self.late: dict[LateKey, int] = {}
 
     def add(self, k: Key, n: int) -> None:
         self.n[k] = self.n.get(k, 0) + n
 
+    def add_late(self, k: LateKey | None, n: int) -> None:
+        if k is not None:
+            self.late[k] = self.late.get(k, 0) + n
+
     def inserted(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             self.add(key(row), 1)
+            self.add_late(late_key(row), 1)
 
     def changed(self, old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> None:
         before, after = key(old, prefix), key(new)
         if before != after:
             self.add(before, -1)
             self.add(after, 1)
+        late_before, late_after = late_key(old, prefix), late_key(new)
+        if late_before != late_after:
+            self.add_late(late_before, -1)
+            self.add_late(late_after, 1)
 
     async def write(self) -> None:
-        """One upsert of every key that changed, in key order."""
+        """One upsert of every key that changed, in key order (then the lateness keys)."""
         from app.tables import RegisterDay
 
+        await self._write_late()
         changes = sorted((k, n) for k, n in self.n.items() if n)
         self.n = {}
         if not changes:
@@ -78,5 +120,22 @@ class Deltas:
             + ", ".join(one for _ in changes)
             + " ON CONFLICT (day, plazo_id, authority_id, estado, status, open)"
             " DO UPDATE SET n = register_day.n + excluded.n",
+            *(v for k, n in changes for v in (*k, n)),
+        )
+
+    async def _write_late(self) -> None:
+        from app.tables import RegisterLate
+
+        changes = sorted((k, n) for k, n in self.late.items() if n)
+        self.late = {}
+        if not changes:
+            return
+        one = "({}, {}, {}, {}, {}, {}, {})"
+        await RegisterLate.raw(
+            "INSERT INTO register_late (day, plazo_id, authority_id, estado, open, hours, n)"  # noqa: S608 (constants)
+            " VALUES "
+            + ", ".join(one for _ in changes)
+            + " ON CONFLICT (day, plazo_id, authority_id, estado, open, hours)"
+            " DO UPDATE SET n = register_late.n + excluded.n",
             *(v for k, n in changes for v in (*k, n)),
         )

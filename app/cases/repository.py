@@ -21,6 +21,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from app.cases import figure_counts
 from app.cases.aggregate import Access, CaseAggregate, OpenTask
 from app.cases.writes import CaseWrites, StateWrite
 from app.db import is_sqlite
@@ -166,6 +167,8 @@ async def _aggregate(row: dict[str, Any]) -> CaseAggregate:
         for k in ("id", "folio", "estado", "municipio", "family_group", "opened_by_authority_id")
     }
     case_row.update(status=row["status"], risk=row["risk"], variables=_json(row["variables"]))
+    # as counted in ``case_count`` (app/cases/figure_counts.py): what the row holds
+    case_row["counted"] = (row["status"], row["risk"])
     return CaseAggregate(
         row=case_row,
         version=row["version"],
@@ -228,6 +231,8 @@ async def save_case_row(case: CaseAggregate, now: datetime) -> None:
     """Refresh the case row from the engine, writing only if something in it changed."""
     variables = case.engine.variables
     values: dict[Any, Any] = {}
+    before = case.row.get("counted")
+    status = before[0] if before else case.row["status"]
     if variables != case.row["variables"]:
         values[Case.variables] = variables
         case.row["variables"] = variables
@@ -247,7 +252,7 @@ async def save_case_row(case: CaseAggregate, now: datetime) -> None:
                 Case.end_state: case.engine.end_state,
             }
         )
-        case.row["status"] = "closed"
+        case.row["status"] = status = "closed"
     elif case.reopened and not case.engine.is_completed:
         # a new run of the route: open again; when and how it closed stays in the audit trail
         # and in the engine's list of runs
@@ -261,6 +266,12 @@ async def save_case_row(case: CaseAggregate, now: datetime) -> None:
                 Case.spec_version: library().version,  # the new run's route definition
             }
         )
+        case.row["status"] = status = "open"
     if values:
         values[Case.updated_at] = now
         await Case.update(values).where(Case.id == case.id)
+        # cases per status and risk now (app/cases/figure_counts.py), in the same transaction
+        after = (status, case.row["risk"])
+        if before is not None and after != before:
+            await figure_counts.status_changed(before, after)
+            case.row["counted"] = after

@@ -30,6 +30,7 @@ from app.principal import Principal
 from app.route_engine import library
 from app.services import (
     cases,  # (cases imports this module: names are read at call time)
+    periods,
     personal_data,
     retention,
 )
@@ -175,12 +176,10 @@ async def search(principal: Principal, q: CaseQuery, now: datetime) -> dict[str,
     if q.family_group:
         sql.append(" AND c.family_group = {}")
         args.append(q.family_group)
-    if q.opened_from is not None:
-        sql.append(" AND c.opened_at >= {}")
-        args.append(q.opened_from)
-    if q.opened_to is not None:
-        sql.append(" AND c.opened_at < {}")
-        args.append(q.opened_to)
+    # opened in [from, to): the period filter every report shares (app/services/periods.py)
+    period, period_args = periods.between("c.opened_at", q.opened_from, q.opened_to)
+    sql.extend(" AND " + part for part in period)
+    args.extend(period_args)
     # a consulate never learns that a claim exists (LRPCAP art. 9): the asylum process's tasks
     # count for no filter of its own
     open_task = "SELECT 1 FROM task t WHERE t.case_id = c.id AND t.status = 'open'"

@@ -16,7 +16,7 @@ from typing import Any
 from app import access, inegi
 from app.access_rules import CONSULATE
 from app.audit import form_digest
-from app.cases import texts
+from app.cases import figure_counts, texts
 from app.cases.aggregate import CaseAggregate
 from app.cases.handlers import access as access_handler
 from app.cases.unit_of_work import CaseSession, case_command
@@ -171,6 +171,8 @@ async def open_case(
             ).returning(Case.id)
         )[0]
         case_id = case_row["id"]
+        # cases per status and risk now (app/cases/figure_counts.py), in the same transaction
+        await figure_counts.status_changed(None, ("open", variables.get("nivel_riesgo")))
         await personal_data.write_identity(case_id, identidad, cmd.now, insert=True)
         # the opening form, as the first page of the record (app/services/case_record.py)
         await TaskSubmission.insert(
@@ -210,6 +212,8 @@ async def open_case(
                 # the dashboard's figures of the case (app/cases/handlers/figures.py)
                 "summary": summary,
                 "opened_at": cmd.now,
+                # as counted in ``case_count`` (app/cases/figure_counts.py)
+                "counted": ("open", variables.get("nivel_riesgo")),
             },
             version=1,
             state=None,

@@ -29,10 +29,12 @@ from datetime import datetime
 from typing import Any
 
 from app import db
+from app.cases import figure_counts
 from app.cases.handlers import figures
 from app.cases.handlers.milestones import STAGE_TASKS, STAGES
 from app.errors import Forbidden
 from app.principal import Principal
+from app.services import periods, register_report
 from app.tables import Case
 
 #: the dimensions of the disaggregation: name -> column of ``case_figure f``
@@ -72,13 +74,8 @@ class CaseFilter:
     def sql(self) -> tuple[str, list[Any]]:
         """The WHERE clause over ``case_figure f`` (Piccolo's ``{}`` placeholders) and its
         values; the state is the case's (``nna_case``) now."""
-        parts, args = ["1 = 1"], []
-        if self.since is not None:
-            parts.append("f.opened_at >= {}")
-            args.append(self.since)
-        if self.until is not None:
-            parts.append("f.opened_at < {}")
-            args.append(self.until)
+        parts, args = periods.between("f.opened_at", self.since, self.until)
+        parts.insert(0, "1 = 1")
         if self.estado:
             parts.append(
                 "EXISTS (SELECT 1 FROM nna_case c WHERE c.id = f.case_id AND c.estado = {})"
@@ -95,6 +92,41 @@ class CaseFilter:
             parts.append(f"f.{self.stage}_at IS NOT NULL")
         return " AND ".join(parts), args
 
+    def kept(self) -> bool:
+        """Whether the per-day counts (``case_day``) answer this filter: a period of whole
+        days, nothing else asked (the state is the case's now, not kept per day)."""
+        only_period = (
+            not self.estado
+            and not self.stage
+            and not any(getattr(self, name) for name in DIMENSIONS)
+        )
+        return only_period and periods.whole_days(self.since, self.until)
+
+
+async def day_counts(since: datetime | None, until: datetime | None) -> dict[str, dict[str, int]]:
+    """The period's kept case counts (``case_day``, app/cases/figure_counts.py): figure ->
+    value -> cases."""
+    parts, args = periods.days_between("d.day", since, until)
+    where = " AND ".join(["d.n <> 0", *parts])
+    rows = await _raw(
+        "SELECT d.figure, d.value, SUM(d.n) AS n FROM case_day d"  # noqa: S608 (constants)
+        f" WHERE {where} GROUP BY d.figure, d.value",
+        args,
+    )
+    out: dict[str, dict[str, int]] = {}
+    for r in rows:
+        if int(r["n"]):
+            out.setdefault(r["figure"], {})[r["value"]] = int(r["n"])
+    return out
+
+
+def hours_median(histogram: dict[str, int]) -> float | None:
+    """The median of an hour histogram (value: whole hours), each hour standing for its
+    middle: within half an hour of the exact median."""
+    return register_report.weighted_median(
+        [(figure_counts.middle_hours(int(h)), n) for h, n in histogram.items()]
+    )
+
 
 async def _raw(sql: str, args: list[Any]) -> list[dict[str, Any]]:
     return await Case.raw(sql, *args)
@@ -109,9 +141,21 @@ def _ordered(name: str, counts: dict[str, int]) -> list[dict[str, Any]]:
     return [{"value": k, "n": counts[k]} for k in keys]
 
 
-async def disaggregation(flt: CaseFilter) -> dict[str, list[dict[str, Any]]]:
-    """Cases per value of each dimension: one pass over the period's rows (grouping sets) on
-    PostgreSQL, one grouped count per dimension on SQLite."""
+async def disaggregation(
+    flt: CaseFilter, kept: dict[str, dict[str, int]] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Cases per value of each dimension: from the per-day counts (``kept``, a period of whole
+    days), else one pass over the period's rows (grouping sets) on PostgreSQL, one grouped
+    count per dimension on SQLite."""
+    if kept is not None:
+        out = {}
+        for name in DIMENSIONS:
+            counts: dict[str, int] = {}
+            for value, n in kept.get(name, {}).items():
+                value = value or UNKNOWN
+                counts[value] = counts.get(value, 0) + n
+            out[name] = _ordered(name, counts)
+        return out
     where, args = flt.sql()
     if db.is_sqlite():
         parts = [
@@ -141,12 +185,42 @@ async def disaggregation(flt: CaseFilter) -> dict[str, list[dict[str, Any]]]:
     return {name: _ordered(name, counts[name]) for name in DIMENSIONS}
 
 
-async def funnel(flt: CaseFilter) -> list[dict[str, Any]]:
+def _funnel_rows(
+    total: int, counts_of: dict[str, int], medians: dict[str, float | None]
+) -> list[dict[str, Any]]:
+    out = [{"stage": "deteccion", "n": total, "median_days": 0.0 if total else None}]
+    for stage in STAGE_TASKS:
+        days = medians.get(stage)
+        out.append(
+            {
+                "stage": stage,
+                "n": counts_of[stage],
+                "median_days": round(max(days, 0.0), 1) if days is not None else None,
+            }
+        )
+    return out
+
+
+async def funnel(
+    flt: CaseFilter, kept: dict[str, dict[str, int]] | None = None
+) -> list[dict[str, Any]]:
     """Per stage: the cases detected in the period that reached it, and the median days from
-    detection (the case's opening) to reaching it (one statement)."""
+    detection (the case's opening) to reaching it: from the per-day hour histograms (``kept``,
+    a period of whole days; within half an hour of the exact median), else exact from the
+    period's rows (one statement)."""
+    if kept is not None:
+        medians: dict[str, float | None] = {}
+        for stage in STAGE_TASKS:
+            hours = hours_median(kept.get(stage, {}))
+            medians[stage] = hours / 24 if hours is not None else None
+        return _funnel_rows(
+            sum(kept.get(figure_counts.CASES, {}).values()),
+            {s: sum(kept.get(s, {}).values()) for s in STAGE_TASKS},
+            medians,
+        )
     where, args = flt.sql()
     counts = ", ".join(f"COUNT(f.{s}_at) AS n_{s}" for s in STAGE_TASKS)
-    medians: dict[str, float | None] = {}
+    medians = {}
     if db.is_sqlite():
         days = ", ".join(
             f"julianday(f.{s}_at) - julianday(f.opened_at) AS d_{s}" for s in STAGE_TASKS
@@ -175,23 +249,20 @@ async def funnel(flt: CaseFilter) -> list[dict[str, Any]]:
         for stage in STAGE_TASKS:
             value = row[f"d_{stage}"]
             medians[stage] = float(value) if value is not None else None
-    out = [{"stage": "deteccion", "n": total, "median_days": 0.0 if total else None}]
-    for stage in STAGE_TASKS:
-        days = medians.get(stage)
-        out.append(
-            {
-                "stage": stage,
-                "n": counts_of[stage],
-                "median_days": round(max(days, 0.0), 1) if days is not None else None,
-            }
-        )
-    return out
+    return _funnel_rows(total, counts_of, medians)
 
 
 async def report(principal: Principal, flt: CaseFilter) -> dict[str, Any]:
-    """The dashboard's case figures for oversight: disaggregation and funnel."""
+    """The dashboard's case figures for oversight: disaggregation and funnel (from the per-day
+    counts when the filter is a period of whole days: ``approx_median`` then says the funnel's
+    medians are within half an hour)."""
     _oversight_only(principal)
-    return {"disaggregation": await disaggregation(flt), "funnel": await funnel(flt)}
+    kept = await day_counts(flt.since, flt.until) if flt.kept() else None
+    return {
+        "disaggregation": await disaggregation(flt, kept),
+        "funnel": await funnel(flt, kept),
+        "approx_median": kept is not None,
+    }
 
 
 async def cases(

@@ -208,12 +208,15 @@ async def deadline_rows(
 async def _workload(now: datetime) -> list[dict[str, Any]]:
     """Open tasks per authority now: how many, how many overdue, how many escalated (one
     grouped query: the index of open tasks can be large)."""
+    # grouped by id over the partial index of open work (authority, due, escalation) alone;
+    # the codes are joined to the few groups
     rows = await Task.raw(
-        "SELECT a.code AS authority, COUNT(*) AS open_tasks,"
+        "SELECT a.code AS authority, w.open_tasks, w.open_overdue, w.escalated FROM ("
+        "SELECT t.authority_id, COUNT(*) AS open_tasks,"
         " SUM(CASE WHEN t.due_at IS NOT NULL AND t.due_at < {} THEN 1 ELSE 0 END) AS open_overdue,"
         " SUM(CASE WHEN t.escalation_level > 0 THEN 1 ELSE 0 END) AS escalated"
-        " FROM task t LEFT JOIN authority a ON a.id = t.authority_id"
-        " WHERE t.status = 'open' GROUP BY a.code",
+        " FROM task t WHERE t.status = 'open' GROUP BY t.authority_id) w"
+        " LEFT JOIN authority a ON a.id = w.authority_id",
         now,
     )
     out = [
@@ -229,15 +232,16 @@ async def _workload(now: datetime) -> list[dict[str, Any]]:
 
 
 async def _cases_by_status_and_risk() -> dict[str, list[dict[str, Any]]]:
-    """Cases per status, and open cases per risk: one grouped count over the
-    ``(status, risk)`` index."""
-    rows = await Case.raw("SELECT status, risk, COUNT(*) AS n FROM nna_case GROUP BY status, risk")
+    """Cases per status, and open cases per risk: the kept counts (``case_count``, moved by the
+    case command path as a case's status or risk changes: app/cases/figure_counts.py)."""
+    rows = await Case.raw("SELECT status, risk, n FROM case_count WHERE n <> 0")
     by_status: dict[Any, int] = {}
     by_risk: dict[Any, int] = {}
     for r in rows:
+        risk = r["risk"] or None
         by_status[r["status"]] = by_status.get(r["status"], 0) + int(r["n"])
         if r["status"] == "open":
-            by_risk[r["risk"]] = by_risk.get(r["risk"], 0) + int(r["n"])
+            by_risk[risk] = by_risk.get(risk, 0) + int(r["n"])
     return {
         "cases_by_risk": [
             {"risk": k, "n": v} for k, v in sorted(by_risk.items(), key=lambda i: str(i[0] or ""))
@@ -257,14 +261,24 @@ async def _notification_times(since: datetime | None, until: datetime | None) ->
     opening; ``notified_at`` the first completion of ``notificar_procuraduria``;
     app/cases/handlers/figures.py), so one scan of the period's rows gives them."""
     from app import db
+    from app.cases import figure_counts
+    from app.services import dashboard, periods
 
-    where, args = ["f.notified_at IS NOT NULL", "f.detected_at IS NOT NULL"], []
-    if since:
-        where.append("f.opened_at >= {}")
-        args.append(since)
-    if until:
-        where.append("f.opened_at < {}")
-        args.append(until)
+    if periods.whole_days(since, until):
+        # the kept hour histogram (case_day): median and maximum to within half an hour
+        kept = await dashboard.day_counts(since, until)
+        histogram = kept.get(figure_counts.NOTIFIED, {})
+        median = dashboard.hours_median(histogram)
+        top = max((int(h) for h in histogram), default=None)
+        return {
+            "notified": sum(histogram.values()),
+            "median_hours": round(median, 1) if median is not None else None,
+            "max_hours": figure_counts.middle_hours(top) if top is not None else None,
+            "within_24h": sum(kept.get(figure_counts.NOTIFIED_24H, {}).values()),
+            "within_hours": 0.5,
+        }
+    where, args = periods.between("f.opened_at", since, until)
+    where = ["f.notified_at IS NOT NULL", "f.detected_at IS NOT NULL", *where]
     scan = "FROM case_figure f WHERE " + " AND ".join(where)
     if not db.is_sqlite():
         hours = "EXTRACT(EPOCH FROM (f.notified_at - f.detected_at)) / 3600"
@@ -281,6 +295,7 @@ async def _notification_times(since: datetime | None, until: datetime | None) ->
             "median_hours": round(float(r["median"]), 2) if r["median"] is not None else None,
             "max_hours": round(float(r["max"]), 2) if r["max"] is not None else None,
             "within_24h": int(r["within"]),
+            "within_hours": 0.0,
         }
     rows = await Task.raw(f"SELECT f.notified_at, f.detected_at {scan}", *args)  # noqa: S608
     values = [(r["notified_at"] - r["detected_at"]).total_seconds() / 3600 for r in rows]
@@ -289,6 +304,7 @@ async def _notification_times(since: datetime | None, until: datetime | None) ->
         "median_hours": round(statistics.median(values), 2) if values else None,
         "max_hours": round(max(values), 2) if values else None,
         "within_24h": sum(1 for h in values if h <= 24),
+        "within_hours": 0.0,
     }
 
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from app import db
 from app.cases import register_counts
+from app.services import periods
 from app.tables import Authority, DeadlineRegister
 
 STATUSES = ("running", "met", "breached", "cancelled")
@@ -40,13 +41,8 @@ class RegisterFilter:
     def sql(self) -> tuple[str, list[Any]]:
         """The same filter as ``where()``, as SQL over ``deadline_register r`` (Piccolo's
         ``{}`` placeholders) and its values, for the aggregate statements."""
-        parts, args = ["1 = 1"], []
-        if self.since is not None:
-            parts.append("r.due_at >= {}")
-            args.append(self.since)
-        if self.until is not None:
-            parts.append("r.due_at < {}")
-            args.append(self.until)
+        parts, args = periods.between("r.due_at", self.since, self.until)
+        parts.insert(0, "1 = 1")
         if self.plazo_id:
             parts.append("r.plazo_id = {}")
             args.append(self.plazo_id)
@@ -104,12 +100,79 @@ async def _codes() -> dict[int, str]:
     return {r["id"]: r["code"] for r in await Authority.select(Authority.id, Authority.code)}
 
 
+def weighted_median(values: list[tuple[float, int]]) -> float | None:
+    """The median of values each counted ``n`` times (the mean of the two middle ones when
+    the count is even, as ``statistics.median`` and ``percentile_cont(0.5)``)."""
+    total = sum(n for _, n in values)
+    if total <= 0:
+        return None
+    ordered = sorted(v for v in values if v[1] > 0)
+    lo, hi = (total - 1) // 2, total // 2  # the middle positions (0-based)
+    seen, low, high = 0, None, None
+    for value, n in ordered:
+        if low is None and lo < seen + n:
+            low = value
+        if hi < seen + n:
+            high = value
+            break
+        seen += n
+    return (low + high) / 2
+
+
+def _groups(p: str, a: int, e: str) -> tuple[tuple[int, str, int, str], ...]:
+    return ((0, p, a, e), (3, p, 0, ""), (5, "", a, ""), (6, "", 0, e), (7, "", 0, ""))
+
+
+async def _late_histogram(
+    flt: RegisterFilter, now: datetime
+) -> dict[tuple[int, str, int, str], float]:
+    """The medians of ``_late_seconds`` from the kept lateness histogram (``register_late``,
+    app/cases/register_counts.py): a closed breach's whole hours late, an open breach's due
+    hour in its day. Each value stands for the middle of its hour, so each median is within
+    half an hour of the exact one (docs/oversight.md)."""
+    parts, args = _day_sql(flt)
+    # a closed breach's lateness does not depend on its day: summed over the period's days in
+    # the database, so Python reads one row per (deadline, authority, state, hour); an open
+    # breach's lateness does (now minus its due instant): kept per day
+    day = "CASE WHEN r.open = 1 THEN r.day END"
+    rows = await DeadlineRegister.raw(
+        f"SELECT {day} AS day, r.plazo_id, r.authority_id, r.estado, r.open, r.hours,"  # noqa: S608
+        f" SUM(r.n) AS n FROM register_late r WHERE {' AND '.join(parts)} AND r.n <> 0"
+        f" GROUP BY r.plazo_id, r.authority_id, r.estado, r.open, {day}, r.hours",
+        *args,
+    )
+    groups: dict[tuple[int, str, int, str], list[tuple[float, int]]] = {}
+    midnights: dict[Any, datetime] = {}
+    for r in rows:
+        if int(r["open"]):
+            day = r["day"]
+            if day not in midnights:
+                if isinstance(day, str):
+                    day = date.fromisoformat(day)
+                midnights[r["day"]] = datetime.combine(day, time(0), register_counts.LOCAL_TZ)
+            due = midnights[r["day"]] + timedelta(hours=int(r["hours"]) + 0.5)
+            seconds = (now - due).total_seconds()
+        else:
+            seconds = (int(r["hours"]) + 0.5) * 3600
+        for key in _groups(r["plazo_id"], r["authority_id"] or 0, r["estado"] or ""):
+            groups.setdefault(key, []).append((seconds, int(r["n"])))
+    out = {}
+    for key, values in groups.items():
+        median = weighted_median(values)
+        if median is not None:
+            out[key] = median
+    return out
+
+
 async def _late_seconds(
     flt: RegisterFilter, now: datetime
 ) -> dict[tuple[int, str, str, str], float]:
     """Median lateness (seconds) of the filter's breaches, per (grouping, deadline, authority id,
     state): grouping 0 = the three together, 3 = per deadline, 5 = per authority, 6 = per state,
-    7 = all. PostgreSQL computes it in one aggregate; SQLite (small databases) in Python."""
+    7 = all. A period of whole days: from the kept histogram (to within half an hour);
+    else exact, from the rows: PostgreSQL in one aggregate, SQLite in Python."""
+    if whole_days(flt):
+        return await _late_histogram(flt, now)
     where, args = flt.sql()
     where += " AND r.status = 'breached'"
     out: dict[tuple[int, str, str, str], float] = {}
@@ -138,34 +201,21 @@ async def _late_seconds(
     for r in rows:
         seconds = ((r["closed_at"] or now) - r["due_at"]).total_seconds()
         p, a, e = r["plazo_id"] or "", r["authority_id"] or 0, r["estado"] or ""
-        for key in ((0, p, a, e), (3, p, 0, ""), (5, "", a, ""), (6, "", 0, e), (7, "", 0, "")):
+        for key in _groups(p, a, e):
             groups.setdefault(key, []).append(seconds)
     return {k: statistics.median(v) for k, v in groups.items()}
-
-
-def _local_midnight(instant: datetime | None) -> bool:
-    if instant is None:
-        return True
-    local = instant.astimezone(register_counts.LOCAL_TZ)
-    return local.time() == time(0) and local.tzinfo is not None
 
 
 def whole_days(flt: RegisterFilter) -> bool:
     """Whether the per-day counts answer this filter exactly: a period of whole days in
     central Mexico (the pages' periods; open ends too) and no status asked."""
-    return flt.status is None and _local_midnight(flt.since) and _local_midnight(flt.until)
+    return flt.status is None and periods.whole_days(flt.since, flt.until)
 
 
-async def counted(flt: RegisterFilter) -> list[dict[str, Any]]:
-    """The filter's register rows counted per (deadline, authority, state, status, open), from
-    the per-day counts (``register_day``, app/cases/register_counts.py): a few rows per day."""
-    parts, args = ["1 = 1"], []
-    if flt.since is not None:
-        parts.append("r.day >= {}")
-        args.append(register_counts.local_day(flt.since))
-    if flt.until is not None:
-        parts.append("r.day < {}")
-        args.append(register_counts.local_day(flt.until))
+def _day_sql(flt: RegisterFilter) -> tuple[list[str], list[Any]]:
+    """The filter over a per-day table ``r`` (``register_day``, ``register_late``)."""
+    parts, args = periods.days_between("r.day", flt.since, flt.until)
+    parts.insert(0, "1 = 1")
     if flt.plazo_id:
         parts.append("r.plazo_id = {}")
         args.append(flt.plazo_id)
@@ -177,6 +227,13 @@ async def counted(flt: RegisterFilter) -> list[dict[str, Any]]:
     if flt.estado:
         parts.append("r.estado = {}")
         args.append(flt.estado)
+    return parts, args
+
+
+async def counted(flt: RegisterFilter) -> list[dict[str, Any]]:
+    """The filter's register rows counted per (deadline, authority, state, status, open), from
+    the per-day counts (``register_day``, app/cases/register_counts.py): a few rows per day."""
+    parts, args = _day_sql(flt)
     rows = await DeadlineRegister.raw(
         "SELECT r.plazo_id, r.authority_id, r.estado, r.status, r.open, SUM(r.n) AS n"  # noqa: S608
         f" FROM register_day r WHERE {' AND '.join(parts)}"
@@ -278,6 +335,8 @@ async def compliance(flt: RegisterFilter, now: datetime) -> dict[str, Any]:
         "by_authority": summed(1),
         "by_state": summed(2),
         "open_breaches": open_breaches,
+        # the medians' precision: from the kept histogram to within half an hour, else exact
+        "median_within_hours": 0.5 if whole_days(flt) else 0.0,
     }
 
 

@@ -66,6 +66,23 @@ async def test_every_count_equals_the_rows_it_links_to(browser, json_api):
     assert (await b.get(f"/cases/{folio}")).status_code == 200
 
 
+async def test_the_page_says_when_its_medians_are_approximate(browser, json_api):
+    """Medians from the kept hour histograms (a period of whole days) are within half an hour:
+    the page says so; with a state asked the funnel is counted from the rows, exact, and the
+    page does not say it of the funnel."""
+    folio = await _open(json_api, sexo="mujer")
+    await json_api.drive_until(folio, "emitir_medida_proteccion")
+    await json_api.complete(folio, "emitir_medida_proteccion")
+    b = await browser(OVERSIGHT)
+    page = await b.get("/compliance")
+    assert 'id="median-days-approx"' in page.text and "±0,5 h" in page.text
+    assert 'id="median-late-approx"' in page.text
+    exact = await b.get("/compliance?estado=07")
+    assert 'id="median-days-approx"' not in exact.text
+    r = await json_api.get(OVERSIGHT, "/api/v1/oversight/compliance")
+    assert r.json()["deadlines"]["median_within_hours"] == 0.5
+
+
 async def test_the_period_filter_counts_only_cases_detected_in_it(browser, json_api):
     await _open(json_api, sexo="intersexual")
     b = await browser(OVERSIGHT)

@@ -15,6 +15,7 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from app.cases import figure_counts
 from app.cases.aggregate import Event
 from app.tables import CaseFigure
 
@@ -81,12 +82,16 @@ async def write(
         return
     cols = values(opened_at, summary, variables)
     one = "(" + ", ".join("{}" for _ in range(len(cols) + 1)) + ")"
-    await CaseFigure.raw(
+    written = await CaseFigure.raw(
         f"INSERT INTO case_figure (case_id, {', '.join(cols)}) VALUES "  # noqa: S608 (constants)
         + ", ".join(one for _ in case_ids)
-        + " ON CONFLICT (case_id) DO NOTHING",
+        + " ON CONFLICT (case_id) DO NOTHING RETURNING case_id",
         *(v for case_id in case_ids for v in (case_id, *cols.values())),
     )
+    # the per-day counts of what was written (figure_counts), in the same transaction
+    if written:
+        counts = {k: n * len(written) for k, n in figure_counts.opening(opened_at, cols).items()}
+        await figure_counts.add_days(counts)
 
 
 async def case_started(session: CaseSession, _: Event) -> None:
@@ -101,12 +106,14 @@ async def stage_reached(session: CaseSession, stage: str) -> None:
     """A funnel stage's first instant (the milestone handler calls it with the milestone)."""
     if stage not in STAGE_COLUMNS:
         return
-    await CaseFigure.raw(
+    rows = await CaseFigure.raw(
         f"UPDATE case_figure SET {stage}_at = {{}}"  # noqa: S608 (a constant of this module)
-        f" WHERE case_id = {{}} AND {stage}_at IS NULL",
+        f" WHERE case_id = {{}} AND {stage}_at IS NULL RETURNING opened_at",
         session.now,
         session.case.id,
     )
+    for row in rows:  # the first time only: then it is counted (figure_counts)
+        await figure_counts.add_days(figure_counts.stage(row["opened_at"], stage, session.now))
 
 
 #: the task whose completion is the notification of the Procuraduría (D1, LM art. 112 fr. I)
@@ -117,8 +124,13 @@ async def task_completed(session: CaseSession, event: Event) -> None:
     """The first notification of the Procuraduría: its instant (detection to notification)."""
     if event.data.get("bpmn_id") != NOTIFY_PROCURADURIA_TASK:
         return
-    await CaseFigure.raw(
-        "UPDATE case_figure SET notified_at = {} WHERE case_id = {} AND notified_at IS NULL",
+    rows = await CaseFigure.raw(
+        "UPDATE case_figure SET notified_at = {} WHERE case_id = {} AND notified_at IS NULL"
+        " RETURNING opened_at, detected_at",
         session.now,
         session.case.id,
     )
+    for row in rows:  # the first notification only: then it is counted (figure_counts)
+        await figure_counts.add_days(
+            figure_counts.notified(row["opened_at"], row["detected_at"], session.now)
+        )
