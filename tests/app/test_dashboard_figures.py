@@ -12,6 +12,7 @@ periods of whole days. Runs on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import statistics
@@ -318,3 +319,29 @@ async def test_a_period_that_is_not_whole_days_is_counted_from_the_rows(api):
     report = await register_report.compliance(flt, now)
     recount = _as_dict(await register_report.recount(flt))
     assert report["totals"]["deadlines"] == sum(recount.values())
+
+
+async def test_concurrent_openings_keep_every_count(api):
+    """Every opening adds to the same few kept rows (``case_count``, ``case_day`` of today):
+    concurrent openings must neither lose an increment nor deadlock on those rows (on
+    PostgreSQL the upserts take row locks in sorted key order, held to the commit)."""
+    n = 24
+    sexes = ["mujer", "hombre", "no_especificado"]
+
+    async def open_one(i: int):
+        estado, municipio = (("07", "Tapachula"), ("27", "Centro"))[i % 2]
+        body = {
+            "form": opening_form(estado, municipio, sexo=sexes[i % 3]),
+            "identidad": {"nombres": f"Cifra Concurrente {i}"},
+        }
+        return await api.post(f"inm-{estado}.officer", "/api/v1/cases", json=body)
+
+    before_status, _ = await _status_recount()
+    results = await asyncio.gather(*(open_one(i) for i in range(n)))
+    assert [r.status_code for r in results] == [201] * n, [r.text for r in results[:3]]
+    by_status, by_risk = await _status_recount()
+    assert by_status["open"] == before_status.get("open", 0) + n
+    kept_now = await _cases_by_status_and_risk()
+    assert {r["status"]: r["n"] for r in kept_now["cases_by_status"]} == by_status
+    assert {r["risk"]: r["n"] for r in kept_now["cases_by_risk"]} == by_risk
+    assert await dashboard.day_counts(None, None) == await _case_day_recount(None, None)
