@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -154,6 +155,34 @@ def open_json(key: bytes | None, case_id: int, field: str, value: Any) -> Any:
     if isinstance(value, dict) and is_sealed(value):
         return json.loads(open_text(key, case_id, field, value[JSON_FIELD]))
     return value
+
+
+# ----------------------------------------------------------------------------- engine state
+#: the associated data's field for ``workflow_state.state``
+STATE = "workflow_state.state"
+#: the associated data's field for ``nna_case.variables``
+VARIABLES = "nna_case.variables"
+
+
+def unwrap_row(wrapped: str | None, case_id: int) -> bytes | None:
+    """A key read with the case (``case_data_key.wrapped``): None when absent or destroyed."""
+    return unwrap(wrapped, case_id) if wrapped is not None else None
+
+
+def seal_state(key: bytes, case_id: int, state: str) -> str:
+    """The serialized engine state, compressed then encrypted (``enc1:``). Compressed first
+    because a ciphertext does not compress: PostgreSQL's TOAST compressed the plain JSON (it
+    repeats every form's answers), and the state is the largest value a command writes."""
+    sealed = seal_bytes(key, case_id, STATE, zlib.compress(state.encode(), 1))
+    return PREFIX + base64.b64encode(sealed).decode()
+
+
+def open_state(key: bytes | None, case_id: int, value: str | None) -> str:
+    """The engine state's JSON; a state written before it was encrypted as it is."""
+    if not value or not is_sealed(value):
+        return value or ""
+    raw = base64.b64decode(value[len(PREFIX) :])
+    return zlib.decompress(open_bytes(key, case_id, STATE, raw)).decode()
 
 
 # ----------------------------------------------------------------------------- blind index
