@@ -10,10 +10,12 @@ age out of the window in which they still hold the wrapped key (docs/data-protec
 What is encrypted (AES-256-GCM, a fresh 96-bit nonce per value, the case id and the field bound
 in as associated data so a ciphertext cannot be moved to another case or field): the identity
 (``case_identity.data``), the forms as submitted (``task_submission.data``), notes
-(``case_note.body``), free text (``case_text.text``) and attachments' bytes. Reads decrypt in
+(``case_note.body``), free text (``case_text.text``), attachments' bytes, the engine state
+(``workflow_state.state``, compressed first), the case variables (``nna_case.variables``) and
+the free text of privacy notices and consents. Reads decrypt in
 the service layer; the web layer never sees this module. A value without the ``enc1:`` prefix
-is a row written before migration 0017 and is read as it is (``careroute retencion cifrar``
-encrypts those).
+is a row written before it was encrypted and is read as it is (``careroute retencion cifrar``,
+app/services/encryption.py, encrypts those).
 
 The name search cannot decrypt every identity: ``name_tokens`` gives a keyed HMAC (a key derived
 from the master key) of each folded word of the names and of its prefixes, kept in
