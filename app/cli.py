@@ -433,6 +433,41 @@ def cmd_retencion_liberar(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_retencion_cifrar(args: argparse.Namespace) -> int:
+    """Encrypt every value still in clear (rows written before the data keys), batch by batch."""
+    from app.services import encryption
+
+    def report(p: Any) -> None:
+        print(
+            f"lote {p.batches}: {p.cases_seen} expedientes revisados, {p.cases_sealed} con datos"
+            f" en claro, {p.total} valores cifrados",
+            flush=True,
+        )
+
+    async def body() -> Any:
+        return await encryption.encrypt_all(_cli_actor(args.por), args.lote, report)
+
+    if args.lote < 1:
+        print(f"{args.prog}: --lote must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        progress = asyncio.run(_with_db(body))
+    except Exception as exc:  # noqa: BLE001 (the committed batches stay; a rerun resumes)
+        print(
+            f"{args.prog}: stopped: {type(exc).__name__}: {exc}. The batches already committed"
+            " stay encrypted; run it again to continue.",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        f"cifrado terminado: {progress.cases_seen} expedientes revisados,"
+        f" {progress.cases_sealed} cifrados, {progress.total} valores"
+    )
+    for name, n in sorted(progress.values.items()):
+        print(f"  {name}: {n}")
+    return 0
+
+
 def cmd_tick(args: argparse.Namespace) -> int:
     from app.services import timers
 
@@ -779,6 +814,14 @@ def build_parser() -> argparse.ArgumentParser:
     liberar = _command(ret, "liberar", cmd_retencion_liberar, help="lift a legal hold")
     liberar.add_argument("id", type=int)
     liberar.add_argument("--por", required=True, help="who orders it (recorded in the audit trail)")
+    cifrar = _command(
+        ret,
+        "cifrar",
+        cmd_retencion_cifrar,
+        help="encrypt with each case's key every value stored in clear (idempotent, resumable)",
+    )
+    cifrar.add_argument("--lote", type=int, default=200, help="cases per transaction")
+    cifrar.add_argument("--por", required=True, help="who orders it (recorded in the audit trail)")
     return parser
 
 

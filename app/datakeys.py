@@ -10,10 +10,12 @@ age out of the window in which they still hold the wrapped key (docs/data-protec
 What is encrypted (AES-256-GCM, a fresh 96-bit nonce per value, the case id and the field bound
 in as associated data so a ciphertext cannot be moved to another case or field): the identity
 (``case_identity.data``), the forms as submitted (``task_submission.data``), notes
-(``case_note.body``), free text (``case_text.text``) and attachments' bytes. Reads decrypt in
+(``case_note.body``), free text (``case_text.text``), attachments' bytes, the engine state
+(``workflow_state.state``, compressed first), the case variables (``nna_case.variables``) and
+the free text of privacy notices and consents. Reads decrypt in
 the service layer; the web layer never sees this module. A value without the ``enc1:`` prefix
-is a row written before migration 0017 and is read as it is (``careroute retencion cifrar``
-encrypts those).
+is a row written before it was encrypted and is read as it is (``careroute retencion cifrar``,
+app/services/encryption.py, encrypts those).
 
 The name search cannot decrypt every identity: ``name_tokens`` gives a keyed HMAC (a key derived
 from the master key) of each folded word of the names and of its prefixes, kept in
@@ -27,6 +29,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -154,6 +157,34 @@ def open_json(key: bytes | None, case_id: int, field: str, value: Any) -> Any:
     if isinstance(value, dict) and is_sealed(value):
         return json.loads(open_text(key, case_id, field, value[JSON_FIELD]))
     return value
+
+
+# ----------------------------------------------------------------------------- engine state
+#: the associated data's field for ``workflow_state.state``
+STATE = "workflow_state.state"
+#: the associated data's field for ``nna_case.variables``
+VARIABLES = "nna_case.variables"
+
+
+def unwrap_row(wrapped: str | None, case_id: int) -> bytes | None:
+    """A key read with the case (``case_data_key.wrapped``): None when absent or destroyed."""
+    return unwrap(wrapped, case_id) if wrapped is not None else None
+
+
+def seal_state(key: bytes, case_id: int, state: str) -> str:
+    """The serialized engine state, compressed then encrypted (``enc1:``). Compressed first
+    because a ciphertext does not compress: PostgreSQL's TOAST compressed the plain JSON (it
+    repeats every form's answers), and the state is the largest value a command writes."""
+    sealed = seal_bytes(key, case_id, STATE, zlib.compress(state.encode(), 1))
+    return PREFIX + base64.b64encode(sealed).decode()
+
+
+def open_state(key: bytes | None, case_id: int, value: str | None) -> str:
+    """The engine state's JSON; a state written before it was encrypted as it is."""
+    if not value or not is_sealed(value):
+        return value or ""
+    raw = base64.b64decode(value[len(PREFIX) :])
+    return zlib.decompress(open_bytes(key, case_id, STATE, raw)).decode()
 
 
 # ----------------------------------------------------------------------------- blind index

@@ -94,6 +94,8 @@ class CaseAggregate:
     open_tasks: dict[str, OpenTask] = field(default_factory=dict)
     access: dict[int, Access] = field(default_factory=dict)
     shelter_id: int | None = None  # the shelter where the child is admitted, if any
+    #: the case's data key, unwrapped once when loaded (app/datakeys.py); None until made
+    data_key: bytes | None = None
     events: list[Event] = field(default_factory=list)
     #: the engine state changed and must be saved
     changed: bool = False
@@ -119,6 +121,15 @@ class CaseAggregate:
                 # The route changed since this case was saved; the engine refuses to guess.
                 raise Conflict(f"cannot continue this case on this server: {exc}") from exc
         return self._engine
+
+    async def key(self, now: datetime) -> bytes:
+        """The case's data key: the one loaded with the case, else made now (once per command:
+        every value the command encrypts uses it)."""
+        if self.data_key is None:
+            from app import datakeys
+
+            self.data_key = await datakeys.key_for(self.id, now)
+        return self.data_key
 
     @property
     def touched(self) -> bool:

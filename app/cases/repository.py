@@ -13,6 +13,12 @@ everything the transaction it waited for committed. (Loading in the locking stat
 would read the task index and access rows from a snapshot taken *before* the wait.) ``save``
 also checks ``version``: if the row changed since it was read, the command fails with 409 and
 rolls back instead of overwriting someone's work.
+
+Encryption (issue 16, item 2): the engine state (it repeats every form's answers) and the case
+variables are stored encrypted with the case's data key (app/datakeys.py). The load statement
+reads the wrapped key with the rest, so a command unwraps it once and decrypts the state and
+the variables with it; ``save`` seals them again with the same key. A row written before they
+were encrypted (no ``enc1:``) is read as it is and sealed at its next write.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from app import datakeys
 from app.cases import figure_counts
 from app.cases.aggregate import Access, CaseAggregate, OpenTask
 from app.cases.writes import CaseWrites, StateWrite
@@ -69,7 +76,8 @@ def _select(where: str, *, task: bool = False) -> str:
         f" (SELECT {access} FROM case_access ca WHERE ca.case_id = ws.case_id) AS access,"
         " (SELECT p.shelter_id FROM placement p WHERE p.case_id = ws.case_id"
         " AND p.status = 'admitted' ORDER BY p.id DESC LIMIT 1) AS shelter_id,"
-        " (SELECT dv.n FROM directory_version dv WHERE dv.id = 1) AS directory_version"
+        " (SELECT dv.n FROM directory_version dv WHERE dv.id = 1) AS directory_version,"
+        " (SELECT k.wrapped FROM case_data_key k WHERE k.case_id = ws.case_id) AS data_key"
         f"{task_columns}"
         f" FROM workflow_state ws JOIN nna_case c ON c.id = ws.case_id{task_join}"
         f" WHERE {where}"
@@ -160,19 +168,27 @@ async def aggregate_from(row: dict[str, Any]) -> CaseAggregate:
 
 
 async def _aggregate(row: dict[str, Any]) -> CaseAggregate:
+    case_id = row["case_id"]
+    try:  # the key unwrapped once for the whole command
+        key = datakeys.unwrap_row(row.get("data_key"), case_id)
+        state = datakeys.open_state(key, case_id, row["state"])
+        variables = datakeys.open_json(key, case_id, datakeys.VARIABLES, _json(row["variables"]))
+    except datakeys.DataErased as exc:  # an erased case: as if it did not exist
+        raise NotFound("case not found") from exc
     # the case runs on its own route version: its engine is loaded before the command needs it
-    await route_versions.ensure_loaded(state_version(row["state"]))
+    await route_versions.ensure_loaded(state_version(state))
     case_row = {
         k: row[k]
         for k in ("id", "folio", "estado", "municipio", "family_group", "opened_by_authority_id")
     }
-    case_row.update(status=row["status"], risk=row["risk"], variables=_json(row["variables"]))
+    case_row.update(status=row["status"], risk=row["risk"], variables=variables or {})
     # as counted in ``case_count`` (app/cases/figure_counts.py): what the row holds
     case_row["counted"] = (row["status"], row["risk"])
     return CaseAggregate(
         row=case_row,
         version=row["version"],
-        state=row["state"],
+        state=state,
+        data_key=key,
         directory=await directory(row["directory_version"]),
         open_tasks=_open_tasks(row["open_tasks"]),
         access=_access(row["access"]),
@@ -213,11 +229,12 @@ async def save(case: CaseAggregate, now: datetime, writes: CaseWrites) -> None:
     ``writes``, checked against the version loaded) and refresh the case row's derived columns
     when they changed (variables, risk, status, location)."""
     engine_case = case.engine
+    key = await case.key(now)
     case.version += 1
     writes.states.append(
         StateWrite(
             case.id,
-            engine_case.dump(),
+            datakeys.seal_state(key, case.id, engine_case.dump()),
             case.version,
             engine_case.next_due_at(),
             now,
@@ -234,7 +251,8 @@ async def save_case_row(case: CaseAggregate, now: datetime) -> None:
     before = case.row.get("counted")
     status = before[0] if before else case.row["status"]
     if variables != case.row["variables"]:
-        values[Case.variables] = variables
+        key = await case.key(now)
+        values[Case.variables] = datakeys.seal_json(key, case.id, datakeys.VARIABLES, variables)
         case.row["variables"] = variables
     risk = variables.get("nivel_riesgo")
     if risk != case.row["risk"]:

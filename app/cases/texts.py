@@ -28,9 +28,7 @@ async def keep(session: CaseSession, action: str, **texts: str) -> dict[str, Any
             case=session.case.id,
             action=action,
             field=name,
-            text=await personal_data.seal_text(
-                session.case.id, personal_data.TEXT, text, session.now
-            ),
+            text=await personal_data.seal_in(session, personal_data.TEXT, text),
             created_at=session.now,
             created_by=session.actor.user_id,
         )

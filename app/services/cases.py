@@ -13,7 +13,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from app import access, inegi
+from app import access, datakeys, inegi
 from app.access_rules import CONSULATE
 from app.audit import form_digest
 from app.cases import figure_counts, texts
@@ -161,7 +161,7 @@ async def open_case(
                     status="open",
                     risk=variables.get("nivel_riesgo"),
                     summary=summary,
-                    variables=variables,
+                    variables={},  # sealed below, once the case has its id and key
                     opened_by=principal.user_id,
                     opened_by_authority=principal.authority_id,
                     opened_at=cmd.now,
@@ -173,6 +173,10 @@ async def open_case(
         case_id = case_row["id"]
         # cases per status and risk now (app/cases/figure_counts.py), in the same transaction
         await figure_counts.status_changed(None, ("open", variables.get("nivel_riesgo")))
+        key = await datakeys.key_for(case_id, cmd.now)
+        await Case.update(
+            {Case.variables: datakeys.seal_json(key, case_id, datakeys.VARIABLES, variables)}
+        ).where(Case.id == case_id)
         await personal_data.write_identity(case_id, identidad, cmd.now, insert=True)
         # the opening form, as the first page of the record (app/services/case_record.py)
         await TaskSubmission.insert(
@@ -191,7 +195,7 @@ async def open_case(
         await WorkflowState.insert(
             WorkflowState(
                 case=case_id,
-                state=engine_case.dump(),
+                state=datakeys.seal_state(key, case_id, engine_case.dump()),
                 version=1,
                 spec_version=library().version,
                 next_due_at=engine_case.next_due_at(),
@@ -217,6 +221,7 @@ async def open_case(
             },
             version=1,
             state=None,
+            data_key=key,
             directory=await directory(),
             events=list(engine_case.events),
         )
@@ -357,8 +362,8 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
     )
     async with command(principal.actor) as cmd:
         cmd.audit("case.read", case_id=case_id, case_folio=folio)
+    case["variables"] = (await personal_data.Opener.of(case_id)).variables(case.get("variables"))
     case.pop("id")
-    case["variables"] = case.get("variables") or {}
     entries = [_timeline_entry(e) for e in timeline]
     notes = await texts.of_case(case_id)
     if principal.authority_tipo == CONSULATE:
@@ -379,10 +384,8 @@ async def detail(principal: Principal, folio: str) -> dict[str, Any]:
 
 async def _runs(case_id: int, case: dict[str, Any]) -> list[dict[str, Any]]:
     """The route's runs for this case (a reopening starts a new one), from its engine state."""
-    row = (
-        await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id).first()
-    )
-    runs = runs_in_state(row["state"]) if row else []
+    state = await personal_data.engine_state(case_id)
+    runs = runs_in_state(state) if state else []
     if runs and case.get("status") == "closed":
         runs[-1].setdefault("end_state", case.get("end_state"))
     return runs
@@ -555,12 +558,10 @@ async def representation(principal: Principal, folio: str) -> dict[str, Any]:
     case_id = await case_id_for(principal, folio)
     if not (principal.is_worker or principal.is_oversight):
         raise Forbidden(f"role {principal.role} has no access to cases")
-    row = (
-        await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id).first()
-    )
-    if row:
-        await route_versions.ensure_loaded(state_version(row["state"]))
-    history = restore(row["state"]).representation if row else []
+    state = await personal_data.engine_state(case_id)
+    if state:
+        await route_versions.ensure_loaded(state_version(state))
+    history = restore(state).representation if state else []
     return {"folio": folio, "representacion": [_appointment(a) for a in history]}
 
 

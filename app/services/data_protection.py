@@ -37,8 +37,9 @@ from app.data_protection_rules import (
 from app.errors import Conflict, Forbidden, GuaranteeViolation, InvalidInput, NotFound
 from app.principal import Principal
 from app.route_engine import route_engine
+from app.services import personal_data
 from app.services.cases import INT_MAX, case_id_for
-from app.tables import DataConsent, PrivacyNotice, User, WorkflowState
+from app.tables import DataConsent, PrivacyNotice, User
 from workflows.guarantees import IDIOMAS
 
 CONSULATE = "SRE_CONSULADO"
@@ -181,7 +182,7 @@ async def give_notice(
                     interprete=interprete,
                     entregado_a=data["entregado_a"],
                     nna_comprende=data["nna_comprende"],
-                    observaciones=notes,
+                    observaciones=await _seal(s, NOTICE_NOTES, notes),
                     explicado_por=by["id"],
                     explicado_en=at.astimezone(UTC),
                     recorded_by=principal.user_id,
@@ -211,10 +212,35 @@ async def give_notice(
     return {"folio": folio, "notice_id": row["id"]}
 
 
+#: The free text of these records, encrypted with the case's data key (app/datakeys.py): what
+#: people wrote about the child. The codes, dates, the recipient's name and the founding
+#: document stay in clear (docs/data-protection.md, "What is kept").
+NOTICE_NOTES = "privacy_notice.observaciones"
+CONSENT_OPINION = "data_consent.opinion_nna_texto"
+CONSENT_REASONS = "data_consent.razones"
+CONSENT_WITHDRAWAL = "data_consent.motivo_retiro"
+#: table -> (column, associated data field), for the backfill (app/services/encryption.py)
+SEALED_COLUMNS = {
+    "privacy_notice": (("observaciones", NOTICE_NOTES),),
+    "data_consent": (
+        ("opinion_nna_texto", CONSENT_OPINION),
+        ("razones", CONSENT_REASONS),
+        ("motivo_retiro", CONSENT_WITHDRAWAL),
+    ),
+}
+
+
+async def _seal(s: Any, field: str, text: str | None) -> str | None:
+    return await personal_data.seal_in(s, field, text) if text else None
+
+
 async def _notices(case_id: int) -> list[dict[str, Any]]:
     rows = (
         await PrivacyNotice.select().where(PrivacyNotice.case == case_id).order_by(PrivacyNotice.id)
     )
+    opener = await personal_data.Opener.of(case_id)
+    for r in rows:
+        r["observaciones"] = opener.text(NOTICE_NOTES, r["observaciones"])
     names = await _usernames({r["explicado_por_id"] for r in rows if r["explicado_por_id"]})
     return [
         {
@@ -352,8 +378,8 @@ async def record_consent(
                     destinatario_nombre=name,
                     finalidad=data["finalidad"],
                     decision=decision,
-                    opinion_nna_texto=opinion_text,
-                    razones=reasons,
+                    opinion_nna_texto=await _seal(s, CONSENT_OPINION, opinion_text),
+                    razones=await _seal(s, CONSENT_REASONS, reasons),
                     referencia_documento=reference,
                     privacy_notice=notice_id,
                     expresado_en=at.astimezone(UTC),
@@ -430,7 +456,7 @@ async def withdraw_consent(
                 DataConsent.withdrawn_at: s.now,
                 DataConsent.withdrawn_by: principal.user_id,
                 DataConsent.retirado_por: data["retirado_por"],
-                DataConsent.motivo_retiro: reason,
+                DataConsent.motivo_retiro: await _seal(s, CONSENT_WITHDRAWAL, reason),
             }
         ).where(DataConsent.id == consent_id)
         s.audit(
@@ -450,6 +476,10 @@ async def withdraw_consent(
 
 async def _consents(case_id: int) -> list[dict[str, Any]]:
     rows = await DataConsent.select().where(DataConsent.case == case_id).order_by(DataConsent.id)
+    opener = await personal_data.Opener.of(case_id)
+    for r in rows:
+        for column, field in SEALED_COLUMNS["data_consent"]:
+            r[column] = opener.text(field, r[column])
     names = await _usernames(
         {r["recorded_by_id"] for r in rows if r["recorded_by_id"]}
         | {r["withdrawn_by_id"] for r in rows if r["withdrawn_by_id"]}
@@ -474,12 +504,10 @@ async def _consents(case_id: int) -> list[dict[str, Any]]:
 async def sharing_status(case_id: int, consents: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per configured recipient: whether data may go there now, and on what (the same rule the
     task completions check: app/cases/handlers/data_sharing.py)."""
-    row = (
-        await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id).first()
-    )
+    state = await personal_data.engine_state(case_id)
     blocked = False
-    if row is not None:
-        engine = route_engine().restore(row["state"])
+    if state:
+        engine = route_engine().restore(state)
         blocked = consular_facts(engine.variables, engine.forms).blocked
     out = []
     for key in rules().recipients:

@@ -72,6 +72,31 @@ async def seal_form(case_id: int, data: dict[str, Any], now: datetime) -> str:
     return await seal_text(case_id, SUBMISSION, json.dumps(data, ensure_ascii=False), now)
 
 
+async def seal_in(session: Any, field: str, text: str) -> str:
+    """``text`` sealed inside a case command (``session``: its ``CaseSession``): the key the
+    command loaded with the case, unwrapped once for every value it writes."""
+    key = await session.case.key(session.now)
+    return datakeys.seal(key, session.case.id, field, text)
+
+
+async def seal_form_in(session: Any, data: dict[str, Any]) -> str:
+    return await seal_in(session, SUBMISSION, json.dumps(data, ensure_ascii=False))
+
+
+async def engine_state(case_id: int) -> str | None:
+    """The case's engine state (JSON) decrypted, outside a command (a read); None if none."""
+    from app.tables import WorkflowState
+
+    row = (
+        await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id).first()
+    )
+    if row is None:
+        return None
+    if not datakeys.is_sealed(row["state"]):
+        return row["state"]
+    return (await Opener.of(case_id)).state(row["state"])
+
+
 async def seal_file(case_id: int, data: bytes, now: datetime) -> bytes:
     return datakeys.seal_bytes(await datakeys.key_for(case_id, now), case_id, ATTACHMENT, data)
 
@@ -102,6 +127,12 @@ class Opener:
 
     def json(self, field: str, value: Any) -> Any:
         return datakeys.open_json(self.key, self.case_id, field, value)
+
+    def state(self, value: str | None) -> str:
+        return datakeys.open_state(self.key, self.case_id, value)
+
+    def variables(self, value: Any) -> dict[str, Any]:
+        return datakeys.open_json(self.key, self.case_id, datakeys.VARIABLES, value) or {}
 
     def file(self, data: bytes) -> bytes:
         return datakeys.open_bytes(self.key, self.case_id, ATTACHMENT, data)

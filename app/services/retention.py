@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from app import datakeys
 from app.access import ACTIVE, BLOCKED, ERASED
 from app.audit import text_digests
 from app.command import command
@@ -221,11 +222,16 @@ async def enroll(now: datetime, size: int, cases: list[int] | None = None) -> in
             size,
         )
         clocks = []
+        # the variables (the birth date) are encrypted with each case's key: one statement
+        found = await datakeys.existing_keys([r["id"] for r in rows])
         for row in rows:
             closed = _aware(row["closed_at"])
             variables = row["variables"]
             if isinstance(variables, str):
                 variables = json.loads(variables or "{}")
+            variables = datakeys.open_json(
+                found.get(row["id"]), row["id"], datakeys.VARIABLES, variables
+            )
             start, block_at, erase_at = clock_for(closed, variables or {}, sched)
             clocks.append((row["id"], closed, start, block_at, erase_at, 0))
         if clocks:  # one statement for the batch

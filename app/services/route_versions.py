@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from app import datakeys
 from app import route_engine as routes
 from app.clock import utcnow
 from app.command import command
@@ -207,7 +208,12 @@ async def _open_cases(
         if missing:
             raise NotFound(f"--case {missing[0]}: no open case has this folio")
         rows = [r for r in rows if r["folio"] in folios]
-    return [r for r in rows if r["spec_version"] != exclude_version]
+    rows = [r for r in rows if r["spec_version"] != exclude_version]
+    # the states are encrypted with each case's key (app/datakeys.py): one statement for them
+    found = await datakeys.existing_keys([r["id"] for r in rows if datakeys.is_sealed(r["state"])])
+    for r in rows:
+        r["state"] = datakeys.open_state(found.get(r["id"]), r["id"], r["state"])
+    return rows
 
 
 async def _target(to: str, mapping: ElementMapping | None) -> tuple[dict[str, Any], Any]:

@@ -222,7 +222,8 @@ async def test_migration_fills_the_record_of_cases_opened_before_it(api):
 
     from piccolo.engine import engine_finder
 
-    from app.tables import TaskSubmission
+    from app.services.personal_data import engine_state
+    from app.tables import TaskSubmission, WorkflowState
 
     migration = importlib.import_module(
         "app.piccolo_migrations.careroute_0010_case_search_and_forms"
@@ -234,6 +235,10 @@ async def test_migration_fills_the_record_of_cases_opened_before_it(api):
         (AuditEvent.case_folio == folio) & (AuditEvent.action == "case.opened")).first()
     )["case_id"]  # fmt: skip
     await TaskSubmission.delete().where(TaskSubmission.case == case_id)
+    # as a version before 0010 stored it: the engine state in clear (0010 runs before any key)
+    await WorkflowState.update({WorkflowState.state: await engine_state(case_id)}).where(
+        WorkflowState.case == case_id
+    )
     await migration._backfill_submissions(engine_finder())
     after = (await api.get("inm-07.officer", f"/api/v1/cases/{folio}/forms")).json()["forms"]
     keys = ("task_id", "bpmn_id", "data", "submitted_by", "authority")

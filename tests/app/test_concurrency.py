@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from app import audit
 from app.route_engine import form_example, route_engine
+from app.services.personal_data import engine_state
 from app.tables import AuditEvent, Case, Task, WorkflowState
 
 
@@ -30,7 +31,7 @@ async def test_concurrent_completions_one_wins(api):
         WorkflowState.case == case_id
     )
     assert after[0]["version"] == before[0]["version"] + 1
-    restored = route_engine().restore(after[0]["state"])
+    restored = route_engine().restore(await engine_state(case_id))
     assert [t.bpmn_id for t in restored.ready_tasks()] == ["notificar_procuraduria"]
     completed = await AuditEvent.count().where(
         (AuditEvent.case_id == case_id) & (AuditEvent.action == "task.completed")
@@ -60,7 +61,8 @@ async def test_many_concurrent_commands_on_different_cases(api):
 async def _rewrite_route_version(folio: str, rename_task: str | None = None) -> None:
     case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
     row = await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id)
-    envelope = json.loads(row[0]["state"])
+    assert row
+    envelope = json.loads(await engine_state(case_id))
     envelope["spec_version"] = "0000000000000000"
     for task in envelope["state"]["tasks"].values():
         if rename_task and task["task_spec"] == rename_task:
@@ -114,7 +116,7 @@ async def test_concurrent_replacements_of_the_representative_keep_both(api):
         WorkflowState.case == case_id
     )
     assert after[0]["version"] == before[0]["version"] + 2
-    history = route_engine().restore(after[0]["state"]).representation
+    history = route_engine().restore(await engine_state(case_id)).representation
     assert [a["representante_usuario"] for a in history][0] == "procuraduria-07.officer"
     assert sorted(a["representante_usuario"] for a in history[1:]) == [
         "procuraduria-07.head",

@@ -15,6 +15,7 @@ import pytest
 
 from app.clock import utcnow
 from app.route_engine import form_example, route_engine
+from app.services.personal_data import engine_state
 from app.tables import AuditEvent, Case, Placement, Task, TermSuspension, WorkflowState
 from tests.app.helpers import opening_form
 
@@ -100,7 +101,8 @@ async def test_a_stored_date_no_calendar_holds_never_answers_500(api, stored):
     folio = await api.open_case("inm-07.officer")
     case_id = (await Case.select(Case.id).where(Case.folio == folio).first())["id"]
     row = await WorkflowState.select(WorkflowState.state).where(WorkflowState.case == case_id)
-    engine_case = route_engine().restore(row[0]["state"])
+    assert row
+    engine_case = route_engine().restore(await engine_state(case_id))
     engine_case.meta["caso"]["fecha_deteccion"] = stored
     engine_case.meta["caso"]["fecha_nacimiento"] = stored[:10]
     engine_case.meta["forms"]["inicio_caso"]["fecha_deteccion"] = stored

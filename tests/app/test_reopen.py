@@ -9,6 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from app.demo import Driver
+from app.services import personal_data
 from app.tables import AuditEvent, Case, DeadlineRegister, Task, WorkflowState
 
 REASON = "La familia con la que se reunificó ya no puede cuidarla; la escuela avisó."
@@ -31,7 +32,10 @@ async def closed_case(name: str = "Reabrir") -> str:
 
 
 async def case_row(folio: str) -> dict:
-    return await Case.select().where(Case.folio == folio).first().output(load_json=True)
+    row = await Case.select().where(Case.folio == folio).first().output(load_json=True)
+    # the variables are encrypted with the case's key (app/datakeys.py)
+    opener = await personal_data.Opener.of(row["id"])
+    return row | {"variables": opener.variables(row["variables"])}
 
 
 async def test_a_supervisor_of_the_procuraduria_reopens_a_closed_case(api):

@@ -18,6 +18,7 @@ import pytest
 from app import audit
 from app.route_engine import form_example, library
 from app.services import route_versions
+from app.services.personal_data import engine_state
 from app.tables import AuditEvent, Case, Task, WorkflowState
 from tests.versions.variant import NEW, OLD, route_variant
 from workflows.versions import RouteSnapshot
@@ -40,7 +41,8 @@ async def _case(folio: str) -> dict:
     state = await WorkflowState.select(WorkflowState.state, WorkflowState.spec_version).where(
         WorkflowState.case == row["id"]
     )
-    return {**row, **state[0], "envelope": json.loads(state[0]["state"])}
+    clear = await engine_state(row["id"])  # encrypted with the case's key
+    return {**row, **state[0], "state": clear, "envelope": json.loads(clear)}
 
 
 async def _events(case_id: int, action: str) -> list[dict]:

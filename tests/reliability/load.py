@@ -18,7 +18,8 @@ from typing import Any
 import httpx
 
 from app.route_engine import form_example, route_engine
-from app.tables import AuditEvent, Case, Task, WorkflowState
+from app.services import personal_data
+from app.tables import AuditEvent, Case, Task
 from tests.app.helpers import PASSWORD, user_for
 from tests.reliability.stats import count_sync_response
 
@@ -172,12 +173,8 @@ async def check_consistent(folios: list[str]) -> list[str]:
         if case is None:
             problems.append(f"{folio}: case missing")
             continue
-        state = (
-            await WorkflowState.select(WorkflowState.state)
-            .where(WorkflowState.case == case["id"])
-            .first()
-        )
-        ready = {t.task_id for t in engine.restore(state["state"]).ready_tasks()}
+        state = await personal_data.engine_state(case["id"])  # encrypted with the case's key
+        ready = {t.task_id for t in engine.restore(state or "").ready_tasks()}
         rows = await Task.select(Task.task_id, Task.status).where(Task.case == case["id"])
         open_rows = {r["task_id"] for r in rows if r["status"] == "open"}
         if ready != open_rows:

@@ -25,9 +25,7 @@ async def write_note(session: CaseSession, event: Event) -> None:
         await CaseNote.insert(
             CaseNote(
                 case=session.case.id,
-                body=await personal_data.seal_text(
-                    session.case.id, personal_data.NOTE, data["body"], session.now
-                ),
+                body=await personal_data.seal_in(session, personal_data.NOTE, data["body"]),
                 author=data["author"],
                 author_authority=data["author_authority_id"],
                 created_at=session.now,
@@ -54,8 +52,8 @@ async def write_attachment(session: CaseSession, event: Event) -> None:
             CaseAttachment(
                 case=session.case.id,
                 sha256=data["sha256"],
-                filename=await personal_data.seal_text(
-                    session.case.id, personal_data.ATTACHMENT_NAME, data["filename"], session.now
+                filename=await personal_data.seal_in(
+                    session, personal_data.ATTACHMENT_NAME, data["filename"]
                 ),
                 content_type=data["content_type"],
                 size=data["size"],

@@ -35,7 +35,7 @@ async def record(session: CaseSession, event: Event) -> None:
             case=session.case.id,
             task_id=task_id,
             bpmn_id=bpmn_id,
-            data=await personal_data.seal_form(session.case.id, dict(data), session.now),
+            data=await personal_data.seal_form_in(session, dict(data)),
             submitted_at=session.now,
             submitted_by=actor.user_id,
             submitted_by_authority=actor.authority_id,
