@@ -61,7 +61,7 @@ async def dpo_page(request: Request) -> Template:
 async def dpo_section_page(request: Request, name: FromPath[str]) -> Template:
     user = await current_user(request)
     rows = await dpo.section(user.principal, name[:40])
-    return _page(request, "dpo_section.html", user, name=name, rows=rows)
+    return _page(request, "dpo_section.html", user, section=name, rows=rows)
 
 
 @post("/proteccion-datos/arco", include_in_schema=False, status_code=303)
