@@ -3,11 +3,13 @@ app/services/arco.py and app/services/dpo.py."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from app.api.deps import AppRequest, PathId, typed
@@ -178,6 +180,16 @@ def _aware(value: datetime | None) -> datetime | None:
     return value
 
 
+@dataclass
+class CsvOperation(Operation):
+    """The access answer as CSV text (Litestar would document a ``Response`` as JSON)."""
+
+    def __post_init__(self) -> None:
+        ok = (self.responses or {}).get("200")
+        if ok is not None and hasattr(ok, "content"):
+            ok.content = {"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))}
+
+
 NOT_DPO = (403, "Only a data protection officer (oversight reads).")
 HIDDEN = (404, "No such request (or case) of your authority.")
 
@@ -252,6 +264,7 @@ class ArcoController(Controller):
     @post(
         "/{request_id:int}/access.csv",
         status_code=200,
+        operation_class=CsvOperation,
         responses=writes(NOT_DPO, HIDDEN, (409, "Not an access request.")),
     )
     async def access_csv(self, request: AppRequest, request_id: FromPath[PathId]) -> Response:
