@@ -5,7 +5,9 @@ count of the view links to as many rows as it says."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
+from app.services import deadlines
 from app.tables import ArcoRequest, LegalHold
 from tests.web.test_spanish_pages import check_spanish, element_ids
 
@@ -60,6 +62,21 @@ async def test_the_officer_works_requests_and_holds_on_the_pages(browser, json_a
     ids = element_ids()
     assert check_spanish("dpo", home.text, ids) == []
     assert check_spanish("arco", (await b.get(url)).text, ids) == []
+
+    # an unanswered request past its deadline escalates: the notifications name it in Spanish
+    r = await b.post("/proteccion-datos/arco", {"folio": folio, "derecho": "oposicion",
+                     "solicitante_relacion": "nna", "solicitante_nombre": "Citlali",
+                     "verificacion": "comparecencia_personal", "verificacion_detalle": "Cotejo",
+                     "descripcion": "No compartir"})  # fmt: skip
+    assert r.status_code == 303, r.text
+    row = (
+        await ArcoRequest.select(ArcoRequest.vence_en)
+        .where((ArcoRequest.case_folio == folio) & (ArcoRequest.estado == "abierta"))
+        .first()
+    )
+    await deadlines.sweep(row["vence_en"] + timedelta(seconds=1))
+    notes = await b.get("/notifications")
+    assert "Respuesta a una solicitud ARCO" in notes.text
 
     officer = await browser("inm-07.officer")
     assert (await officer.get("/proteccion-datos")).status_code == 403
