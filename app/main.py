@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from app import db, keys
 from app.api.admin import AuthorityController, UserController
+from app.api.arco import ArcoController, DataProtectionViewController, LegalHoldController
 from app.api.audit import AuditController
 from app.api.cases import CaseController, FormController
 from app.api.custody import CustodyController
@@ -110,6 +111,9 @@ def create_app(
             CustodyController,
             DataProtectionController,
             SecurityIncidentController,
+            ArcoController,
+            DataProtectionViewController,
+            LegalHoldController,
             AuditController,
             AuthorityController,
             UserController,

@@ -875,6 +875,49 @@ class CaseCount(Table, tablename="case_count"):
     status = Varchar(length=12)
     risk = Varchar(length=20, default="")
     n = Integer(default=0)
+# ---------------------------------------------------------------- ARCO requests (issue 16, item 3)
+#: ``arco_request.derecho`` (LGPDPPSO arts. 38-41)
+ARCO_RIGHTS = ("acceso", "rectificacion", "cancelacion", "oposicion")
+
+
+class ArcoRequest(Table, tablename="arco_request"):
+    """A request to exercise an ARCO right over a child's data (LGPDPPSO arts. 37-50), held by
+    the authority whose data protection officer registered it. The free text (the requester's
+    name, how the identity was verified, the description, reasons) is sealed with the case's data
+    key (app/services/personal_data.py): erasing the case makes it unreadable; the codes stay."""
+
+    case = ForeignKey(
+        references=Case, on_delete=OnDelete.cascade, null=False, db_column_name="case_id"
+    )
+    case_folio = Varchar(length=32)
+    authority = ForeignKey(
+        references=Authority, on_delete=OnDelete.restrict, null=False, db_column_name="authority_id"
+    )
+    derecho = Varchar(length=20)
+    solicitante_relacion = Varchar(length=30)
+    solicitante_nombre = Text()  # sealed
+    verificacion = Varchar(length=40)
+    verificacion_detalle = Text()  # sealed
+    descripcion = Text(null=True, default=None)  # sealed
+    recibida_en = Timestamptz()
+    vence_en = Timestamptz(index=True)
+    jurisdiccion = Varchar(length=2)
+    calendario = Varchar(length=20)
+    ampliada_en = Timestamptz(null=True, default=None)
+    ampliacion_razones = Text(null=True, default=None)  # sealed
+    estado = Varchar(length=12, default="abierta")  # abierta | respondida
+    resultado = Varchar(length=20, null=True, default=None)
+    causa = Varchar(length=40, null=True, default=None)
+    razones = Text(null=True, default=None)  # sealed
+    respondida_en = Timestamptz(null=True, default=None)
+    respondida_por = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="respondida_por_id"
+    )
+    vencida_en = Timestamptz(null=True, default=None)  # when the worker escalated it as overdue
+    registrada_por = ForeignKey(
+        references=User, on_delete=OnDelete.restrict, null=True, db_column_name="registrada_por_id"
+    )
+    registrada_en = Timestamptz()
 
 
 ALL_TABLES: tuple[type[Table], ...] = (
@@ -918,6 +961,7 @@ ALL_TABLES: tuple[type[Table], ...] = (
     CaseDay,
     RegisterLate,
     CaseCount,
+    ArcoRequest,
 )
 
 

@@ -482,15 +482,23 @@ async def update_identity(principal: Principal, folio: str, identidad: dict[str,
     if not principal.is_worker:
         raise Forbidden(f"role {principal.role} is read-only")
     async with case_command(principal.actor, case_id) as s:
-        row = await _identity_row(case_id)
-        before = row["data"] if row else {}
-        changed = sorted(
-            k for k in set(before) | set(identidad) if before.get(k) != identidad.get(k)
-        )
-        exists = await CaseIdentity.exists().where(CaseIdentity.case == case_id)
-        await personal_data.write_identity(case_id, identidad, s.now, insert=not exists)
-        s.audit("case.identity_updated", changes={"fields": changed})
+        changed = await correct_identity(s, case_id, identidad)
     return {"folio": folio, "changed_fields": changed}
+
+
+async def correct_identity(
+    s: Any, case_id: int, identidad: dict[str, Any], link: dict[str, Any] | None = None
+) -> list[str]:
+    """The identity correction, inside a case command ``s``: the one path that rewrites a
+    child's identity (a caseworker's correction, an ARCO rectification: ``link`` names the
+    request in the audit event). Returns the names of the fields that changed."""
+    row = await _identity_row(case_id)
+    before = row["data"] if row else {}
+    changed = sorted(k for k in set(before) | set(identidad) if before.get(k) != identidad.get(k))
+    exists = await CaseIdentity.exists().where(CaseIdentity.case == case_id)
+    await personal_data.write_identity(case_id, identidad, s.now, insert=not exists)
+    s.audit("case.identity_updated", changes={"fields": changed, **(link or {})})
+    return changed
 
 
 async def relocate(

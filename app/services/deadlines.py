@@ -39,7 +39,7 @@ from app.command import command
 from app.db import engine
 from app.outbox import FakeSender, NotificationSender  # noqa: F401  (re-exported)
 from app.principal import SYSTEM
-from app.services import calendars, suspensions
+from app.services import arco, calendars, suspensions
 
 log = logging.getLogger("careroute.deadlines")
 
@@ -121,6 +121,8 @@ async def sweep(
                 result.escalations += fired.escalations
                 if fired.still_due:  # the engine fired nothing more: do not spin on it
                     result.stuck.append(fired.case_id)
+        # ARCO requests past their legal deadline escalate on the same sweep (app/services/arco.py)
+        result.escalations += await arco.escalate_overdue(now)
         result.recomputed = await suspensions.recompute_pending(now, size)
         result.recomputed += await calendars.recompute_pending(now, size)
     if out_sender is not None:

@@ -3,9 +3,11 @@ what happened (art. 32 fr. I-IV), when it occurred and was detected, why, whose 
 affected), the corrective actions, and the notices sent (art. 34: to the people affected and to
 the Secretaría or the autoridad garante) with their dates.
 
-Who records: an **admin** (``INCIDENT_RECORDERS``). Admins run the system: they are who detects
-and contains a breach (lost backup, leaked account, tampering that ``careroute audit verify``
-finds), and they see no child's record, so naming the affected folios gives them nothing more.
+Who records: an **admin** or a **data protection officer** (``proteccion_datos``;
+``INCIDENT_RECORDERS``). Admins run the system: they are who detects and contains a breach (lost
+backup, leaked account, tampering that ``careroute audit verify`` finds), and they see no child's
+record, so naming the affected folios gives them nothing more. The data protection officer is the
+one the law makes answerable for the log (issue 16); it reads the log it keeps.
 Oversight reads the log but does not write it: the body that checks the log is not the one that
 keeps it. Admin and oversight read it; caseworkers do not (it names cases of every authority).
 Every write and every read is audited; the free text goes to the log only (keyed digests in the
@@ -32,8 +34,9 @@ from app.tables import (
 
 #: Roles that record incidents and their notices (see the module docstring and
 #: docs/data-protection.md "Security incident register").
-INCIDENT_RECORDERS = frozenset({"admin"})
-INCIDENT_READERS = frozenset({"admin", "oversight"})
+INCIDENT_RECORDERS = frozenset({"admin", "proteccion_datos"})
+#: a recorder reads the log it keeps (to add the notices); oversight reads it and writes nothing
+INCIDENT_READERS = frozenset({"admin", "oversight", "proteccion_datos"})
 #: LGPDPPSO art. 32 fr. I-IV
 TIPOS = (
     "perdida_destruccion",
@@ -52,12 +55,14 @@ MAX_FOLIOS = 10_000
 
 def _reader(principal: Principal) -> None:
     if principal.role not in INCIDENT_READERS:
-        raise Forbidden("only admins and oversight read the security incident log")
+        raise Forbidden(
+            "only admins, data protection officers and oversight read the security incident log"
+        )
 
 
 def _recorder(principal: Principal) -> None:
     if principal.role not in INCIDENT_RECORDERS:
-        raise Forbidden("only an admin records security incidents")
+        raise Forbidden("only an admin or a data protection officer records security incidents")
 
 
 def _when(errors: list[dict[str, str]], path: str, at: datetime | None, now: datetime) -> None:

@@ -14,6 +14,8 @@ from app.api.schemas import MAX_DB_ID
 from app.errors import NotFound
 from app.route_engine import deadline_label
 from app.services import oversight
+from app.services.arco import PLAZO_ID as ARCO_DEADLINE
+from app.web.i18n import translate
 from app.web.pages import _page
 from app.web.session import current_user, lang_of
 
@@ -25,7 +27,11 @@ async def notifications_page(request: Request) -> Template:
     items = await oversight.my_notifications(user.principal, unread=unread_only, limit=200)
     lang = lang_of(request)
     for item in items:
-        item["deadline_label"] = deadline_label(item["plazo_id"], lang)
+        item["deadline_label"] = (
+            translate(lang, "arco_deadline")  # an ARCO request past its deadline (issue 16)
+            if item["plazo_id"] == ARCO_DEADLINE
+            else deadline_label(item["plazo_id"], lang)
+        )
     return _page(request, "notifications.html", user, items=items, unread_only=unread_only)
 
 

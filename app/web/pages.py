@@ -60,7 +60,8 @@ DUE_SOON = timedelta(hours=24)
 DEFAULT_PERIOD = timedelta(days=30)
 #: Confirmation messages a redirect may ask for (``?ok=key``): only these keys are shown.
 OK_KEYS = frozenset(
-    {"task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
+    {"arco_registered", "arco_extended_ok", "arco_answered", "hold_set", "hold_lifted",
+     "task_done", "task_claimed", "task_reassigned", "admitted_ok", "transferred_ok",
      "discharged_ok", "left_ok", "logged_out", "case_opened", "identity_saved",
      "case_relocated", "case_relocated_away", "custody_recorded", "custody_ended_ok",
      "case_reopened", "fear_recorded", "fear_recorded_referral", "risk_reported", "note_added",

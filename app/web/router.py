@@ -30,6 +30,7 @@ from app.web.data_protection_pages import (
     notice_submit,
     withdraw_submit,
 )
+from app.web.dpo_pages import ROUTES as DPO_ROUTES
 from app.web.notification_pages import notification_read, notifications_page
 from app.web.oversight_pages import compliance_cases, compliance_export, compliance_rows
 from app.web.pages import (
@@ -80,6 +81,7 @@ def web_router() -> Router:
             attachment_submit, attachment_download, compliance_rows, compliance_cases,
             compliance_export, data_protection_page, notice_submit, consent_submit,
             withdraw_submit, incidents_page, incident_submit, incident_notice_submit, static,
+            *DPO_ROUTES,
         ],
         middleware=[security_headers],
         exception_handlers={

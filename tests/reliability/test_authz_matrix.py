@@ -129,13 +129,39 @@ MATRIX: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("POST", "/api/v1/cases/{folio}/consents"):         dict(anon=A, officer=(201, 404, 404), supervisor=(201, 404, 404), head=(201, 404, 404), shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN, proteccion_datos=HIDDEN),
     ("POST", "/api/v1/cases/{folio}/consents/{consent}/withdraw"): dict(anon=A, officer=OWN, supervisor=OWN, head=OWN, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN, proteccion_datos=HIDDEN),
     # the security incident log: an admin keeps it, admin and oversight read it
-    ("GET", "/api/v1/security-incidents"):      dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK, proteccion_datos=NO),
-    ("POST", "/api/v1/security-incidents"):     dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201), proteccion_datos=NO),
-    ("POST", "/api/v1/security-incidents/{incident}/notices"): dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201), proteccion_datos=NO),
+    # the data protection officer keeps it too (issue 16: INCIDENT_RECORDERS)
+    ("GET", "/api/v1/security-incidents"):      dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK, proteccion_datos=OK),
+    ("POST", "/api/v1/security-incidents"):     dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201), proteccion_datos=(201, 201, 201)),
+    ("POST", "/api/v1/security-incidents/{incident}/notices"): dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(201, 201, 201), proteccion_datos=(201, 201, 201)),
+    # ARCO requests (issue 16, item 3): the data protection officer of the authority holding the
+    # case (PROCURADURIA-07) registers and answers; another authority's: 404; oversight reads.
+    # The record's request is an access request: a correction or a decision on it is a 409.
+    ("GET", "/api/v1/arco-requests"):             dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO, proteccion_datos=OK),
+    ("POST", "/api/v1/arco-requests"):            dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=(201, 404, 404)),
+    ("GET", "/api/v1/arco-requests/{arco}"):      dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO, proteccion_datos=OWN),
+    ("POST", "/api/v1/arco-requests/{arco}/extend"):     dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=OWN),
+    ("POST", "/api/v1/arco-requests/{arco}/access"):     dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=OWN),
+    ("POST", "/api/v1/arco-requests/{arco}/access.csv"): dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=OWN),
+    ("POST", "/api/v1/arco-requests/{arco}/rectify"):    dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=(409, 404, 404)),
+    ("POST", "/api/v1/arco-requests/{arco}/decide"):     dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=(409, 404, 404)),
+    # the data protection view (item 5) and legal holds: data protection officers and oversight
+    ("GET", "/api/v1/data-protection/overview"):  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO, proteccion_datos=OK),
+    ("GET", "/api/v1/data-protection/overview/arco_vencidas"): dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO, proteccion_datos=OK),
+    ("GET", "/api/v1/data-protection/legal-holds"):  dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO, proteccion_datos=OK),
+    ("POST", "/api/v1/cases/{folio}/legal-holds"):   dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=(201, 201, 201), admin=NO, proteccion_datos=(201, 404, 404)),
+    ("POST", "/api/v1/data-protection/legal-holds/{hold}/lift"): dict(anon=A, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO, proteccion_datos=OWN),
 }
 # fmt: on
 #: Endpoints that act on the record (a fresh one for each cell that should succeed).
-RECORD_WRITES = ("{folio}/", "{task}", "{placement}", "/api/v1/placements", "{custody}")
+RECORD_WRITES = (
+    "{folio}/",
+    "{task}",
+    "{placement}",
+    "/api/v1/placements",
+    "{custody}",
+    "{arco}",
+    "{hold}",
+)  # fmt: skip
 
 
 @dataclass
@@ -150,9 +176,19 @@ class Record:
     custody: int | None = None  # the child's open custody record, when the record has one
     consent: int | None = None  # a consent to share the child's data, when the record has one
     incident: int | None = None  # a security incident naming the record
+    arco: int | None = None  # an ARCO access request about the record
+    hold: int | None = None  # a legal hold on the record
 
 
 _serial = itertools.count(1)
+ARCO = {
+    "derecho": "acceso",
+    "solicitante_relacion": "nna",
+    "solicitante_nombre": "Matriz",
+    "verificacion": "comparecencia_personal",
+    "verificacion_detalle": "matriz",
+}
+DPO_OWN = "procuraduria-07.proteccion-datos"
 INCIDENT = {
     "tipo": "robo_extravio_copia",
     "descripcion": "Matriz",
@@ -203,6 +239,16 @@ def body_for(method: str, path: str, rec: Record) -> Any:
         return {"retirado_por": "nna"}
     if path == "/api/v1/security-incidents":
         return INCIDENT
+    if path == "/api/v1/arco-requests":
+        return ARCO | {"folio": rec.folio}
+    if path.endswith("/extend"):
+        return {"razones": "matriz"}
+    if path.endswith("/rectify"):
+        return {"identidad": {"nombres": "Matriz"}}
+    if path.endswith("/decide"):
+        return {"resultado": "procedente", "razones": "matriz"}
+    if path.endswith("/legal-holds"):
+        return {"motivo": "queja", "referencia": f"Queja {n}"}
     if path.endswith("/notices"):
         return {"destinatario": "autoridad_garante", "medio": "oficio",
                 "enviado_en": "2026-11-02T10:00:00Z"}  # fmt: skip
@@ -216,7 +262,12 @@ def body_for(method: str, path: str, rec: Record) -> Any:
 
 
 async def make_record(
-    api, custody: bool = False, consent: bool = False, incident: bool = False
+    api,
+    custody: bool = False,
+    consent: bool = False,
+    incident: bool = False,
+    arco: bool = False,
+    hold: bool = False,
 ) -> Record:
     """The matrix's record; ``custody``: the child is also held in a migration station (an open
     custody record, for the cells that end one); ``consent``: a consent to share its data is on
@@ -266,6 +317,17 @@ async def make_record(
         )
         assert r.status_code == 201, r.text
         rec.incident = r.json()["incident_id"]
+    if arco:
+        r = await api.post(DPO_OWN, "/api/v1/arco-requests", json=ARCO | {"folio": folio})
+        assert r.status_code == 201, r.text
+        rec.arco = r.json()["id"]
+    if hold:
+        r = await api.post(
+            DPO_OWN, f"/api/v1/cases/{folio}/legal-holds",
+            json={"motivo": "litigio", "referencia": "Matriz"},
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        rec.hold = r.json()["id"]
     return rec
 
 
@@ -310,7 +372,7 @@ async def call(api, username: str | None, method: str, url: str, body: Any):
 
 
 async def test_authorization_matrix(api):
-    shared = await make_record(api, custody=True, consent=True, incident=True)
+    shared = await make_record(api, custody=True, consent=True, incident=True, arco=True, hold=True)
     before = await snapshot(api, shared)
     failures: list[str] = []
     checked = 0
@@ -321,7 +383,13 @@ async def test_authorization_matrix(api):
                 writes = method != "GET" and any(m in path for m in RECORD_WRITES)
                 fresh = writes and 200 <= expected < 300
                 rec = (
-                    await make_record(api, "{custody}" in path, "{consent}" in path)
+                    await make_record(
+                        api,
+                        "{custody}" in path,
+                        "{consent}" in path,
+                        arco="{arco}" in path,
+                        hold="{hold}" in path,
+                    )
                     if fresh
                     else shared
                 )
@@ -333,6 +401,8 @@ async def test_authorization_matrix(api):
                     custody=rec.custody,
                     consent=rec.consent,
                     incident=rec.incident,
+                    arco=rec.arco,
+                    hold=rec.hold,
                     form="inicio_caso",
                 )
                 user = USERS[scope][role]

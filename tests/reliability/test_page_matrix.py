@@ -81,13 +81,25 @@ PAGES: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {
     ("POST", "/cases/{folio}/datos-personales/consentimiento"): dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN, proteccion_datos=HIDDEN),
     ("POST", "/cases/{folio}/datos-personales/consentimiento/{consent}/retirar"): dict(anon=LOGIN, officer=DONE, supervisor=DONE, head=DONE, shelter_staff=(403, 404, 404), oversight=NO, admin=HIDDEN, proteccion_datos=HIDDEN),
     # the security incident log: an admin keeps it, admin and oversight read it
-    ("GET", "/incidentes"):                 dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK, proteccion_datos=NO),
-    ("POST", "/incidentes"):                dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(303, 303, 303), proteccion_datos=NO),
-    ("POST", "/incidentes/{incident}/avisos"): dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(303, 303, 303), proteccion_datos=NO),
+    # the data protection officer keeps it too (issue 16: INCIDENT_RECORDERS)
+    ("GET", "/incidentes"):                 dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=OK, proteccion_datos=OK),
+    ("POST", "/incidentes"):                dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(303, 303, 303), proteccion_datos=(303, 303, 303)),
+    ("POST", "/incidentes/{incident}/avisos"): dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=(303, 303, 303), proteccion_datos=(303, 303, 303)),
+    # ARCO requests, the data protection view and legal holds (issue 16), as the API's matrix
+    ("GET", "/proteccion-datos"):           dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO, proteccion_datos=OK),
+    ("GET", "/proteccion-datos/seccion/arco_abiertas"): dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO, proteccion_datos=OK),
+    ("POST", "/proteccion-datos/arco"):     dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=DONE),
+    ("GET", "/proteccion-datos/arco/{arco}"): dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=OK, admin=NO, proteccion_datos=OWN),
+    ("POST", "/proteccion-datos/arco/{arco}/ampliar"):    dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=DONE),
+    ("POST", "/proteccion-datos/arco/{arco}/acceso.csv"): dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=OWN),
+    ("POST", "/proteccion-datos/arco/{arco}/rectificar"): dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=(409, 404, 404)),
+    ("POST", "/proteccion-datos/arco/{arco}/decidir"):    dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=NO, admin=NO, proteccion_datos=(409, 404, 404)),
+    ("POST", "/proteccion-datos/retenciones"): dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=(303, 303, 303), admin=NO, proteccion_datos=DONE),
+    ("POST", "/proteccion-datos/retenciones/{hold}/liberar"): dict(anon=LOGIN, officer=NO, supervisor=NO, head=NO, shelter_staff=NO, oversight=(303, 303, 303), admin=NO, proteccion_datos=DONE),
 }
 # fmt: on
 #: Pages that act on the record (a fresh one for each cell that should succeed).
-RECORD_WRITES = ("{folio}/", "{task}", "{placement}", "/admit")
+RECORD_WRITES = ("{folio}/", "{task}", "{placement}", "/admit", "{arco}", "{hold}")
 
 
 def posted_fields(data: dict[str, Any], schema: dict[str, Any], prefix: str = "") -> list:
@@ -158,6 +170,18 @@ def body_for(method: str, path: str, rec: Record) -> list[tuple[str, str]]:
         return list((CONSENT | {"destinatario": "oim", "decision": "rechaza"}).items())
     if path.endswith("/retirar"):
         return [("retirado_por", "nna")]
+    if path == "/proteccion-datos/arco":
+        return [("folio", rec.folio), ("derecho", "acceso"), ("solicitante_relacion", "nna"),
+                ("solicitante_nombre", "Matriz"), ("verificacion", "comparecencia_personal"),
+                ("verificacion_detalle", "matriz")]  # fmt: skip
+    if path.endswith("/ampliar"):
+        return [("razones", "matriz")]
+    if path.endswith("/rectificar"):
+        return [("nombres", "Matriz")]
+    if path.endswith("/decidir"):
+        return [("resultado", "procedente"), ("razones", "matriz")]
+    if path == "/proteccion-datos/retenciones":
+        return [("folio", rec.folio), ("motivo", "queja"), ("referencia", "matriz")]
     if path == "/incidentes":
         return [("tipo", "robo_extravio_copia"), ("descripcion", "matriz"),
                 ("ocurrio_en", "2026-11-01T04:00"), ("detectado_en", "2026-11-01T05:00")]  # fmt: skip
@@ -207,7 +231,7 @@ async def test_page_authorization_matrix(api, asgi_app):
                 await sessions[username].login(username)
         return sessions[username]
 
-    shared = await make_record(api, custody=True, consent=True, incident=True)
+    shared = await make_record(api, custody=True, consent=True, incident=True, arco=True, hold=True)
     before = await snapshot(api, shared)
     failures: list[str] = []
     checked = 0
@@ -219,14 +243,20 @@ async def test_page_authorization_matrix(api, asgi_app):
                     writes = method == "POST" and any(m in path for m in RECORD_WRITES)
                     fresh = writes and expected == 303
                     rec = (
-                        await make_record(api, "{custody}" in path, "{consent}" in path)
+                        await make_record(
+                            api,
+                            "{custody}" in path,
+                            "{consent}" in path,
+                            arco="{arco}" in path,
+                            hold="{hold}" in path,
+                        )
                         if fresh
                         else shared
                     )
                     url = path.format(
                         folio=rec.folio, task=rec.task, placement=rec.placement,
                         shelter=rec.shelter, custody=rec.custody, consent=rec.consent,
-                        incident=rec.incident,
+                        incident=rec.incident, arco=rec.arco, hold=rec.hold,
                     )  # fmt: skip
                     user = USERS[scope][role]
                     r = await (await session(user)).send(method, url, body_for(method, path, rec))
