@@ -875,6 +875,8 @@ class CaseCount(Table, tablename="case_count"):
     status = Varchar(length=12)
     risk = Varchar(length=20, default="")
     n = Integer(default=0)
+
+
 # ---------------------------------------------------------------- ARCO requests (issue 16, item 3)
 #: ``arco_request.derecho`` (LGPDPPSO arts. 38-41)
 ARCO_RIGHTS = ("acceso", "rectificacion", "cancelacion", "oposicion")
