@@ -203,3 +203,55 @@ async def test_a_migration_racing_a_completion_leaves_the_case_whole(api):
     assert {r["task_id"]: r["bpmn_id"] for r in open_rows} == ready
     verified = await audit.verify()
     assert verified.ok, (verified.first_bad_id, verified.reason)
+
+
+async def test_a_migration_waits_for_a_completion_holding_the_case_then_judges_it_anew(
+    api, monkeypatch
+):
+    """The completion of the notice holds the case (its row lock on PostgreSQL, the writer lock
+    on SQLite) when the migration starts: the migration waits, and then plans on the state the
+    completion left (the notice done), never on the state it read before; one audited move."""
+    from app.cases import unit_of_work
+
+    await route_versions.register_current()
+    other = await route_versions.register(variant())
+    folio, case_id = await _at_notice(api)
+    notice = next(t for t in await api.open_tasks(folio) if t["bpmn_id"] == NOTICE)
+    mapping = route_versions.read_mapping(MAPPING, "mp.toml")
+    await route_versions.ensure_loaded(variant().version)
+    holding, release = asyncio.Event(), asyncio.Event()
+    armed = [True]
+    original = unit_of_work.CaseSession.commit
+
+    async def held_commit(self) -> None:
+        if armed[0] and self.case.id == case_id:
+            armed[0] = False
+            holding.set()
+            await release.wait()
+        await original(self)
+
+    monkeypatch.setattr(unit_of_work.CaseSession, "commit", held_commit)
+    completion = asyncio.create_task(
+        api.post(
+            await api.procuraduria_officer(folio),
+            f"/api/v1/tasks/{notice['task_id']}/complete",
+            json={"data": form_example(f"{NOTICE}.schema.json")},
+        )
+    )
+    await asyncio.wait_for(holding.wait(), 30)
+    migration = asyncio.create_task(route_versions.migrate(str(other), mapping, folios=[folio]))
+    await asyncio.sleep(0.3)
+    assert not migration.done()  # it waits for the completion's transaction
+    release.set()
+    response = await completion
+    report = await migration
+    assert response.status_code == 200, response.text
+    assert [c["status"] for c in report.cases] == ["migrated"]
+    after = await _state(case_id)
+    assert after["spec_version"] == after["case_version"] == variant().version
+    (event,) = await _migrations(case_id)
+    assert f"{NOTICE} -> {NOTICE_V2}" in event["renamed"]  # the done notice, renamed
+    tasks = {t["bpmn_id"]: t for t in await api.open_tasks(folio)}
+    assert tasks["iniciar_investigacion"]["lane"] == "FISCALIA"
+    verified = await audit.verify()
+    assert verified.ok, (verified.first_bad_id, verified.reason)
