@@ -89,7 +89,12 @@ async def _migrations(case_id: int) -> list[dict]:
 async def _notice_row(task_id: str) -> dict:
     return (
         await Task.select(
-            Task.bpmn_id, Task.status, Task.lane, Task.authority, Task.due_at, Task.deadline_id
+            Task.bpmn_id,
+            Task.status,
+            Task.lane,
+            Task.authority.as_alias("authority"),
+            Task.due_at,
+            Task.deadline_id,
         ).where(Task.task_id == task_id)
     )[0]
 
@@ -253,5 +258,58 @@ async def test_a_migration_waits_for_a_completion_holding_the_case_then_judges_i
     assert f"{NOTICE} -> {NOTICE_V2}" in event["renamed"]  # the done notice, renamed
     tasks = {t["bpmn_id"]: t for t in await api.open_tasks(folio)}
     assert tasks["iniciar_investigacion"]["lane"] == "FISCALIA"
+    verified = await audit.verify()
+    assert verified.ok, (verified.first_bad_id, verified.reason)
+
+
+@lru_cache(maxsize=1)
+def relaned() -> RouteSnapshot:
+    """The renamed notice, also moved by the analyst to the prosecutor's lane in proteccion."""
+    root = Path(mkdtemp())
+    route_variant(root, {NOTICE: NOTICE_V2, TIMER: TIMER_V2})
+    path = root / "bpmn" / "ruta_proteccion_nna.bpmn"
+    text = path.read_text(encoding="utf-8")
+    moved = [NOTICE_V2, TIMER_V2, f"{TIMER}_escalado"]
+    for node in moved:
+        ref = f"<bpmn:flowNodeRef>{node}</bpmn:flowNodeRef>"
+        assert text.count(ref) == 1, node
+        text = text.replace(f"          {ref}\n", "")
+    fiscalia = '<bpmn:lane id="lane_proteccion_FISCALIA" name="FISCALIA">\n'
+    assert text.count(fiscalia) == 1
+    refs = "".join(f"          <bpmn:flowNodeRef>{n}</bpmn:flowNodeRef>\n" for n in moved)
+    path.write_text(text.replace(fiscalia, fiscalia + refs), encoding="utf-8")
+    return RouteSnapshot.from_dirs(root / "bpmn", root / "forms", root / "config" / "plazos.toml")
+
+
+async def test_a_task_moved_to_another_lane_inside_proteccion_is_routed_again(api):
+    await route_versions.register_current()
+    other = await route_versions.register(relaned())
+    folio, case_id = await _at_notice(api)
+    notice = next(t for t in await api.open_tasks(folio) if t["bpmn_id"] == NOTICE)
+    assert notice["lane"] == "PROCURADURIA"
+    before = await _notice_row(notice["task_id"])
+    register_before = await _register(case_id)
+    mapping = route_versions.read_mapping(MAPPING, "mp.toml")
+    report = await route_versions.migrate(str(other), mapping, folios=[folio])
+    assert [c["status"] for c in report.cases] == ["migrated"]
+    after = await _notice_row(notice["task_id"])
+    assert (after["bpmn_id"], after["lane"]) == (NOTICE_V2, "FISCALIA")
+    assert after["authority"] != before["authority"]  # the prosecutor's office of the case
+    assert (after["due_at"], after["deadline_id"]) == (before["due_at"], before["deadline_id"])
+    rerouted = await AuditEvent.select(AuditEvent.changes).where(
+        (AuditEvent.case_id == case_id) & (AuditEvent.action == "task.rerouted")
+    )
+    assert [json.loads(r["changes"])["lane"] for r in rerouted] == ["FISCALIA"]
+    assert len(await _migrations(case_id)) == 1
+    assert await _register(case_id) == register_before
+    # the prosecutor's office now sees and completes it; the Procuraduría no longer can
+    task = next(t for t in await api.open_tasks(folio) if t["bpmn_id"] == NOTICE_V2)
+    assert task["lane"] == "FISCALIA"
+    officer = await api.procuraduria_officer(folio)
+    url = f"/api/v1/tasks/{notice['task_id']}/complete"
+    refused = await api.post(officer, url, json={"data": form_example(f"{NOTICE}.schema.json")})
+    assert refused.status_code in (403, 404), refused.text
+    await api.complete(folio, NOTICE_V2, form_example(f"{NOTICE}.schema.json"))
+    assert "iniciar_investigacion" in {t["bpmn_id"] for t in await api.open_tasks(folio)}
     verified = await audit.verify()
     assert verified.ok, (verified.first_bad_id, verified.reason)
