@@ -277,6 +277,13 @@ def plan(
         raise StateFormatError("case state is not a careroute case envelope")
     envelope = copy.deepcopy(envelope)
     result = MigrationPlan(envelope.get("spec_version"), target.library.version)
+    if since is not None and not since.get("state_after"):
+        result.reasons.append(
+            f"migration {since.get('run')} recorded no fingerprint of the case (it was made "
+            "before reverts checked one), so it cannot be told whether the case changed since: "
+            "migrate the case forward with a mapping instead"
+        )
+        return result, envelope
     if since is not None and since.get("state_after") != fingerprint(envelope):
         result.reasons.append(
             f"the case changed after migration {since.get('run')} (tasks completed, started or "

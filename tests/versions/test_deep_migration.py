@@ -308,3 +308,11 @@ def test_revert_after_work_on_the_new_version_is_refused_naming_why():
     ]
     with pytest.raises(MigrationBlocked, match="changed after migration r-deep"):
         migrate(d.state, route_engine(), None, renames=revert_renames(entry), since=entry)
+
+
+def test_revert_of_a_migration_recorded_without_a_fingerprint_is_refused():
+    d = at_second_vote()
+    d, (case, _) = move(d, {"votar_panel_bid", "bid_votacion", "prot_llamar_panel_bid"})
+    entry = {k: v for k, v in case.meta["migrations"][-1].items() if k != "state_after"}
+    with pytest.raises(MigrationBlocked, match="recorded no fingerprint"):
+        migrate(case.dump(), route_engine(), None, renames=revert_renames(entry), since=entry)
