@@ -757,7 +757,11 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--to", metavar="VERSION", help="version number or hash (6+ chars)")
     migrate.add_argument("--mapping", metavar="FILE", help='TOML: [elements] old_id = "new_id"')
     migrate.add_argument("--dry-run", action="store_true", help="report only: change nothing")
-    migrate.add_argument("--revert", metavar="RUN", help="move the cases of a migration run back")
+    migrate.add_argument(
+        "--revert",
+        metavar="RUN",
+        help="move the cases of a migration run back (only those that did nothing since the move)",
+    )
     migrate.add_argument(
         "--case", action="append", metavar="FOLIO", help="only this open case (repeatable)"
     )

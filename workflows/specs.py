@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
 from .errors import ExpressionError, SpecError
@@ -219,7 +220,26 @@ def _build_specs(parser: SpiffBpmnParser) -> dict[str, tuple[Any, dict[str, Any]
             ) from exc
     if MAIN_PROCESS not in specs:
         raise SpecError(f"main process {MAIN_PROCESS!r} not found among {sorted(specs)}")
+    for spec, subs in specs.values():
+        for process in (spec, *subs.values()):
+            _connect_loops(process)
     return specs
+
+
+def _connect_loops(process: Any) -> None:
+    """Connect each multi-instance task to its instances' completion, as SpiffWorkflow's
+    serializer does when it reads a spec.
+
+    SpiffWorkflow connects it only when an instance is created (``create_child``), on the spec
+    object: a case restored on specs that never created an instance in this process (a server
+    just started, a route version just loaded, a case just migrated) would complete the running
+    instance and never merge it, so the panel's next vote (``bid_votacion``) or the plan's
+    remaining measures (``ejecutar_medidas``) would never come and the case would stall."""
+    for task_spec in process.task_specs.values():
+        if isinstance(task_spec, LoopTask):
+            child = process.task_specs.get(task_spec.task_spec)
+            if child is not None and not child.completed_event.is_connected(task_spec.merge_child):
+                child.completed_event.connect(task_spec.merge_child)
 
 
 def _file_of(parser: SpiffBpmnParser, process_id: str) -> str | None:

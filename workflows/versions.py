@@ -261,9 +261,12 @@ def plan(
     target: RouteEngine,
     mapping: ElementMapping | None = None,
     renames: Mapping[str, str] | None = None,
+    since: Mapping[str, Any] | None = None,
 ) -> tuple[MigrationPlan, dict[str, Any]]:
     """Plan moving a dumped case to ``target``: rename with ``mapping`` (or, to revert, with
     ``renames``: task uuid -> spec name), then check each element against the target's.
+    ``since`` (a revert: the recorded migration it undoes) blocks a case that changed after that
+    migration.
 
     Returns the plan and the rewritten envelope (to load only if ``plan.ok``)."""
     try:
@@ -274,6 +277,20 @@ def plan(
         raise StateFormatError("case state is not a careroute case envelope")
     envelope = copy.deepcopy(envelope)
     result = MigrationPlan(envelope.get("spec_version"), target.library.version)
+    if since is not None and not since.get("state_after"):
+        result.reasons.append(
+            f"migration {since.get('run')} recorded no fingerprint of the case (it was made "
+            "before reverts checked one), so it cannot be told whether the case changed since: "
+            "migrate the case forward with a mapping instead"
+        )
+        return result, envelope
+    if since is not None and since.get("state_after") != fingerprint(envelope):
+        result.reasons.append(
+            f"the case changed after migration {since.get('run')} (tasks completed, started or "
+            f"fired on version {since.get('to')}): a revert would carry that work to a version "
+            "it was not done on; migrate the case forward with a mapping instead"
+        )
+        return result, envelope
     state = envelope["state"]
     known = element_ids(target.library)
     mapping = mapping or ElementMapping()
@@ -284,6 +301,7 @@ def plan(
             result.reasons.append(f"process {process_id!r} does not exist in the target version")
             return result, envelope
         envelope["process_id"] = state["spec_name"] = new_pid
+    gone: set[str] = set()
     # Subprocesses: their spec is named in the workflow dict.
     for sid, sub in state.get("subprocesses", {}).items():
         old = sub.get("spec")
@@ -292,15 +310,26 @@ def plan(
             sub["spec"] = new
             result.renamed[f"sub:{sid}"] = [old, new]
         if new not in known:
-            result.reasons.append(f"subprocess {new!r} (running) does not exist in the target")
+            gone.add(sid)
+            result.reasons.append(
+                f"running subprocess {new} missing in version {target.library.version} "
+                "(map it to an element of the target in a mapping file)"
+            )
     drop: list[tuple[str, dict[str, Any]]] = []
     missing: set[str] = set()
     for tid, task, holder in _tasks(state):
+        in_gone = holder is not state and _sid(state, holder) in gone
         old = task["task_spec"]
         new = renames[tid] if renames and tid in renames else mapping.rename(old)
         if new != old:
             task["task_spec"] = new
             result.renamed[tid] = [old, new]
+        if in_gone:
+            # The running subprocess itself is named above; of its tasks, name only those
+            # that exist nowhere in the target (what the next dry run would name next).
+            if task["state"] & _REACHED and new not in known:
+                missing.add(re.split(r"[. ]", new, maxsplit=1)[0])
+            continue
         if _spec_exists(new, holder, state, target):
             continue
         parent = holder["tasks"].get(task.get("parent") or "")
@@ -336,6 +365,13 @@ def plan(
     return result, envelope
 
 
+def _sid(state: dict[str, Any], holder: dict[str, Any]) -> str | None:
+    for sid, sub in state.get("subprocesses", {}).items():
+        if sub is holder:
+            return sid
+    return None
+
+
 def _spec_exists(name: str, holder: dict[str, Any], state: dict[str, Any], target: Any) -> bool:
     specs = target.library.specs
     if holder is state:
@@ -368,10 +404,12 @@ def migrate(
     run: str | None = None,
     at: str | None = None,
     renames: Mapping[str, str] | None = None,
+    since: Mapping[str, Any] | None = None,
 ) -> tuple[Case, MigrationPlan]:
     """Move a dumped case to ``target`` (``MigrationBlocked`` naming why not): the case on the
-    target version, with this migration recorded in ``meta["migrations"]``."""
-    result, envelope = plan(state_json, target, mapping, renames)
+    target version, with this migration recorded in ``meta["migrations"]`` (with the
+    fingerprint of the state it left, so a revert can tell whether anything happened since)."""
+    result, envelope = plan(state_json, target, mapping, renames, since)
     if not result.ok:
         raise MigrationBlocked(result.reasons)
     try:
@@ -393,9 +431,31 @@ def migrate(
             "renamed": result.renamed,
             "forms": result.forms,
             "revert_of": None,
+            "state_after": fingerprint(json.loads(case.dump())),
         }
     )
     return case, result
+
+
+def fingerprint(envelope: Mapping[str, Any]) -> str:
+    """What a case has done, as a hash: every task it reached (id, element, state, in every
+    subprocess), its timers (due instant, levels fired) and the forms it submitted. Two dumps of
+    a case that did nothing in between have the same fingerprint (predicted tasks, which the
+    engine may draw again with new ids, do not count)."""
+    state = envelope.get("state") or {}
+    tasks = sorted(
+        (tid, task.get("task_spec"), task.get("state"))
+        for tid, task, _ in _tasks(state)
+        if task.get("state", 0) & _REACHED
+    )
+    meta = envelope.get("meta") or {}
+    timers = sorted(
+        (key, r.get("due"), r.get("cycles"), r.get("levels"), bool(r.get("done")))
+        for key, r in (meta.get("timers") or {}).items()
+    )
+    forms = sorted(meta.get("forms") or {})
+    blob = json.dumps([tasks, timers, forms], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
 def revert_renames(entry: Mapping[str, Any]) -> dict[str, str]:

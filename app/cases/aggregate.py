@@ -264,6 +264,7 @@ class CaseAggregate:
             run=run,
             at=None,
             renames=revert_renames(revert) if revert else None,
+            since=revert,
         )
         entry = case.meta["migrations"][-1]
         entry["revert_of"] = revert.get("run") if revert else None

@@ -364,7 +364,9 @@ async def revert(
             engine = routes.engine_for(back)
             renames = revert_renames(entry)
             if dry_run:
-                result, _ = plan(row["state"], engine, revert_mapping(entry), renames=renames)
+                result, _ = plan(
+                    row["state"], engine, revert_mapping(entry), renames=renames, since=entry
+                )
                 item.update(_dry(result))
             else:
                 item.update(

@@ -109,16 +109,26 @@ async def test_dry_run_mapping_apply_and_revert(api):
     assert listed[variant().version]["number"] == other
     assert listed[variant().version]["open_cases"] >= 3
 
+    # the revert moves back only a case nothing happened to since the move: ``waiting``
+    # completed the renamed task on the new version, so it stays there, with the reason
+    dry_back = await route_versions.revert(mapped.run, dry_run=True, folios=folios)
+    assert {c["folio"]: c["status"] for c in dry_back.cases} == {
+        waiting: "blocked",
+        past: "migratable",
+    }
     back = await route_versions.revert(mapped.run, folios=folios)
-    assert {c["folio"]: c["status"] for c in back.cases} == {waiting: "migrated", past: "migrated"}
-    for folio in (waiting, past):
-        c = await _case(folio)
-        assert c["spec_version"] == library().version
-        assert OLD in c["envelope"]["meta"]["forms"] and NEW not in c["envelope"]["meta"]["forms"]
-    (again,) = [e for e in await _events(w["id"], "case.route_migrated") if e["revert_of"]]
+    assert {c["folio"]: c["status"] for c in back.cases} == {waiting: "blocked", past: "migrated"}
+    (refused,) = [c for c in back.cases if c["folio"] == waiting]
+    assert f"the case changed after migration {mapped.run}" in refused["reason"]
+    assert (await _case(waiting))["spec_version"] == variant().version
+    c = await _case(past)
+    assert c["spec_version"] == library().version
+    assert OLD in c["envelope"]["meta"]["forms"] and NEW not in c["envelope"]["meta"]["forms"]
+    (again,) = [e for e in await _events(c["id"], "case.route_migrated") if e["revert_of"]]
     assert (again["from_number"], again["to_number"]) == (other, current)
+    assert [e for e in await _events(w["id"], "case.route_migrated") if e["revert_of"]] == []
     # the reverted case goes on on its old version
-    await api.drive_until(waiting, "designar_representante")
+    await api.drive_until(past, "designar_representante")
 
     verified = await audit.verify()
     assert verified.ok, (verified.first_bad_id, verified.reason)
