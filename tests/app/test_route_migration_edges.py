@@ -23,6 +23,7 @@ from tempfile import mkdtemp
 from app import audit
 from app.route_engine import form_example, library
 from app.services import route_versions
+from app.services.personal_data import engine_state
 from app.tables import AuditEvent, Case, DeadlineRegister, Task, WorkflowState
 from tests.versions.variant import route_variant
 from workflows.versions import RouteSnapshot
@@ -75,8 +76,9 @@ async def _state(case_id: int) -> dict:
         ).where(WorkflowState.case == case_id)
     )[0]
     case = await Case.select(Case.spec_version).where(Case.id == case_id).first()
-    envelope = json.loads(row["state"])
-    return {**row, "case_version": case["spec_version"], "envelope": envelope}
+    clear = await engine_state(case_id)  # encrypted with the case's key
+    envelope = json.loads(clear)
+    return {**row, "state": clear, "case_version": case["spec_version"], "envelope": envelope}
 
 
 async def _migrations(case_id: int) -> list[dict]:
