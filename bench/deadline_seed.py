@@ -15,6 +15,7 @@ import re
 import uuid
 from datetime import datetime
 
+from app.cases import figure_counts
 from app.cases.handlers import figures
 from app.route_engine import form_example, library, route_engine
 from app.tables import Authority, Case, CaseAccess, WorkflowState
@@ -95,6 +96,7 @@ async def seed_cases(
         ).returning(Case.id)
         case_ids = [r["id"] for r in rows]
         await figures.write(case_ids, t0, {}, variables if real_state else {})
+        await figure_counts.add_counts({("open", ""): len(case_ids)})  # as openings count them
         await WorkflowState.insert(
             *[
                 WorkflowState(

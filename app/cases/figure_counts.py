@@ -95,8 +95,6 @@ async def status_changed(
     before: tuple[str, str | None] | None, after: tuple[str, str | None] | None
 ) -> None:
     """A case's (status, risk) changed (None: no case): move it in ``case_count``."""
-    from app.tables import CaseCount
-
     if before == after:
         return
     changes: dict[tuple[str, str], int] = {}
@@ -104,6 +102,15 @@ async def status_changed(
         if key is not None:
             k = (key[0], key[1] or "")
             changes[k] = changes.get(k, 0) + n
+    await add_counts(changes)
+
+
+async def add_counts(changes: dict[tuple[str, str], int]) -> None:
+    """One upsert of ``case_count``: (status, risk '' for none) -> cases to add, keys in sorted
+    order. For the opening and closing of one case, and for whoever stores many cases at once
+    (the benches' seeding, tests' retiring of seeded cases) without the command path."""
+    from app.tables import CaseCount
+
     items = sorted((k, n) for k, n in changes.items() if n)
     if not items:
         return
@@ -115,4 +122,4 @@ async def status_changed(
     )
 
 
-__all__ = ["LOCAL_TZ", "add_days", "notified", "opening", "stage", "status_changed"]
+__all__ = ["LOCAL_TZ", "add_counts", "add_days", "notified", "opening", "stage", "status_changed"]

@@ -22,8 +22,7 @@ from litestar.response import Redirect, Template
 
 from app.api.schemas import MAX_DB_ID
 from app.errors import Conflict, InvalidInput, NotFound
-from app.services import arco, dpo
-from app.tables import ARCO_RIGHTS, HOLD_KINDS
+from app.services import arco, dpo, retention
 from app.web.data_protection_pages import _instant, _messages
 from app.web.pages import _page
 from app.web.session import WebUser, current_user
@@ -45,8 +44,8 @@ async def _home(request: Request, user: WebUser, status_code: int = 200, **extra
         request, "dpo.html", user, status_code=status_code, view=view,
         requests=await arco.list_requests(user.principal),
         holds=await dpo.holds(user.principal),
-        can_write=user.principal.is_data_protection, derechos=ARCO_RIGHTS,
-        relaciones=arco.RELACIONES, verificaciones=arco.VERIFICACIONES, motivos=HOLD_KINDS,
+        can_write=user.principal.is_data_protection, derechos=arco.ARCO_RIGHTS,
+        relaciones=arco.RELACIONES, verificaciones=arco.VERIFICACIONES, motivos=retention.HOLD_KINDS,
         **extra,
     )  # fmt: skip
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.tables import Case, Task, WorkflowState
-from tests.app.helpers import Api
+from app.tables import Case
+from tests.app.helpers import Api, retire_cases
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +36,4 @@ async def cleanup(database):
     yield prefixes
     for prefix in prefixes:
         rows = await Case.select(Case.id).where(Case.folio.like(f"{prefix}%"))
-        ids = [r["id"] for r in rows]
-        for i in range(0, len(ids), 500):
-            chunk = ids[i : i + 500]
-            await Task.update({Task.status: "cancelled"}).where(
-                Task.case.is_in(chunk) & (Task.status == "open")
-            )
-            await WorkflowState.update({WorkflowState.next_due_at: None}).where(
-                WorkflowState.case.is_in(chunk)
-            )
-            await Case.update({Case.status: "closed"}).where(Case.id.is_in(chunk))
+        await retire_cases([r["id"] for r in rows])

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from app.cases import figure_counts
 from app.cases.handlers import figures
 from app.cases.handlers.task_index import NO_DUE
 from app.data_protection_rules import recipients_of
@@ -190,6 +191,7 @@ async def store_case(
         ).returning(Case.id, Case.opened_at)
     )[0]
     await figures.write([row["id"]], row["opened_at"], {}, {})  # as the opening writes it
+    await figure_counts.add_counts({("open", ""): 1})
     await WorkflowState.insert(
         WorkflowState(
             case=row["id"],
@@ -218,3 +220,24 @@ async def store_case(
                 )
             )
     return row["id"]
+
+
+async def retire_cases(ids: list[int]) -> None:
+    """Retire cases a test seeded (tasks cancelled, nothing due, case closed) without the
+    command path, moving them in the kept counts of cases per status and risk as a closure would
+    (app/cases/figure_counts.py). Never deleted: SQLite would reuse their ids, and the
+    append-only audit trail refers to cases by id."""
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        await Task.update({Task.status: "cancelled"}).where(
+            Task.case.is_in(chunk) & (Task.status == "open")
+        )
+        await WorkflowState.update({WorkflowState.next_due_at: None}).where(
+            WorkflowState.case.is_in(chunk)
+        )
+        moved: dict[tuple[str, str], int] = {}
+        for r in await Case.select(Case.risk).where(Case.id.is_in(chunk) & (Case.status == "open")):
+            for key, n in ((("open", r["risk"] or ""), -1), (("closed", r["risk"] or ""), 1)):
+                moved[key] = moved.get(key, 0) + n
+        await Case.update({Case.status: "closed"}).where(Case.id.is_in(chunk))
+        await figure_counts.add_counts(moved)

@@ -16,8 +16,8 @@ import pytest
 from app.principal import SYSTEM
 from app.route_engine import calendario, route_engine
 from app.services import calendars, deadlines
-from app.tables import AuditEvent, Case, Task, WorkflowState
-from tests.app.helpers import store_case
+from app.tables import AuditEvent, WorkflowState
+from tests.app.helpers import retire_cases, store_case
 
 
 def end_of(d: date) -> datetime:
@@ -44,11 +44,7 @@ async def _next_due(case_id: int) -> datetime:
 
 
 async def _retire(case_id: int) -> None:
-    await Task.update({Task.status: "cancelled"}).where(Task.case == case_id)
-    await WorkflowState.update({WorkflowState.next_due_at: None}).where(
-        WorkflowState.case == case_id
-    )
-    await Case.update({Case.status: "closed"}).where(Case.id == case_id)
+    await retire_cases([case_id])
 
 
 def _keys(found: list[dict]) -> set[tuple[str, int]]:
