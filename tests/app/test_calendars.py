@@ -59,6 +59,10 @@ async def test_declared_days_move_open_comar_deadlines_through_the_worker(api):
         variables={"jurisdiccion": "12", "fecha_deteccion": DESDE.isoformat()},
     )
     assert engine_case.next_due_at() == VENCE
+    # Recomputes other tests queued and no sweep ran since (a declaration or suspension of
+    # theirs) finish first: run after this test's declaration, they would move this case with
+    # the calendar as it is then, and the recompute of this declaration would find it moved.
+    await deadlines.sweep(datetime.now(UTC), limit=0, batch_size=50)
     case_id = await store_case("CAL-GRO-000001", "12", engine_case, index_tasks_at=DESDE)
     try:
         # 2031 is in use (an open COMAR deadline runs into it) and has no declared days.
