@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from app.cases.register_counts import LOCAL_TZ, local_day
+from app.cases.register_counts import LOCAL_TZ, local_day, upsert_counts
 
 #: the hour histograms' figures (funnel stages, notification)
 NOTIFIED = "notificada"
@@ -51,17 +51,7 @@ def middle_hours(bucket: int) -> float:
 
 async def add_days(counts: dict[DayKey, int]) -> None:
     """One upsert of ``case_day``, keys in sorted order."""
-    from app.tables import CaseDay
-
-    changes = sorted((k, n) for k, n in counts.items() if n)
-    if not changes:
-        return
-    await CaseDay.raw(
-        "INSERT INTO case_day (day, figure, value, n) VALUES "  # noqa: S608 (constants)
-        + ", ".join("({}, {}, {}, {})" for _ in changes)
-        + " ON CONFLICT (day, figure, value) DO UPDATE SET n = case_day.n + excluded.n",
-        *(v for k, n in changes for v in (*k, n)),
-    )
+    await upsert_counts("case_day", ("day", "figure", "value"), counts)
 
 
 def opening(opened_at: datetime, values: dict[str, Any]) -> dict[DayKey, int]:
@@ -109,17 +99,7 @@ async def add_counts(changes: dict[tuple[str, str], int]) -> None:
     """One upsert of ``case_count``: (status, risk '' for none) -> cases to add, keys in sorted
     order. For the opening and closing of one case, and for whoever stores many cases at once
     (the benches' seeding, tests' retiring of seeded cases) without the command path."""
-    from app.tables import CaseCount
-
-    items = sorted((k, n) for k, n in changes.items() if n)
-    if not items:
-        return
-    await CaseCount.raw(
-        "INSERT INTO case_count (status, risk, n) VALUES "  # noqa: S608 (constants)
-        + ", ".join("({}, {}, {})" for _ in items)
-        + " ON CONFLICT (status, risk) DO UPDATE SET n = case_count.n + excluded.n",
-        *(v for k, n in items for v in (*k, n)),
-    )
+    await upsert_counts("case_count", ("status", "risk"), changes)
 
 
 __all__ = ["LOCAL_TZ", "add_counts", "add_days", "notified", "opening", "stage", "status_changed"]

@@ -25,6 +25,29 @@ COLUMNS = ("due_at", "plazo_id", "authority_id", "estado", "status", "closed_at"
 Key = tuple[date, str, int, str, str, int]
 
 
+async def upsert_counts(
+    table: str, key_columns: tuple[str, ...], changes: dict[tuple, int]
+) -> None:
+    """Add ``n`` to each kept count keyed by ``key_columns`` in ``table``, one statement.
+
+    Every kept-count table (``register_day``, ``register_late``, ``case_day``, ``case_count``)
+    is written this way: keys in sorted order, so two commands that touch the same rows lock
+    them in the same order and cannot deadlock; zero changes are not written."""
+    from app.tables import RegisterDay
+
+    items = sorted((k, n) for k, n in changes.items() if n)
+    if not items:
+        return
+    columns = ", ".join((*key_columns, "n"))
+    one = "(" + ", ".join("{}" for _ in range(len(key_columns) + 1)) + ")"
+    await RegisterDay.raw(
+        f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608 (constants)
+        + ", ".join(one for _ in items)
+        + f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET n = {table}.n + excluded.n",
+        *(v for k, n in items for v in (*k, n)),
+    )
+
+
 def local_day(instant: datetime) -> date:
     return instant.astimezone(LOCAL_TZ).date()
 
@@ -106,36 +129,11 @@ class Deltas:
 
     async def write(self) -> None:
         """One upsert of every key that changed, in key order (then the lateness keys)."""
-        from app.tables import RegisterDay
-
-        await self._write_late()
-        changes = sorted((k, n) for k, n in self.n.items() if n)
-        self.n = {}
-        if not changes:
-            return
-        one = "({}, {}, {}, {}, {}, {}, {})"
-        await RegisterDay.raw(
-            "INSERT INTO register_day (day, plazo_id, authority_id, estado, status, open, n)"  # noqa: S608 (constants)
-            " VALUES "
-            + ", ".join(one for _ in changes)
-            + " ON CONFLICT (day, plazo_id, authority_id, estado, status, open)"
-            " DO UPDATE SET n = register_day.n + excluded.n",
-            *(v for k, n in changes for v in (*k, n)),
+        late, self.late = self.late, {}
+        await upsert_counts(
+            "register_late", ("day", "plazo_id", "authority_id", "estado", "open", "hours"), late
         )
-
-    async def _write_late(self) -> None:
-        from app.tables import RegisterLate
-
-        changes = sorted((k, n) for k, n in self.late.items() if n)
-        self.late = {}
-        if not changes:
-            return
-        one = "({}, {}, {}, {}, {}, {}, {})"
-        await RegisterLate.raw(
-            "INSERT INTO register_late (day, plazo_id, authority_id, estado, open, hours, n)"  # noqa: S608 (constants)
-            " VALUES "
-            + ", ".join(one for _ in changes)
-            + " ON CONFLICT (day, plazo_id, authority_id, estado, open, hours)"
-            " DO UPDATE SET n = register_late.n + excluded.n",
-            *(v for k, n in changes for v in (*k, n)),
+        changes, self.n = self.n, {}
+        await upsert_counts(
+            "register_day", ("day", "plazo_id", "authority_id", "estado", "status", "open"), changes
         )
