@@ -352,3 +352,34 @@ async def test_the_data_protection_officer_records_security_incidents(api):
     assert (await api.get(DPO, "/api/v1/security-incidents")).status_code == 200
     r = await api.post("inm-07.officer", "/api/v1/security-incidents", json=incident)
     assert r.status_code == 403
+
+
+async def test_two_decisions_at_once_one_wins(api, monkeypatch):
+    """A granted and a refused decision on one cancellation, both read before either writes:
+    the conditional update lets one through, the other is a 409; one decision is audited and
+    the request holds that one's result (SQLite and PostgreSQL)."""
+    folio = await closed_case("Decidir Dos Veces")
+    dpo = "procuraduria-07.proteccion-datos"
+    made = await _register(api, folio, dpo, derecho="cancelacion", descripcion="Borrar")
+    both_read = asyncio.Barrier(2)
+    real_row = arco._row
+
+    async def row_then_wait(principal, request_id):
+        row = await real_row(principal, request_id)
+        await both_read.wait()
+        return row
+
+    monkeypatch.setattr(arco, "_row", row_then_wait)
+    url = f"/api/v1/arco-requests/{made['id']}/decide"
+    granted = {"resultado": "procedente", "razones": "Concluyó la protección"}
+    refused = {"resultado": "improcedente", "causa": "actuaciones", "razones": "Amparo"}
+    results = await asyncio.gather(
+        api.post(dpo, url, json=granted), api.post(dpo, url, json=refused)
+    )
+    assert sorted(r.status_code for r in results) == [200, 409], [r.text for r in results]
+    winner = (granted, refused)[[r.status_code for r in results].index(200)]
+    row = await ArcoRequest.select().where(ArcoRequest.id == made["id"]).first()
+    assert (row["estado"], row["resultado"]) == ("respondida", winner["resultado"])
+    decided = [e for e in await _events(await _case_id(folio)) if e["action"] == "arco.decided"]
+    assert [e["changes"]["resultado"] for e in decided] == [winner["resultado"]]
+    assert (await audit.verify()).ok
